@@ -1,0 +1,1 @@
+# Helpers to build BPF programs (clang -target bpf) and their skeletons.

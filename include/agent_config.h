@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* agentd configuration, as read from a libconfig file (see agentd.conf(5)). */
+#pragma once
+
+#include <limits.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stddef.h>
+
+#define AGENT_CFG_MAX_ADDRS    16
+#define AGENT_CFG_MAX_PORTS    64
+#define AGENT_CFG_MAX_ROUTES   256
+#define AGENT_CFG_MAX_EAL_ARGS 32
+#define AGENT_CFG_MAX_TABLES   8
+#define AGENT_CFG_STR          256
+
+/* An address with prefix length, IPv4 or IPv6 ("10.0.0.1/24", "fd00::1/64"). */
+struct ip_prefix {
+	int family; /* AF_INET or AF_INET6 */
+	union {
+		struct in_addr v4;
+		struct in6_addr v6;
+		uint8_t bytes[16];
+	} addr;
+	uint8_t len; /* prefix length */
+};
+
+enum exception_type {
+	EXC_AUTO = 0,    /* virtio-user if /dev/vhost-net exists, else tap */
+	EXC_TAP,         /* DPDK TAP PMD */
+	EXC_VIRTIO_USER, /* virtio-user + vhost-net */
+};
+
+struct route_cfg {
+	struct ip_prefix dst; /* len = prefix length */
+	bool has_via;
+	struct ip_prefix via; /* gateway (len = 32 or 128) */
+	char dev[IFNAMSIZ];   /* optional; empty = via the exception netdev */
+	uint32_t metric;      /* 0 = kernel default */
+	int line;             /* source line, for messages */
+};
+
+struct agent_config {
+	char path[PATH_MAX]; /* the file this was loaded from */
+	int log_level;       /* AGENT_LOG_* ("log_level", default "info") */
+
+	struct {
+		char socket[PATH_MAX]; /* "control.socket", default /run/agentd/agentd.sock */
+	} control;
+
+	struct {
+		char binary[PATH_MAX];            /* default "agent-dataplane" (beside agentd) */
+		char lcores[64];                  /* EAL -l, default "0-1" */
+		char file_prefix[64];             /* EAL --file-prefix, default "agent" */
+		char *eal_args[AGENT_CFG_MAX_EAL_ARGS]; /* extra EAL args (strdup'ed) */
+		int n_eal_args;
+		int burst;                        /* rx burst size, default 32 */
+		int mbufs;                        /* mbuf pool size, default 8191 */
+	} dataplane;
+
+	struct {
+		char device[AGENT_CFG_STR];   /* DPDK devargs: "0000:03:00.0" or
+		                               * "net_af_xdp0,iface=nic0" (required) */
+		char kernel_netdev[IFNAMSIZ]; /* kernel name of the NIC (required) */
+		char kernel_driver[64];       /* driver to rebind on fallback ("" = none) */
+		struct ip_prefix addrs[AGENT_CFG_MAX_ADDRS]; /* underlay addresses */
+		int n_addrs;
+		int mtu; /* default 1500 */
+	} nic;
+
+	struct {
+		enum exception_type type; /* "auto" | "tap" | "virtio-user" */
+		char ifname[IFNAMSIZ];    /* default "dp0" */
+		int queues;               /* default 1 */
+		int queue_size;           /* default 1024 */
+	} exception;
+
+	struct {
+		char name[IFNAMSIZ]; /* default "br-vm" */
+		struct ip_prefix addrs[AGENT_CFG_MAX_ADDRS];
+		int n_addrs;
+		char ports[AGENT_CFG_MAX_PORTS][IFNAMSIZ];
+		int n_ports;
+	} bridge;
+
+	struct route_cfg routes[AGENT_CFG_MAX_ROUTES];
+	int n_routes;
+
+	struct {
+		char bpffs[PATH_MAX];   /* bpffs mount point, default /sys/fs/bpf */
+		char pin_name[64];      /* pins under <bpffs>/<pin_name>, default "agent" */
+	} bpf;
+
+	struct {
+		uint32_t tables[AGENT_CFG_MAX_TABLES]; /* extra routing tables mirrored */
+		int n_tables;
+		int lpm_rules;      /* IPv4 FIB size, default 65536 */
+		int lpm6_rules;     /* IPv6 FIB size, default 16384 */
+		int neighbours;     /* neighbour table size, default 4096 */
+	} fib;
+
+	struct {
+		int heartbeat_ms;     /* default 100 */
+		int heartbeat_misses; /* default 3 */
+		int holddown_ms;      /* default 3000 */
+		int backoff_min_ms;   /* default 200 */
+		int backoff_max_ms;   /* default 10000 */
+		int crashloop_count;  /* default 5 */
+		int crashloop_window_s; /* default 60 */
+	} fallback;
+};
+
+/* Load and validate FILE into CFG. Nothing outside CFG is touched.
+ * Returns 0, or a negative errno with a one-line message "FILE:LINE: what"
+ * (or "FILE: what" when there is no line) in ERR. */
+int agent_config_load(const char *file, struct agent_config *cfg, char *err, size_t errlen);
+
+/* Free what agent_config_load allocated (eal_args). Safe on a zeroed struct. */
+void agent_config_free(struct agent_config *cfg);
+
+/* "10.0.0.1/24" → prefix. want_len: true = "/len" required; false = host
+ * address (no "/", len set to 32/128). Returns 0 or -EINVAL. */
+int ip_prefix_parse(const char *s, bool want_len, struct ip_prefix *p);
+/* Format as "addr/len" (or "addr" when with_len is false). */
+const char *ip_prefix_fmt(const struct ip_prefix *p, bool with_len, char *buf, size_t len);
+
+const char *exception_type_name(enum exception_type t);

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* agentd control socket protocol (UNIX SOCK_SEQPACKET, one message per
+ * request and per response). One header for all messages, grout style:
+ * requests carry id/type/length, responses echo the id and carry a status
+ * (0 or a positive errno). Payloads are JSON text (UTF-8, no NUL), so that
+ * agentctl can print them for humans or pass them through with --json. */
+#pragma once
+
+#include <stdint.h>
+
+#define AGENT_PROTO_VERSION 1
+#define AGENT_PROTO_MAX_MSG (1 << 20) /* 1 MiB */
+
+enum agent_req_type {
+	AGENT_REQ_STATUS = 1, /* payload: none; response: status object */
+	AGENT_REQ_ROUTES = 2, /* dataplane FIB mirror */
+	AGENT_REQ_NEIGH = 3,  /* dataplane neighbour mirror */
+	AGENT_REQ_MODE = 4,   /* payload: {"mode":"dpdk"|"kernel"} */
+};
+
+struct agent_req_hdr {
+	uint16_t version; /* AGENT_PROTO_VERSION */
+	uint16_t type;    /* enum agent_req_type */
+	uint32_t id;      /* chosen by the client, echoed back */
+	uint32_t len;     /* payload bytes after the header */
+} __attribute__((packed));
+
+struct agent_resp_hdr {
+	uint16_t version;
+	uint16_t reserved;
+	uint32_t id;
+	uint32_t status; /* 0 = ok, else errno; payload is then {"error": "..."} */
+	uint32_t len;
+} __attribute__((packed));
