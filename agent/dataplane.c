@@ -1,0 +1,376 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Start, supervise and query agent-dataplane.
+ *
+ * The dataplane is a child process (fork/exec) watched through a pidfd, so
+ * agentd learns of its death at once from epoll. It runs in its own process
+ * group so that a ^C meant for agentd reaches it only through agentd's
+ * orderly stop, and it survives agentd: a restarted agentd adopts it (found
+ * through its telemetry socket) instead of interrupting traffic. */
+#define LOG_TYPE "dataplane"
+#include <agent_log.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <dp_telemetry.h>
+
+#include "agentd.h"
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+static int pidfd_open(pid_t pid)
+{
+	return syscall(SYS_pidfd_open, pid, 0);
+}
+
+static bool is_pci_address(const char *dev)
+{
+	unsigned d, b, s, f;
+	char c;
+	/* "0000:03:00.0" or "03:00.0", optionally followed by ",devargs" */
+	if (sscanf(dev, "%x:%x:%x.%u%c", &d, &b, &s, &f, &c) >= 4)
+		return true;
+	return sscanf(dev, "%x:%x.%u%c", &b, &s, &f, &c) >= 3 && strchr(dev, '.') != NULL;
+}
+
+/* DPDK's port name for a device string: what precedes the first comma;
+ * PCI addresses in their full domain form. */
+static void port_name(const char *dev, char *out, size_t len)
+{
+	size_t n = strcspn(dev, ",");
+	unsigned b, s, f;
+	char tmp[64];
+
+	snprintf(tmp, sizeof(tmp), "%.*s", (int)(n < sizeof(tmp) ? n : sizeof(tmp) - 1), dev);
+	if (is_pci_address(dev) && sscanf(tmp, "%x:%x.%u", &b, &s, &f) == 3 &&
+	    strchr(tmp, ':') == strrchr(tmp, ':'))
+		snprintf(out, len, "0000:%s", tmp);
+	else
+		snprintf(out, len, "%s", tmp);
+}
+
+static const char *resolve_exception_type(const struct agent_config *cfg)
+{
+	switch (cfg->exception.type) {
+	case EXC_TAP:
+		return "tap";
+	case EXC_VIRTIO_USER:
+		return "virtio-user";
+	case EXC_AUTO:
+	default:
+		/* virtio-user is faster (vhost-net kernel thread, multi-queue,
+		 * offloads) but needs the vhost-net module. */
+		return access("/dev/vhost-net", R_OK | W_OK) == 0 ? "virtio-user" : "tap";
+	}
+}
+
+static void telemetry_path(const struct agent_config *cfg, char *out, size_t len)
+{
+	/* DPDK's runtime dir for root; see eal_get_runtime_dir(). */
+	snprintf(out, len, "/var/run/dpdk/%s/dpdk_telemetry.v2", cfg->dataplane.file_prefix);
+}
+
+static void resolve_binary(const char *bin, char *out, size_t len)
+{
+	char self[PATH_MAX];
+	ssize_t n;
+
+	if (strchr(bin, '/') != NULL) {
+		snprintf(out, len, "%s", bin);
+		return;
+	}
+	/* A bare name: beside agentd first (build tree, /usr/bin), then $PATH. */
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		char *slash = strrchr(self, '/');
+		if (slash != NULL) {
+			*slash = '\0';
+			snprintf(out, len, "%s/%s", self, bin);
+			if (access(out, X_OK) == 0)
+				return;
+		}
+	}
+	snprintf(out, len, "%s", bin);
+}
+
+#define MAX_ARGS (AGENT_CFG_MAX_EAL_ARGS + 32)
+
+static int build_argv(struct agentd *a, char **argv, char storage[][AGENT_CFG_STR + 64])
+{
+	const struct agent_config *cfg = &a->cfg;
+	int n = 0, s = 0;
+
+#define ARG(...)                                                                                   \
+	do {                                                                                       \
+		snprintf(storage[s], sizeof(storage[s]), __VA_ARGS__);                             \
+		argv[n++] = storage[s++];                                                          \
+	} while (0)
+
+	resolve_binary(cfg->dataplane.binary, storage[s], sizeof(storage[s]));
+	argv[n++] = storage[s++];
+	ARG("-l");
+	ARG("%s", cfg->dataplane.lcores);
+	ARG("--file-prefix");
+	ARG("%s", cfg->dataplane.file_prefix);
+	for (int i = 0; i < cfg->dataplane.n_eal_args; i++)
+		ARG("%s", cfg->dataplane.eal_args[i]);
+	ARG(is_pci_address(cfg->nic.device) ? "-a" : "--vdev");
+	ARG("%s", cfg->nic.device);
+	ARG("--vdev");
+	if (strcmp(a->dp.exc_type, "virtio-user") == 0) {
+		ARG("virtio_user0,path=/dev/vhost-net,iface=%s,queues=%d,queue_size=%d",
+		    cfg->exception.ifname, cfg->exception.queues, cfg->exception.queue_size);
+		snprintf(a->dp.exc_port, sizeof(a->dp.exc_port), "virtio_user0");
+	} else {
+		ARG("net_tap0,iface=%s", cfg->exception.ifname);
+		snprintf(a->dp.exc_port, sizeof(a->dp.exc_port), "net_tap0");
+	}
+	port_name(cfg->nic.device, a->dp.nic_port, sizeof(a->dp.nic_port));
+	ARG("--");
+	ARG("--nic");
+	ARG("%s", a->dp.nic_port);
+	ARG("--exception");
+	ARG("%s", a->dp.exc_port);
+	ARG("--burst");
+	ARG("%d", cfg->dataplane.burst);
+	ARG("--mbufs");
+	ARG("%d", cfg->dataplane.mbufs);
+#undef ARG
+	argv[n] = NULL;
+	return n;
+}
+
+static void dataplane_exited(struct agentd *a, int fd, uint32_t events, void *arg)
+{
+	siginfo_t si = {0};
+	char why[200];
+
+	if (waitid(P_PIDFD, fd, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0) {
+		/* Adopted (not our child): the pidfd is readable once it is gone. */
+		snprintf(why, sizeof(why), "dataplane pid %d exited", a->dp.pid);
+	} else if (si.si_code == CLD_EXITED) {
+		snprintf(why, sizeof(why), "dataplane pid %d exited with status %d", a->dp.pid,
+			 si.si_status);
+	} else {
+		snprintf(why, sizeof(why), "dataplane pid %d killed by signal %d (%s)", a->dp.pid,
+			 si.si_status, strsignal(si.si_status));
+	}
+	loop_del_fd(a, fd);
+	close(fd);
+	a->dp.pidfd = -1;
+	a->dp.pid = 0;
+	if (a->mode == MODE_STOPPING)
+		return;
+	LOG(ERR, "%s", why);
+	snprintf(a->last_failure, sizeof(a->last_failure), "%s", why);
+	/* The NIC is no longer served: the kernel takes over. */
+	kernel_setup_nic(a);
+	agent_set_mode(a, MODE_KERNEL, why);
+}
+
+static int watch_pid(struct agentd *a, pid_t pid)
+{
+	int fd = pidfd_open(pid);
+
+	if (fd < 0)
+		return -errno;
+	a->dp.pid = pid;
+	a->dp.pidfd = fd;
+	clock_gettime(CLOCK_MONOTONIC, &a->dp.started);
+	a->dp.started_wall = time(NULL);
+	return loop_add_fd(a, fd, dataplane_exited, NULL);
+}
+
+/* A dataplane left running by a previous agentd (killed, upgraded): adopt it
+ * rather than interrupt traffic. Returns 1 if adopted. */
+static int dataplane_adopt(struct agentd *a)
+{
+	json_t *health = NULL;
+	json_int_t pid;
+	int ret;
+
+	if (dataplane_query(a, DP_TEL_HEALTH, &health) < 0)
+		return 0;
+	pid = json_integer_value(json_object_get(health, "pid"));
+	json_decref(health);
+	if (pid <= 0 || kill(pid, 0) < 0)
+		return 0;
+	ret = watch_pid(a, pid);
+	if (ret < 0)
+		return ret;
+	LOG(NOTICE, "adopted running dataplane pid %lld", (long long)pid);
+	return 1;
+}
+
+int dataplane_start(struct agentd *a)
+{
+	char storage[MAX_ARGS][AGENT_CFG_STR + 64];
+	char *argv[MAX_ARGS + 1];
+	char cmdline[4096] = "";
+	int argc, ret;
+	pid_t pid;
+
+	snprintf(a->dp.exc_type, sizeof(a->dp.exc_type), "%s", resolve_exception_type(&a->cfg));
+	telemetry_path(&a->cfg, a->dp.telemetry_path, sizeof(a->dp.telemetry_path));
+	argc = build_argv(a, argv, storage);
+
+	ret = dataplane_adopt(a);
+	if (ret != 0)
+		return ret < 0 ? ret : 0;
+
+	for (int i = 0; i < argc; i++) {
+		strncat(cmdline, argv[i], sizeof(cmdline) - strlen(cmdline) - 2);
+		strcat(cmdline, " ");
+	}
+	LOG(INFO, "exception port: %s (%s)", a->dp.exc_type,
+	    a->cfg.exception.type == EXC_AUTO ? "auto-detected" : "configured");
+	LOG(INFO, "starting %s", cmdline);
+
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		sigset_t all;
+		sigemptyset(&all);
+		sigprocmask(SIG_SETMASK, &all, NULL); /* agentd blocks signals for signalfd */
+		setpgid(0, 0);
+		/* libxdp (af_xdp PMD) pins under a bpffs; /sys/fs/bpf may be hidden
+		 * (ip netns exec remounts /sys), so point it at ours. */
+		setenv("LIBXDP_BPFFS", a->cfg.bpf.bpffs, 0);
+		execv(argv[0], argv);
+		fprintf(stderr, "agentd: cannot execute %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	ret = watch_pid(a, pid);
+	if (ret < 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		return ret;
+	}
+	return 0;
+}
+
+int dataplane_wait_ready(struct agentd *a, int timeout_ms)
+{
+	struct timespec ts = {.tv_nsec = 50 * 1000000};
+	for (int waited = 0; waited < timeout_ms; waited += 50) {
+		json_t *h = NULL;
+		if (a->dp.pid == 0)
+			return -ECHILD;
+		siginfo_t si = {0};
+		if (waitid(P_PIDFD, a->dp.pidfd, &si, WEXITED | WNOHANG | WNOWAIT) == 0) {
+			if (si.si_pid != 0)
+				return -ECHILD; /* reaped later by dataplane_exited() */
+		} else if (kill(a->dp.pid, 0) < 0) {
+			return -ECHILD; /* adopted process gone */
+		}
+		if (dataplane_query(a, DP_TEL_HEALTH, &h) == 0) {
+			const char *state = json_string_value(json_object_get(h, "state"));
+			bool running = state && strcmp(state, "running") == 0;
+			json_decref(h);
+			if (running)
+				return 0;
+		}
+		nanosleep(&ts, NULL);
+	}
+	return -ETIMEDOUT;
+}
+
+void dataplane_stop(struct agentd *a, int timeout_ms)
+{
+	struct timespec ts = {.tv_nsec = 10 * 1000000};
+	siginfo_t si;
+
+	if (a->dp.pid == 0)
+		return;
+	LOG(INFO, "stopping dataplane pid %d", a->dp.pid);
+	kill(a->dp.pid, SIGTERM);
+	for (int waited = 0; waited < timeout_ms; waited += 10) {
+		memset(&si, 0, sizeof(si));
+		if (waitid(P_PIDFD, a->dp.pidfd, &si, WEXITED | WNOHANG) < 0 && errno == ECHILD) {
+			/* adopted, not our child: poll for its disappearance */
+			if (kill(a->dp.pid, 0) < 0)
+				goto gone;
+		} else if (si.si_pid != 0) {
+			goto gone;
+		}
+		nanosleep(&ts, NULL);
+	}
+	LOG(WARNING, "dataplane pid %d did not stop in %d ms, killing it", a->dp.pid, timeout_ms);
+	kill(a->dp.pid, SIGKILL);
+	waitid(P_PIDFD, a->dp.pidfd, &si, WEXITED);
+gone:
+	loop_del_fd(a, a->dp.pidfd);
+	close(a->dp.pidfd);
+	a->dp.pidfd = -1;
+	a->dp.pid = 0;
+}
+
+/* DPDK telemetry v2: connect, read the greeting, send the command, read one
+ * JSON reply {"<cmd>": value}. Short timeouts: this runs in the event loop. */
+int dataplane_query(struct agentd *a, const char *cmd, json_t **out)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	struct timeval tv = {.tv_usec = 300 * 1000};
+	static char buf[256 * 1024];
+	json_t *root, *val;
+	json_error_t jerr;
+	ssize_t n;
+	int fd, ret;
+
+	*out = NULL;
+	if (a->dp.telemetry_path[0] == '\0')
+		telemetry_path(&a->cfg, a->dp.telemetry_path, sizeof(a->dp.telemetry_path));
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", a->dp.telemetry_path);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	if (recv(fd, buf, sizeof(buf), 0) <= 0 || send(fd, cmd, strlen(cmd), 0) < 0) {
+		ret = errno ? -errno : -EIO;
+		goto out;
+	}
+	n = recv(fd, buf, sizeof(buf) - 1, 0);
+	if (n <= 0) {
+		ret = n == 0 ? -ECONNRESET : -errno;
+		goto out;
+	}
+	buf[n] = '\0';
+	root = json_loads(buf, 0, &jerr);
+	if (root == NULL) {
+		LOG(WARNING, "telemetry %s: bad JSON: %s", cmd, jerr.text);
+		ret = -EBADMSG;
+		goto out;
+	}
+	val = json_object_get(root, cmd);
+	if (val == NULL || json_is_null(val)) {
+		json_decref(root);
+		ret = -ENOENT;
+		goto out;
+	}
+	*out = json_incref(val);
+	json_decref(root);
+	ret = 0;
+out:
+	close(fd);
+	return ret;
+}

@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The Linux side of the split topology, from the config: the VM bridge, and
+ * where the underlay (the NIC's addresses and the routes through it) lives —
+ * on the exception netdev while DPDK owns the NIC, on the kernel NIC netdev
+ * otherwise. Everything here goes through kernel-side's idempotent calls, so
+ * running it against an already configured host changes nothing. */
+#define LOG_TYPE "kernel"
+#include <agent_log.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <kernel_side.h>
+
+#include "agentd.h"
+
+int kernel_setup_bridge(struct agentd *a)
+{
+	const struct agent_config *cfg = &a->cfg;
+	int ret;
+
+	if ((ret = ks_sysctl_set("net/ipv4/ip_forward", "1")) < 0 ||
+	    (ret = ks_sysctl_set("net/ipv6/conf/all/forwarding", "1")) < 0)
+		return ret;
+	ret = ks_bridge_ensure(a->nl, cfg->bridge.name);
+	if (ret < 0)
+		return ret;
+	for (int i = 0; i < cfg->bridge.n_addrs; i++) {
+		ret = ks_addr_ensure(a->nl, cfg->bridge.name, &cfg->bridge.addrs[i]);
+		if (ret < 0)
+			return ret;
+	}
+	for (int i = 0; i < cfg->bridge.n_ports; i++) {
+		const char *port = cfg->bridge.ports[i];
+		if (ks_link_index(a->nl, port) < 0) {
+			/* A VM that is not running yet: not an error. */
+			LOG(WARNING, "bridge port %s does not exist (yet)", port);
+			continue;
+		}
+		ret = ks_bridge_port_ensure(a->nl, cfg->bridge.name, port);
+		if (ret < 0)
+			return ret;
+	}
+	LOG(INFO, "bridge %s: %d address(es), %d port(s) configured", cfg->bridge.name,
+	    cfg->bridge.n_addrs, cfg->bridge.n_ports);
+	return 0;
+}
+
+/* Does route R follow the underlay (exception netdev in DPDK mode, kernel NIC
+ * netdev in kernel mode)? Routes pinned to another device (e.g. the bridge)
+ * stay where they are. */
+static bool route_follows_underlay(const struct agent_config *cfg, const struct route_cfg *r)
+{
+	return r->dev[0] == '\0' || strcmp(r->dev, cfg->exception.ifname) == 0 ||
+	       strcmp(r->dev, cfg->nic.kernel_netdev) == 0;
+}
+
+static void no_dad(const char *ifname)
+{
+	char path[128];
+	/* The underlay addresses move between two netdevs of the same host with
+	 * the same MAC: duplicate address detection would only delay them. */
+	snprintf(path, sizeof(path), "net/ipv6/conf/%s/accept_dad", ifname);
+	ks_sysctl_set(path, "0");
+}
+
+/* Move the underlay from FROM (may be absent) to TO. */
+static int underlay_move(struct agentd *a, const char *from, const char *to)
+{
+	const struct agent_config *cfg = &a->cfg;
+	int ret;
+
+	no_dad(to);
+	if (cfg->nic.mtu > 0 && (ret = ks_link_set_mtu(a->nl, to, cfg->nic.mtu)) < 0)
+		return ret;
+	if ((ret = ks_link_set_up(a->nl, to, true)) < 0)
+		return ret;
+	if (from != NULL && ks_link_index(a->nl, from) > 0) {
+		for (int i = 0; i < cfg->nic.n_addrs; i++)
+			ks_addr_remove(a->nl, from, &cfg->nic.addrs[i]);
+	}
+	for (int i = 0; i < cfg->nic.n_addrs; i++) {
+		ret = ks_addr_ensure(a->nl, to, &cfg->nic.addrs[i]);
+		if (ret < 0)
+			return ret;
+	}
+	for (int i = 0; i < cfg->n_routes; i++) {
+		const struct route_cfg *r = &cfg->routes[i];
+		ret = ks_route_ensure(a->nl, r, route_follows_underlay(cfg, r) ? to : r->dev);
+		if (ret < 0)
+			return ret;
+	}
+	LOG(INFO, "underlay: %d address(es) and %d route(s) on %s", cfg->nic.n_addrs,
+	    cfg->n_routes, to);
+	return 0;
+}
+
+int kernel_setup_exception(struct agentd *a)
+{
+	const struct agent_config *cfg = &a->cfg;
+	const char *exc = cfg->exception.ifname;
+	int ret;
+
+	ret = ks_link_wait(a->nl, exc, 10000);
+	if (ret < 0) {
+		LOG(ERR, "exception netdev %s did not appear: %s", exc, strerror(-ret));
+		return ret;
+	}
+	/* dp0 stands in for the NIC: same MAC, so the kernel answers ARP for
+	 * the underlay addresses with the NIC's MAC and peers see no change. */
+	if (a->nic_mac_known && (ret = ks_link_set_mac(a->nl, exc, a->nic_mac)) < 0)
+		return ret;
+	return underlay_move(a, ks_link_index(a->nl, cfg->nic.kernel_netdev) > 0 ?
+					cfg->nic.kernel_netdev :
+					NULL,
+			     exc);
+}
+
+int kernel_setup_nic(struct agentd *a)
+{
+	const struct agent_config *cfg = &a->cfg;
+
+	if (ks_link_index(a->nl, cfg->nic.kernel_netdev) < 0) {
+		/* vfio-pci: no netdev until the NIC is rebound (fallback issue). */
+		LOG(ERR, "kernel NIC netdev %s does not exist: the underlay stays down",
+		    cfg->nic.kernel_netdev);
+		return -ENODEV;
+	}
+	return underlay_move(a, ks_link_index(a->nl, cfg->exception.ifname) > 0 ?
+					cfg->exception.ifname :
+					NULL,
+			     cfg->nic.kernel_netdev);
+}

@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* agentd: the control plane of the split topology.
+ *
+ *   agentd -c FILE               run (foreground; systemd supervises it)
+ *   agentd --check-config -c FILE validate FILE and exit (0 ok, 2 invalid)
+ *
+ * One epoll loop: signals (signalfd), the control socket, the dataplane's
+ * pidfd. Start order: config (nothing touched if invalid) → bridge and VM
+ * ports → dataplane → exception netdev takes over the underlay. */
+#define LOG_TYPE "agentd"
+#include <agent_log.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <agent_proto.h>
+#include <kernel_side.h>
+
+#include "agentd.h"
+
+#define EXIT_CONFIG 2
+
+struct fd_slot {
+	fd_cb_t cb;
+	void *arg;
+};
+#define MAX_FDS 1024
+static struct fd_slot fds[MAX_FDS];
+
+int loop_add_fd(struct agentd *a, int fd, fd_cb_t cb, void *arg)
+{
+	struct epoll_event ev = {.events = EPOLLIN, .data.fd = fd};
+
+	if (fd < 0 || fd >= MAX_FDS)
+		return -EMFILE;
+	fds[fd] = (struct fd_slot){cb, arg};
+	if (epoll_ctl(a->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+		return -errno;
+	return 0;
+}
+
+void loop_del_fd(struct agentd *a, int fd)
+{
+	if (fd < 0 || fd >= MAX_FDS)
+		return;
+	epoll_ctl(a->epfd, EPOLL_CTL_DEL, fd, NULL);
+	fds[fd] = (struct fd_slot){0};
+}
+
+const char *agent_mode_name(enum agent_mode m)
+{
+	switch (m) {
+	case MODE_STARTING:
+		return "starting";
+	case MODE_DPDK:
+		return "dpdk";
+	case MODE_KERNEL:
+		return "kernel";
+	case MODE_STOPPING:
+		return "stopping";
+	}
+	return "?";
+}
+
+void agent_set_mode(struct agentd *a, enum agent_mode m, const char *why)
+{
+	if (a->mode == m)
+		return;
+	LOG(NOTICE, "mode %s -> %s (%s)", agent_mode_name(a->mode), agent_mode_name(m), why);
+	a->mode = m;
+	a->mode_since = time(NULL);
+}
+
+static void signal_cb(struct agentd *a, int fd, uint32_t events, void *arg)
+{
+	struct signalfd_siginfo si;
+
+	if (read(fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	LOG(NOTICE, "received %s", strsignal(si.ssi_signo));
+	a->stop = true;
+}
+
+static int status_handle(struct agentd *a, const char *payload, uint32_t len, json_t **resp)
+{
+	*resp = status_build(a);
+	return *resp ? 0 : -ENOMEM;
+}
+static struct ctl_handler status_handler = {
+	.type = AGENT_REQ_STATUS,
+	.name = "status",
+	.handle = status_handle,
+};
+CTL_REGISTER(status_handler);
+
+static int nic_mac_from_dataplane(struct agentd *a)
+{
+	json_t *stats = NULL;
+	const char *mac;
+	unsigned m[6];
+	int ret = -ENOENT;
+
+	if (dataplane_query(a, "/agent/stats", &stats) < 0)
+		return -EIO;
+	mac = json_string_value(json_object_get(json_object_get(stats, "nic"), "mac"));
+	if (mac && sscanf(mac, "%x:%x:%x:%x:%x:%x", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5]) == 6) {
+		for (int i = 0; i < 6; i++)
+			a->nic_mac[i] = m[i];
+		a->nic_mac_known = true;
+		ret = 0;
+	}
+	json_decref(stats);
+	return ret;
+}
+
+/* Bring the dataplane up and hand it the underlay; on any failure the kernel
+ * keeps (or takes back) the underlay so the host stays reachable. */
+static void start_dataplane(struct agentd *a)
+{
+	int ret;
+
+	ret = dataplane_start(a);
+	if (ret == 0)
+		ret = dataplane_wait_ready(a, 30000);
+	if (ret == 0)
+		ret = nic_mac_from_dataplane(a);
+	if (ret == 0)
+		ret = kernel_setup_exception(a);
+	if (ret == 0) {
+		agent_set_mode(a, MODE_DPDK, "dataplane ready");
+		return;
+	}
+	snprintf(a->last_failure, sizeof(a->last_failure), "dataplane start failed: %s",
+		 strerror(-ret));
+	LOG(ERR, "%s; the kernel routes the underlay", a->last_failure);
+	dataplane_stop(a, 2000);
+	kernel_setup_nic(a);
+	agent_set_mode(a, MODE_KERNEL, a->last_failure);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: agentd -c FILE [--check-config] [--log-level LEVEL]\n"
+		   "  -c, --config FILE     configuration file (libconfig syntax, see agentd.conf(5))\n"
+		   "  -n, --check-config    validate the configuration and exit (0 ok, 2 invalid)\n"
+		   "  -L, --log-level LEVEL err|warning|notice|info|debug (overrides the file)\n"
+		   "  -h, --help\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"check-config", no_argument, NULL, 'n'},
+		{"log-level", required_argument, NULL, 'L'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	static struct agentd agent = {.epfd = -1, .dp = {.pidfd = -1}};
+	struct agentd *a = &agent;
+	const char *config = NULL;
+	int log_override = -1;
+	bool check_only = false;
+	char err[512];
+	sigset_t sigs;
+	int c, ret, sfd;
+
+	while ((c = getopt_long(argc, argv, "c:nL:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config = optarg;
+			break;
+		case 'n':
+			check_only = true;
+			break;
+		case 'L':
+			log_override = agent_log_level_parse(optarg);
+			if (log_override < 0) {
+				fprintf(stderr, "agentd: unknown log level '%s'\n", optarg);
+				return EXIT_CONFIG;
+			}
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return EXIT_CONFIG;
+		}
+	}
+	if (config == NULL) {
+		usage(stderr);
+		return EXIT_CONFIG;
+	}
+
+	/* Validate everything before touching anything. */
+	ret = agent_config_load(config, &a->cfg, err, sizeof(err));
+	if (ret < 0) {
+		fprintf(stderr, "agentd: %s\n", err);
+		return EXIT_CONFIG;
+	}
+	if (check_only) {
+		printf("%s: ok\n", config);
+		agent_config_free(&a->cfg);
+		return 0;
+	}
+	agent_log_level = log_override >= 0 ? log_override : a->cfg.log_level;
+
+	if (ctl_check_free(a->cfg.control.socket) < 0)
+		return 1;
+
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	sigprocmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	a->epfd = epoll_create1(EPOLL_CLOEXEC);
+	sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (a->epfd < 0 || sfd < 0 || loop_add_fd(a, sfd, signal_cb, NULL) < 0) {
+		LOG(ERR, "event loop: %s", strerror(errno));
+		return 1;
+	}
+	a->mode_since = time(NULL);
+	LOG(INFO, "agentd %s starting with %s", "0.1", config);
+
+	ret = ks_open(&a->nl);
+	if (ret < 0) {
+		LOG(ERR, "netlink: %s", strerror(-ret));
+		return 1;
+	}
+	ret = kernel_setup_bridge(a);
+	if (ret < 0) {
+		LOG(ERR, "bridge setup failed: %s", strerror(-ret));
+		goto out;
+	}
+	ret = ctl_listen(a);
+	if (ret < 0)
+		goto out;
+
+	start_dataplane(a);
+
+	while (!a->stop) {
+		struct epoll_event evs[16];
+		int n = epoll_wait(a->epfd, evs, 16, 1000);
+		if (n < 0 && errno != EINTR) {
+			LOG(ERR, "epoll_wait: %s", strerror(errno));
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			int fd = evs[i].data.fd;
+			if (fd >= 0 && fd < MAX_FDS && fds[fd].cb)
+				fds[fd].cb(a, fd, evs[i].events, fds[fd].arg);
+		}
+	}
+	ret = 0;
+
+out:
+	/* Orderly stop: the kernel gets the underlay back, the exception
+	 * netdev disappears with the dataplane. The bridge and VM ports stay:
+	 * VMs keep talking to each other and to the host. */
+	agent_set_mode(a, MODE_STOPPING, "shutdown");
+	dataplane_stop(a, 5000);
+	kernel_setup_nic(a);
+	ctl_close(a);
+	ks_close(a->nl);
+	agent_config_free(&a->cfg);
+	LOG(INFO, "agentd stopped");
+	return ret < 0 ? 1 : 0;
+}

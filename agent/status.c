@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* `agentctl status`: everything an operator needs at a glance, as one JSON
+ * object — mode, dataplane, NIC and exception port counters, the bridge, the
+ * underlay addresses and routes, and the kernel's own forwarding counter
+ * (IpForwDatagrams), which shows whether the kernel is doing the work. */
+#define LOG_TYPE "status"
+#include <agent_log.h>
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <dp_telemetry.h>
+#include <kernel_side.h>
+
+#include "agentd.h"
+
+/* CONTROL (REQ_STATUS, REQ_ROUTES...) handlers live here too. */
+
+static json_t *addr_array(struct agentd *a, const char *ifname)
+{
+	struct ip_prefix addrs[32];
+	json_t *arr = json_array();
+	char buf[64];
+	int n = ks_addr_list(a->nl, ifname, addrs, 32);
+
+	for (int i = 0; i < n; i++)
+		json_array_append_new(arr, json_string(ip_prefix_fmt(&addrs[i], true, buf, sizeof(buf))));
+	return arr;
+}
+
+static json_t *link_object(struct agentd *a, const char *ifname)
+{
+	struct ks_link_info li;
+	char mac[24];
+
+	if (ks_link_get(a->nl, ifname, &li) < 0)
+		return json_pack("{s:s,s:b}", "name", ifname, "exists", 0);
+	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", li.mac[0], li.mac[1],
+		 li.mac[2], li.mac[3], li.mac[4], li.mac[5]);
+	return json_pack("{s:s,s:b,s:i,s:s,s:i,s:b,s:b,s:o}", "name", ifname, "exists", 1,
+			 "ifindex", li.ifindex, "mac", mac, "mtu", li.mtu, "up", li.admin_up,
+			 "carrier", li.carrier, "addresses", addr_array(a, ifname));
+}
+
+/* A counter from /proc/net/snmp ("Ip: ... ForwDatagrams") or snmp6. */
+static long long snmp_counter(const char *file, const char *proto, const char *name)
+{
+	char hdr[4096], val[4096];
+	long long result = -1;
+	FILE *f = fopen(file, "r");
+
+	if (f == NULL)
+		return -1;
+	if (strcmp(file, "/proc/net/snmp6") == 0) {
+		/* "Ip6OutForwDatagrams   123" */
+		while (fscanf(f, "%4095s %4095s", hdr, val) == 2)
+			if (strcmp(hdr, name) == 0) {
+				result = atoll(val);
+				break;
+			}
+		fclose(f);
+		return result;
+	}
+	while (fgets(hdr, sizeof(hdr), f) && fgets(val, sizeof(val), f)) {
+		char *hs, *vs, *h, *v;
+		size_t plen = strlen(proto);
+		if (strncmp(hdr, proto, plen) != 0 || hdr[plen] != ':')
+			continue;
+		h = strtok_r(hdr + plen + 1, " \n", &hs);
+		v = strtok_r(val + plen + 1, " \n", &vs);
+		while (h && v) {
+			if (strcmp(h, name) == 0) {
+				result = atoll(v);
+				break;
+			}
+			h = strtok_r(NULL, " \n", &hs);
+			v = strtok_r(NULL, " \n", &vs);
+		}
+		break;
+	}
+	fclose(f);
+	return result;
+}
+
+static json_t *routes_array(struct agentd *a)
+{
+	struct ks_route routes[256];
+	json_t *arr = json_array();
+	char dst[64], via[64];
+	int n = ks_route_list(a->nl, NULL, routes, 256);
+
+	for (int i = 0; i < n; i++) {
+		json_t *r = json_pack("{s:s,s:s,s:i,s:i}", "dst",
+				      ip_prefix_fmt(&routes[i].dst, true, dst, sizeof(dst)), "dev",
+				      routes[i].dev, "protocol", routes[i].protocol, "metric",
+				      routes[i].metric);
+		if (routes[i].has_via)
+			json_object_set_new(r, "via", json_string(ip_prefix_fmt(&routes[i].via, false,
+										 via, sizeof(via))));
+		json_array_append_new(arr, r);
+	}
+	return arr;
+}
+
+json_t *status_build(struct agentd *a)
+{
+	const struct agent_config *cfg = &a->cfg;
+	json_t *st = json_object(), *dp = json_object(), *stats = NULL, *health = NULL;
+	json_t *nic, *exc, *br, *ports, *kern;
+	char names[AGENT_CFG_MAX_PORTS][IFNAMSIZ];
+	int nports;
+
+	json_object_set_new(st, "mode", json_string(agent_mode_name(a->mode)));
+	json_object_set_new(st, "mode_since", json_integer(a->mode_since));
+	json_object_set_new(st, "last_failure", json_string(a->last_failure));
+	json_object_set_new(st, "config", json_string(cfg->path));
+
+	/* dataplane */
+	json_object_set_new(dp, "pid", json_integer(a->dp.pid));
+	if (a->dp.pid) {
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		json_object_set_new(dp, "uptime_s",
+				    json_integer(now.tv_sec - a->dp.started.tv_sec));
+		if (dataplane_query(a, DP_TEL_HEALTH, &health) == 0)
+			json_object_set(dp, "health", health);
+		dataplane_query(a, DP_TEL_STATS, &stats);
+	}
+	json_object_set_new(st, "dataplane", dp);
+
+	/* NIC: DPDK port counters + the kernel netdev, which must carry no
+	 * address while DPDK owns the NIC. */
+	nic = json_pack("{s:s,s:s}", "device", cfg->nic.device, "kernel_netdev",
+			cfg->nic.kernel_netdev);
+	if (stats && json_object_get(stats, "nic"))
+		json_object_set(nic, "dpdk", json_object_get(stats, "nic"));
+	{
+		json_t *knd = link_object(a, cfg->nic.kernel_netdev);
+		json_t *addrs = json_object_get(knd, "addresses");
+		json_object_set_new(nic, "kernel_netdev_free_of_addresses",
+				    json_boolean(addrs == NULL || json_array_size(addrs) == 0));
+		json_object_set_new(nic, "kernel", knd);
+	}
+	json_object_set_new(st, "nic", nic);
+
+	exc = json_pack("{s:s,s:s}", "type", a->dp.exc_type[0] ? a->dp.exc_type : "none",
+			"ifname", cfg->exception.ifname);
+	if (stats && json_object_get(stats, "exception"))
+		json_object_set(exc, "dpdk", json_object_get(stats, "exception"));
+	json_object_set_new(exc, "kernel", link_object(a, cfg->exception.ifname));
+	json_object_set_new(st, "exception", exc);
+	if (stats && json_object_get(stats, "fwd"))
+		json_object_set(st, "forwarding", json_object_get(stats, "fwd"));
+
+	/* bridge */
+	br = link_object(a, cfg->bridge.name);
+	ports = json_array();
+	nports = ks_bridge_ports(a->nl, cfg->bridge.name, names, AGENT_CFG_MAX_PORTS);
+	for (int i = 0; i < nports; i++) {
+		struct ks_link_info li;
+		bool up = ks_link_get(a->nl, names[i], &li) == 0 && li.admin_up;
+		json_array_append_new(ports, json_pack("{s:s,s:b}", "name", names[i], "up", up));
+	}
+	json_object_set_new(br, "ports", ports);
+	json_object_set_new(st, "bridge", br);
+
+	json_object_set_new(st, "routes", routes_array(a));
+
+	/* The kernel's own forwarding: should stay flat when the fast path works. */
+	kern = json_object();
+	json_object_set_new(kern, "IpForwDatagrams",
+			    json_integer(snmp_counter("/proc/net/snmp", "Ip", "ForwDatagrams")));
+	json_object_set_new(kern, "Ip6OutForwDatagrams",
+			    json_integer(snmp_counter("/proc/net/snmp6", "", "Ip6OutForwDatagrams")));
+	json_object_set_new(st, "kernel", kern);
+
+	json_decref(stats);
+	json_decref(health);
+	return st;
+}

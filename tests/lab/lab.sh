@@ -1,0 +1,276 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# The netns lab shared by the demo, the scenario tests and the benchmarks
+# (see "The lab" in docs/DESIGN / tests/lab/README.md).
+#
+#   lab.sh up     [PREFIX]   build the lab (fails if any part of it exists)
+#   lab.sh down   [PREFIX]   tear it down; safe to repeat and after a crash
+#   lab.sh status [PREFIX]   print what exists; exit 0 complete, 1 absent,
+#                            2 partial
+#
+# PREFIX (default "lab") makes every name unique, so labs can coexist:
+#
+#   ${P}-vm1  eth0 10.10.1.11/24 fd00:10::11/64 ─┐
+#   ${P}-vm2  eth0 10.10.1.12/24 fd00:10::12/64 ─┤ vm1p, vm2p (DOWN, unattached)
+#                                                 ${P}-host  nic0 (UP, no address)
+#   ${P}-wire eth0 192.168.100.2/24 fd00:100::2/64 ─┘
+#             rvm0 10.10.2.1/24 fd00:20::1/64 ── ${P}-rvm eth0 10.10.2.2/24
+#                                                          fd00:20::2/64
+#
+# What is deliberately NOT done here, because it is agentd's job: br-vm, its
+# addresses, attaching vm1p/vm2p, the host's underlay addresses and routes,
+# forwarding sysctls in ${P}-host, eBPF programs.
+set -euo pipefail
+
+readonly BPFFS=/run/agentd/bpffs
+
+usage() {
+	echo "usage: $0 up|down|status [PREFIX]   (PREFIX default: lab)" >&2
+	exit 64
+}
+
+die() {
+	echo "lab.sh: error: $*" >&2
+	exit 1
+}
+
+[[ $# -ge 1 && $# -le 2 ]] || usage
+readonly CMD=$1
+readonly P=${2:-lab}
+# Netns names become file names under /run/netns; keep them boring.
+[[ $P =~ ^[A-Za-z0-9][A-Za-z0-9_.-]{0,30}$ ]] ||
+	die "bad PREFIX '$P' (letters, digits, '_', '.', '-'; at most 31 chars)"
+[[ $EUID -eq 0 ]] || die "must run as root"
+
+readonly NS_HOST=$P-host NS_VM1=$P-vm1 NS_VM2=$P-vm2 NS_WIRE=$P-wire NS_RVM=$P-rvm
+readonly ALL_NS=("$NS_HOST" "$NS_VM1" "$NS_VM2" "$NS_WIRE" "$NS_RVM")
+
+ns_exists() {
+	[[ -e /run/netns/$1 ]]
+}
+
+in_ns() {
+	local ns=$1
+	shift
+	ip netns exec "$ns" "$@"
+}
+
+# sysctl inside a namespace, failing loudly (sysctl -q hides nothing on error).
+ns_sysctl() {
+	in_ns "$1" sysctl -q -w "$2" >/dev/null || die "$1: sysctl $2 failed"
+}
+
+# ip netns exec remounts /sys, so /sys/fs/bpf is not a bpffs inside it; libbpf
+# pinning and libxdp (DPDK af_xdp PMD) need one that every namespace sees.
+# Shared by all labs, so it is mounted once and never unmounted here.
+ensure_bpffs() {
+	if [[ "$(stat -f -c %T "$BPFFS" 2>/dev/null)" == bpf_fs ]]; then
+		return 0
+	fi
+	if mountpoint -q "$BPFFS" 2>/dev/null; then
+		die "$BPFFS is a mount point but not a bpffs"
+	fi
+	mkdir -p "$BPFFS"
+	mount -t bpf bpf "$BPFFS" || die "cannot mount bpffs at $BPFFS"
+	echo "mounted bpffs at $BPFFS"
+}
+
+# veth pair created directly inside the two namespaces: nothing ever appears in
+# the caller's namespace, so equal names in different labs cannot collide.
+veth_pair() {
+	local ns_a=$1 if_a=$2 ns_b=$3 if_b=$4
+	ip link add name "$if_a" netns "$ns_a" type veth peer name "$if_b" netns "$ns_b" ||
+		die "cannot create veth $ns_a/$if_a <-> $ns_b/$if_b"
+}
+
+addr() { # NS IFACE ADDR/LEN
+	local nodad=()
+	[[ $3 == *:* ]] && nodad=(nodad)
+	ip -n "$1" addr add "$3" dev "$2" "${nodad[@]}" || die "$1: cannot add $3 to $2"
+}
+
+up_failed() {
+	echo "lab.sh: up $P failed, removing what was built" >&2
+	lab_down >/dev/null 2>&1 || true
+}
+
+lab_up() {
+	local ns
+	for ns in "${ALL_NS[@]}"; do
+		ns_exists "$ns" && die "namespace $ns already exists; run '$0 down $P' first"
+	done
+
+	ensure_bpffs
+
+	# From here on, any failure (set -e or die) removes what was built.
+	trap up_failed EXIT
+
+	for ns in "${ALL_NS[@]}"; do
+		ip netns add "$ns"
+		ip -n "$ns" link set lo up
+		# No DAD: IPv6 addresses must be usable as soon as the lab is up.
+		# "default" must be set before the veths exist so they inherit it.
+		ns_sysctl "$ns" net.ipv6.conf.all.accept_dad=0
+		ns_sysctl "$ns" net.ipv6.conf.default.accept_dad=0
+	done
+
+	veth_pair "$NS_HOST" nic0 "$NS_WIRE" eth0
+	veth_pair "$NS_HOST" vm1p "$NS_VM1" eth0
+	veth_pair "$NS_HOST" vm2p "$NS_VM2" eth0
+	veth_pair "$NS_WIRE" rvm0 "$NS_RVM" eth0
+
+	# Host: the "NIC" is up so a DPDK vdev (or the kernel) can use it; its
+	# addresses, the bridge and the VM ports belong to agentd.
+	ip -n "$NS_HOST" link set nic0 up
+
+	# Wire: the remote router.
+	addr "$NS_WIRE" eth0 192.168.100.2/24
+	addr "$NS_WIRE" eth0 fd00:100::2/64
+	addr "$NS_WIRE" rvm0 10.10.2.1/24
+	addr "$NS_WIRE" rvm0 fd00:20::1/64
+	ip -n "$NS_WIRE" link set eth0 up
+	ip -n "$NS_WIRE" link set rvm0 up
+	ns_sysctl "$NS_WIRE" net.ipv4.ip_forward=1
+	ns_sysctl "$NS_WIRE" net.ipv6.conf.all.forwarding=1
+	ip -n "$NS_WIRE" route add 10.10.1.0/24 via 192.168.100.1
+	ip -n "$NS_WIRE" -6 route add fd00:10::/64 via fd00:100::1
+	# Checksum trade-off (wire -> VM direction). A veth hands its peer
+	# packets with CHECKSUM_PARTIAL (checksum left for "hardware" to finish).
+	# A real NIC would finish it; DPDK's af_packet/af_xdp on nic0 receive the
+	# raw frame and forward it with a wrong TCP/UDP checksum, so TCP stalls
+	# while ping works. With tx checksum offload off on the wire end the wire
+	# kernel finishes every checksum in software (and, as TSO needs tx csum,
+	# segments in software too): correct frames on the "wire" like a real
+	# NIC delivers, at the price of wire-side CPU, which caps wire->VM
+	# throughput. Compare kernel vs. DPDK numbers with this same setting.
+	in_ns "$NS_WIRE" ethtool -K eth0 tx off >/dev/null ||
+		die "$NS_WIRE: ethtool -K eth0 tx off failed"
+
+	# Remote VM behind the wire.
+	addr "$NS_RVM" eth0 10.10.2.2/24
+	addr "$NS_RVM" eth0 fd00:20::2/64
+	ip -n "$NS_RVM" link set eth0 up
+	ip -n "$NS_RVM" route add default via 10.10.2.1
+	ip -n "$NS_RVM" -6 route add default via fd00:20::1
+
+	# Local VMs (their host ends stay down until agentd attaches them).
+	addr "$NS_VM1" eth0 10.10.1.11/24
+	addr "$NS_VM1" eth0 fd00:10::11/64
+	addr "$NS_VM2" eth0 10.10.1.12/24
+	addr "$NS_VM2" eth0 fd00:10::12/64
+	for ns in "$NS_VM1" "$NS_VM2"; do
+		ip -n "$ns" link set eth0 up
+		ip -n "$ns" route add default via 10.10.1.1
+		ip -n "$ns" -6 route add default via fd00:10::1
+	done
+
+	trap - EXIT
+	echo "lab $P is up: namespaces ${ALL_NS[*]}"
+}
+
+# Kill everything whose network namespace is NS (ip netns pids finds processes
+# started with ip netns exec and anything that setns()'d into it).
+kill_ns_procs() {
+	local ns=$1 pids pid i
+	pids=$(ip netns pids "$ns" 2>/dev/null | grep -vx "$$" || true)
+	[[ -n $pids ]] || return 0
+	echo "$ns: stopping pids" $pids
+	# shellcheck disable=SC2086
+	kill -TERM $pids 2>/dev/null || true
+	for ((i = 0; i < 30; i++)); do
+		pids=$(ip netns pids "$ns" 2>/dev/null | grep -vx "$$" || true)
+		[[ -n $pids ]] || return 0
+		sleep 0.1
+	done
+	echo "$ns: killing pids" $pids
+	# shellcheck disable=SC2086
+	kill -KILL $pids 2>/dev/null || true
+	for ((i = 0; i < 30; i++)); do
+		pids=$(ip netns pids "$ns" 2>/dev/null | grep -vx "$$" || true)
+		[[ -n $pids ]] || return 0
+		sleep 0.1
+	done
+	echo "$ns: warning: pids still alive (uninterruptible?):" $pids >&2
+}
+
+lab_down() {
+	local ns found=0 rc=0
+	for ns in "${ALL_NS[@]}"; do
+		ns_exists "$ns" || continue
+		found=1
+		kill_ns_procs "$ns"
+	done
+	# Deleting a namespace destroys the veths in it, and so their peers.
+	for ns in "${ALL_NS[@]}"; do
+		ns_exists "$ns" || continue
+		if ! ip netns del "$ns"; then
+			echo "lab.sh: cannot delete namespace $ns" >&2
+			rc=1
+		fi
+	done
+	# Leftovers of a crashed run: this lab's pins (the bpffs itself is shared
+	# and stays mounted) and a DPDK runtime dir for --file-prefix $P.
+	if [[ -e $BPFFS/$P ]]; then
+		found=1
+		rm -rf -- "${BPFFS:?}/$P" || { echo "lab.sh: cannot remove $BPFFS/$P" >&2; rc=1; }
+	fi
+	if [[ -d /run/dpdk/$P ]]; then
+		found=1
+		rm -rf -- "/run/dpdk/$P" || { echo "lab.sh: cannot remove /run/dpdk/$P" >&2; rc=1; }
+	fi
+	if ((rc != 0)); then
+		return "$rc"
+	fi
+	if ((found)); then
+		echo "lab $P is down"
+	else
+		echo "lab $P: nothing to remove"
+	fi
+}
+
+lab_status() {
+	local ns n=0 pids
+	for ns in "${ALL_NS[@]}"; do
+		if ! ns_exists "$ns"; then
+			echo "== $ns: absent"
+			continue
+		fi
+		n=$((n + 1))
+		echo "== $ns"
+		ip -n "$ns" -br link | sed 's/^/  link  /'
+		ip -n "$ns" -br addr | awk 'NF > 2' | sed 's/^/  addr  /'
+		ip -n "$ns" route | sed 's/^/  route /'
+		ip -n "$ns" -6 route | grep -v '^fe80\|^multicast\|^ff00' | sed 's/^/  route /' || true
+		pids=$(ip netns pids "$ns" 2>/dev/null || true)
+		if [[ -n $pids ]]; then
+			# shellcheck disable=SC2086
+			ps -o pid=,comm= -p $pids 2>/dev/null | sed 's/^ */  proc  /' || true
+		fi
+	done
+	if [[ "$(stat -f -c %T "$BPFFS" 2>/dev/null)" == bpf_fs ]]; then
+		echo "== bpffs: mounted at $BPFFS"
+	else
+		echo "== bpffs: NOT mounted at $BPFFS"
+	fi
+	if [[ -e $BPFFS/$P ]]; then
+		echo "   pins in $BPFFS/$P:"
+		find "$BPFFS/$P" -mindepth 1 | sed 's/^/     /'
+	fi
+	if ((n == ${#ALL_NS[@]})); then
+		echo "lab $P: complete"
+		return 0
+	elif ((n == 0)); then
+		echo "lab $P: absent"
+		return 1
+	fi
+	echo "lab $P: partial ($n of ${#ALL_NS[@]} namespaces)"
+	return 2
+}
+
+case $CMD in
+up) lab_up ;;
+down) lab_down ;;
+status) lab_status ;;
+*) usage ;;
+esac
