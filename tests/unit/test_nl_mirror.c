@@ -1,0 +1,306 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The netlink mirror: parsers on crafted messages (dump and event share
+ * them), table filtering, neighbour states, and a live dump + events in a
+ * private network namespace. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <libmnl/libmnl.h>
+#include <linux/neighbour.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+
+#include "nl_mirror.h"
+
+#define MAX_REC 256
+struct rec {
+	int n_link, n_addr, n_route, n_neigh, n_del, begins, ends;
+	struct mirror_route routes[MAX_REC];
+	struct mirror_neigh neighs[MAX_REC];
+	struct mirror_addr addrs[MAX_REC];
+	struct mirror_link links[MAX_REC];
+	bool route_del[MAX_REC], neigh_del[MAX_REC];
+};
+
+static void on_link(void *ctx, bool del, const struct mirror_link *l)
+{
+	struct rec *r = ctx;
+	if (r->n_link < MAX_REC)
+		r->links[r->n_link++] = *l;
+	r->n_del += del;
+}
+static void on_addr(void *ctx, bool del, const struct mirror_addr *a)
+{
+	struct rec *r = ctx;
+	if (r->n_addr < MAX_REC)
+		r->addrs[r->n_addr++] = *a;
+	r->n_del += del;
+}
+static void on_route(void *ctx, bool del, const struct mirror_route *rt)
+{
+	struct rec *r = ctx;
+	if (r->n_route < MAX_REC) {
+		r->route_del[r->n_route] = del;
+		r->routes[r->n_route++] = *rt;
+	}
+	r->n_del += del;
+}
+static void on_neigh(void *ctx, bool del, const struct mirror_neigh *n)
+{
+	struct rec *r = ctx;
+	if (r->n_neigh < MAX_REC) {
+		r->neigh_del[r->n_neigh] = del;
+		r->neighs[r->n_neigh++] = *n;
+	}
+	r->n_del += del;
+}
+static void on_begin(void *ctx)
+{
+	((struct rec *)ctx)->begins++;
+}
+static void on_end(void *ctx)
+{
+	((struct rec *)ctx)->ends++;
+}
+static const struct mirror_ops ops = {on_link, on_addr, on_route, on_neigh, on_begin, on_end};
+
+static struct nlmsghdr *route_msg(char *buf, uint16_t type, int family, const char *dst, int len,
+				  const char *gw, uint32_t table, int oif)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	uint8_t a[16];
+
+	nlh->nlmsg_type = type;
+	rtm->rtm_family = family;
+	rtm->rtm_dst_len = len;
+	rtm->rtm_table = table < 256 ? table : RT_TABLE_COMPAT;
+	rtm->rtm_type = RTN_UNICAST;
+	rtm->rtm_protocol = RTPROT_STATIC;
+	mnl_attr_put_u32(nlh, RTA_TABLE, table);
+	if (dst) {
+		inet_pton(family, dst, a);
+		mnl_attr_put(nlh, RTA_DST, family == AF_INET ? 4 : 16, a);
+	}
+	if (gw) {
+		inet_pton(family, gw, a);
+		mnl_attr_put(nlh, RTA_GATEWAY, family == AF_INET ? 4 : 16, a);
+	}
+	if (oif)
+		mnl_attr_put_u32(nlh, RTA_OIF, oif);
+	return nlh;
+}
+
+static void test_route_v4_v6(void **state)
+{
+	char buf[512];
+	struct rec *r = calloc(1, sizeof(*r));
+	struct nl_mirror *m;
+	uint8_t want[16];
+
+	assert_int_equal(nl_mirror_new_detached(&m, &ops, r, NULL, 0), 0);
+	assert_int_equal(nl_mirror_dispatch(m, route_msg(buf, RTM_NEWROUTE, AF_INET, "10.10.2.0",
+							  24, "192.168.100.2", RT_TABLE_MAIN, 7)),
+			 0);
+	assert_int_equal(r->n_route, 1);
+	assert_int_equal(r->routes[0].dst_len, 24);
+	assert_int_equal(r->routes[0].oif, 7);
+	assert_true(r->routes[0].has_gw);
+	inet_pton(AF_INET, "192.168.100.2", want);
+	assert_memory_equal(r->routes[0].gw, want, 4);
+	assert_false(r->route_del[0]);
+
+	assert_int_equal(nl_mirror_dispatch(m, route_msg(buf, RTM_DELROUTE, AF_INET6, "fd00:20::",
+							  64, "fd00:100::2", RT_TABLE_MAIN, 3)),
+			 0);
+	assert_int_equal(r->n_route, 2);
+	assert_true(r->route_del[1]);
+	assert_int_equal(r->routes[1].family, AF_INET6);
+	inet_pton(AF_INET6, "fd00:20::", want);
+	assert_memory_equal(r->routes[1].dst, want, 16);
+
+	/* default route: no RTA_DST */
+	assert_int_equal(nl_mirror_dispatch(m, route_msg(buf, RTM_NEWROUTE, AF_INET, NULL, 0,
+							  "192.168.100.2", RT_TABLE_MAIN, 7)),
+			 0);
+	assert_int_equal(r->routes[2].dst_len, 0);
+	nl_mirror_close(m);
+	free(r);
+}
+
+static void test_route_table_filter(void **state)
+{
+	char buf[512];
+	struct rec *r = calloc(1, sizeof(*r));
+	uint32_t tables[] = {100};
+	struct nl_mirror *m;
+
+	assert_int_equal(nl_mirror_new_detached(&m, &ops, r, tables, 1), 0);
+	nl_mirror_dispatch(m, route_msg(buf, RTM_NEWROUTE, AF_INET, "10.1.0.0", 16, NULL,
+					RT_TABLE_LOCAL, 1));
+	nl_mirror_dispatch(m, route_msg(buf, RTM_NEWROUTE, AF_INET, "10.2.0.0", 16, NULL, 200, 1));
+	assert_int_equal(r->n_route, 0);
+	assert_int_equal(nl_mirror_stats(m)->ignored, 2);
+	/* a table above 255 is carried in RTA_TABLE only */
+	uint32_t big[] = {1000};
+	nl_mirror_close(m);
+	assert_int_equal(nl_mirror_new_detached(&m, &ops, r, big, 1), 0);
+	nl_mirror_dispatch(m, route_msg(buf, RTM_NEWROUTE, AF_INET, "10.3.0.0", 16, NULL, 1000, 1));
+	assert_int_equal(r->n_route, 1);
+	assert_int_equal(r->routes[0].table, 1000);
+	nl_mirror_close(m);
+	free(r);
+}
+
+static struct nlmsghdr *neigh_msg(char *buf, uint16_t type, int family, const char *ip,
+				  const uint8_t *mac, uint16_t state, int ifindex)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct ndmsg *ndm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ndm));
+	uint8_t a[16];
+
+	nlh->nlmsg_type = type;
+	ndm->ndm_family = family;
+	ndm->ndm_ifindex = ifindex;
+	ndm->ndm_state = state;
+	if (ip) {
+		inet_pton(family, ip, a);
+		mnl_attr_put(nlh, NDA_DST, family == AF_INET ? 4 : 16, a);
+	}
+	if (mac)
+		mnl_attr_put(nlh, NDA_LLADDR, 6, mac);
+	return nlh;
+}
+
+static void test_neigh_states(void **state)
+{
+	static const uint8_t mac[6] = {0x02, 0, 0, 0, 0, 0x11};
+	char buf[512];
+	struct rec *r = calloc(1, sizeof(*r));
+	struct nl_mirror *m;
+
+	assert_int_equal(nl_mirror_new_detached(&m, &ops, r, NULL, 0), 0);
+	nl_mirror_dispatch(m, neigh_msg(buf, RTM_NEWNEIGH, AF_INET, "10.10.1.11", mac,
+					NUD_REACHABLE, 5));
+	nl_mirror_dispatch(m, neigh_msg(buf, RTM_NEWNEIGH, AF_INET6, "fd00:10::11", mac, NUD_STALE,
+					5));
+	nl_mirror_dispatch(m, neigh_msg(buf, RTM_NEWNEIGH, AF_INET, "10.10.1.12", NULL,
+					NUD_INCOMPLETE, 5));
+	nl_mirror_dispatch(m, neigh_msg(buf, RTM_NEWNEIGH, AF_INET, "10.10.1.13", mac, NUD_FAILED,
+					5));
+	assert_int_equal(r->n_neigh, 4);
+	assert_false(r->neigh_del[0]);
+	assert_memory_equal(r->neighs[0].mac, mac, 6);
+	assert_false(r->neigh_del[1]);
+	assert_true(r->neigh_del[2]); /* not resolved: must not be used */
+	assert_true(r->neigh_del[3]);
+	/* bridge FDB entries share the message type: ignored */
+	nl_mirror_dispatch(m, neigh_msg(buf, RTM_NEWNEIGH, AF_BRIDGE, NULL, mac, NUD_REACHABLE, 5));
+	assert_int_equal(r->n_neigh, 4);
+	nl_mirror_close(m);
+	free(r);
+}
+
+static void test_malformed(void **state)
+{
+	char buf[512];
+	struct rec *r = calloc(1, sizeof(*r));
+	struct nl_mirror *m;
+	struct nlmsghdr *nlh;
+
+	assert_int_equal(nl_mirror_new_detached(&m, &ops, r, NULL, 0), 0);
+	/* truncated: header only */
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_NEWROUTE;
+	assert_int_equal(nl_mirror_dispatch(m, nlh), -EINVAL);
+	/* v4 route with a 16-byte destination */
+	nlh = route_msg(buf, RTM_NEWROUTE, AF_INET, NULL, 24, NULL, RT_TABLE_MAIN, 1);
+	uint8_t a[16] = {10};
+	mnl_attr_put(nlh, RTA_DST, 16, a);
+	assert_int_equal(nl_mirror_dispatch(m, nlh), -EINVAL);
+	/* prefix length beyond the family */
+	assert_int_equal(nl_mirror_dispatch(m, route_msg(buf, RTM_NEWROUTE, AF_INET, "10.0.0.0", 33,
+							  NULL, RT_TABLE_MAIN, 1)),
+			 -EINVAL);
+	/* neighbour without a destination */
+	assert_int_equal(nl_mirror_dispatch(m, neigh_msg(buf, RTM_NEWNEIGH, AF_INET, NULL, NULL,
+							  NUD_REACHABLE, 1)),
+			 -EINVAL);
+	assert_int_equal(nl_mirror_stats(m)->parse_errors, 4);
+	assert_int_equal(r->n_route + r->n_neigh, 0);
+	nl_mirror_close(m);
+	free(r);
+}
+
+static int sh(const char *cmd)
+{
+	int rc = system(cmd);
+	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+static bool has_route(struct rec *r, int family, const char *dst, int len, bool del)
+{
+	uint8_t a[16];
+	inet_pton(family, dst, a);
+	for (int i = 0; i < r->n_route; i++)
+		if (r->routes[i].family == family && r->routes[i].dst_len == len &&
+		    memcmp(r->routes[i].dst, a, family == AF_INET ? 4 : 16) == 0 &&
+		    r->route_del[i] == del)
+			return true;
+	return false;
+}
+
+/* Live: a private netns; dump sees what exists, events see what changes. */
+static void test_live_dump_and_events(void **state)
+{
+	struct rec *r = calloc(1, sizeof(*r));
+	struct nl_mirror *m;
+
+	if (unshare(CLONE_NEWNET) < 0)
+		fail_msg("unshare(CLONE_NEWNET): %s (the unit tests run as root)", strerror(errno));
+	assert_int_equal(sh("ip link add t0 type veth peer name t1 && ip link set t0 up && "
+			    "ip link set t1 up && ip addr add 192.0.2.1/24 dev t0 && "
+			    "ip route add 198.51.100.0/24 via 192.0.2.2"),
+			 0);
+	assert_int_equal(nl_mirror_open(&m, &ops, r, NULL, 0), 0);
+	assert_int_equal(nl_mirror_sync(m), 0);
+	assert_int_equal(r->begins, 1);
+	assert_int_equal(r->ends, 1);
+	assert_true(has_route(r, AF_INET, "198.51.100.0", 24, false));
+	assert_true(r->n_link >= 3); /* lo, t0, t1 */
+	assert_true(r->n_addr >= 1);
+
+	memset(r, 0, sizeof(*r));
+	assert_int_equal(sh("ip route add 203.0.113.0/24 via 192.0.2.3 && "
+			    "ip route del 198.51.100.0/24 && "
+			    "ip neigh add 192.0.2.9 lladdr 02:00:00:00:00:09 dev t0 nud permanent"),
+			 0);
+	assert_int_equal(nl_mirror_process(m), 0);
+	assert_true(has_route(r, AF_INET, "203.0.113.0", 24, false));
+	assert_true(has_route(r, AF_INET, "198.51.100.0", 24, true));
+	assert_true(r->n_neigh >= 1);
+	assert_true(nl_mirror_stats(m)->events >= 3);
+	nl_mirror_close(m);
+	free(r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_route_v4_v6),
+		cmocka_unit_test(test_route_table_filter),
+		cmocka_unit_test(test_neigh_states),
+		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_live_dump_and_events),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
