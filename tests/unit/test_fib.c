@@ -1,0 +1,292 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The dataplane FIB fed through the mirror interface: wire→VM and VM→wire
+ * resolution, punt reasons, route candidates across tables, neighbour
+ * updates, resync dropping stale entries, IPv6 — and a reader lcore looking
+ * up concurrently with updates (RCU: never a freed or torn entry). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <linux/neighbour.h>
+#include <linux/rtnetlink.h>
+#include <rte_eal.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+
+#include "fib.h"
+
+#define BR 10
+#define DP0 20
+static const uint8_t br_mac[6] = {0x02, 0xbb, 0, 0, 0, 1};
+static const uint8_t dp0_mac[6] = {0x02, 0xdd, 0, 0, 0, 1};
+static const uint8_t vm1_mac[6] = {0x02, 0x11, 0, 0, 0, 1};
+static const uint8_t wire_mac[6] = {0x02, 0xee, 0, 0, 0, 1};
+static const uint8_t wire_mac2[6] = {0x02, 0xee, 0, 0, 0, 2};
+
+static void link_(struct fib *f, int ifindex, const char *name, const uint8_t *mac)
+{
+	struct mirror_link l = {.ifindex = ifindex, .has_mac = true, .up = true};
+	snprintf(l.name, sizeof(l.name), "%s", name);
+	memcpy(l.mac, mac, 6);
+	fib_mirror_ops.link(f, false, &l);
+}
+
+static void route(struct fib *f, bool del, const char *dst, int len, const char *gw, int oif,
+		  uint32_t table, uint32_t prio)
+{
+	struct mirror_route r = {.dst_len = len, .table = table, .type = RTN_UNICAST, .oif = oif,
+				 .priority = prio};
+	r.family = strchr(dst, ':') ? AF_INET6 : AF_INET;
+	inet_pton(r.family, dst, r.dst);
+	if (gw) {
+		inet_pton(r.family, gw, r.gw);
+		r.has_gw = true;
+	}
+	fib_mirror_ops.route(f, del, &r);
+}
+
+static void neigh(struct fib *f, bool del, const char *ip, int ifindex, const uint8_t *mac)
+{
+	struct mirror_neigh n = {.ifindex = ifindex, .has_lladdr = true, .state = NUD_REACHABLE};
+	n.family = strchr(ip, ':') ? AF_INET6 : AF_INET;
+	inet_pton(n.family, ip, n.addr);
+	memcpy(n.mac, mac, 6);
+	fib_mirror_ops.neigh(f, del, &n);
+}
+
+static void addr(struct fib *f, bool del, const char *ip, int ifindex)
+{
+	struct mirror_addr a = {.ifindex = ifindex};
+	a.family = strchr(ip, ':') ? AF_INET6 : AF_INET;
+	inet_pton(a.family, ip, a.addr);
+	fib_mirror_ops.addr(f, del, &a);
+}
+
+static enum fib_punt resolve(struct fib *f, const char *ip, enum fib_nh_kind want,
+			     const uint8_t **dmac, const uint8_t **smac)
+{
+	uint8_t a[16];
+	const struct rte_ether_addr *d = NULL, *s = NULL;
+	int family = strchr(ip, ':') ? AF_INET6 : AF_INET;
+	enum fib_punt p;
+
+	inet_pton(family, ip, a);
+	p = fib_resolve(f, family, a, want, &d, &s);
+	if (dmac)
+		*dmac = d ? d->addr_bytes : NULL;
+	if (smac)
+		*smac = s ? s->addr_bytes : NULL;
+	return p;
+}
+
+static struct fib *lab_fib(void)
+{
+	struct fib_config cfg = {.lpm_rules = 1024, .lpm6_rules = 1024, .neighbours = 1024,
+				 .exc_ifname = "dp0", .bridge_ifname = "br-vm"};
+	static int n;
+	struct fib *f;
+
+	(void)n;
+	assert_int_equal(fib_create(&f, &cfg, SOCKET_ID_ANY), 0);
+	link_(f, BR, "br-vm", br_mac);
+	link_(f, DP0, "dp0", dp0_mac);
+	route(f, false, "10.10.1.0", 24, NULL, BR, RT_TABLE_MAIN, 0);
+	route(f, false, "192.168.100.0", 24, NULL, DP0, RT_TABLE_MAIN, 0);
+	route(f, false, "10.10.2.0", 24, "192.168.100.2", DP0, RT_TABLE_MAIN, 0);
+	route(f, false, "fd00:10::", 64, NULL, BR, RT_TABLE_MAIN, 256);
+	route(f, false, "fd00:20::", 64, "fd00:100::2", DP0, RT_TABLE_MAIN, 1024);
+	addr(f, false, "10.10.1.1", BR);
+	addr(f, false, "192.168.100.1", DP0);
+	addr(f, false, "fd00:10::1", BR);
+	neigh(f, false, "10.10.1.11", BR, vm1_mac);
+	neigh(f, false, "192.168.100.2", DP0, wire_mac);
+	neigh(f, false, "fd00:10::11", BR, vm1_mac);
+	neigh(f, false, "fd00:100::2", DP0, wire_mac);
+	return f;
+}
+
+static void test_resolve_v4(void **state)
+{
+	struct fib *f = lab_fib();
+	const uint8_t *d, *s;
+
+	assert_int_equal(resolve(f, "10.10.1.11", NH_VM, &d, &s), FIB_FWD);
+	assert_memory_equal(d, vm1_mac, 6);
+	assert_memory_equal(s, br_mac, 6);
+	assert_int_equal(resolve(f, "10.10.2.7", NH_UNDERLAY, &d, &s), FIB_FWD);
+	assert_memory_equal(d, wire_mac, 6);
+	assert_memory_equal(s, dp0_mac, 6);
+	assert_int_equal(resolve(f, "10.10.1.12", NH_VM, NULL, NULL), FIB_PUNT_unresolved);
+	assert_int_equal(resolve(f, "10.10.1.1", NH_VM, NULL, NULL), FIB_PUNT_local);
+	assert_int_equal(resolve(f, "192.168.100.1", NH_UNDERLAY, NULL, NULL), FIB_PUNT_local);
+	assert_int_equal(resolve(f, "10.10.2.7", NH_VM, NULL, NULL), FIB_PUNT_not_fast);
+	assert_int_equal(resolve(f, "10.10.1.11", NH_UNDERLAY, NULL, NULL), FIB_PUNT_not_fast);
+	assert_int_equal(resolve(f, "8.8.8.8", NH_UNDERLAY, NULL, NULL), FIB_PUNT_no_route);
+	/* route removed at runtime */
+	route(f, true, "10.10.2.0", 24, "192.168.100.2", DP0, RT_TABLE_MAIN, 0);
+	assert_int_equal(resolve(f, "10.10.2.7", NH_UNDERLAY, NULL, NULL), FIB_PUNT_no_route);
+	/* neighbour MAC change is seen; neighbour gone → unresolved */
+	neigh(f, false, "10.10.1.11", BR, wire_mac2);
+	assert_int_equal(resolve(f, "10.10.1.11", NH_VM, &d, NULL), FIB_FWD);
+	assert_memory_equal(d, wire_mac2, 6);
+	neigh(f, true, "10.10.1.11", BR, wire_mac2);
+	assert_int_equal(resolve(f, "10.10.1.11", NH_VM, NULL, NULL), FIB_PUNT_unresolved);
+	/* local address removed: now forwarded like any VM address would be */
+	addr(f, true, "10.10.1.1", BR);
+	neigh(f, false, "10.10.1.1", BR, vm1_mac);
+	assert_int_equal(resolve(f, "10.10.1.1", NH_VM, NULL, NULL), FIB_FWD);
+	fib_destroy(f);
+}
+
+static void test_resolve_v6(void **state)
+{
+	struct fib *f = lab_fib();
+	const uint8_t *d, *s;
+
+	assert_int_equal(resolve(f, "fd00:10::11", NH_VM, &d, &s), FIB_FWD);
+	assert_memory_equal(d, vm1_mac, 6);
+	assert_int_equal(resolve(f, "fd00:20::5", NH_UNDERLAY, &d, &s), FIB_FWD);
+	assert_memory_equal(d, wire_mac, 6);
+	assert_memory_equal(s, dp0_mac, 6);
+	assert_int_equal(resolve(f, "fd00:10::1", NH_VM, NULL, NULL), FIB_PUNT_local);
+	assert_int_equal(resolve(f, "fd00:99::1", NH_VM, NULL, NULL), FIB_PUNT_no_route);
+	route(f, true, "fd00:20::", 64, "fd00:100::2", DP0, RT_TABLE_MAIN, 1024);
+	assert_int_equal(resolve(f, "fd00:20::5", NH_UNDERLAY, NULL, NULL), FIB_PUNT_no_route);
+	fib_destroy(f);
+}
+
+static void test_candidates_and_links(void **state)
+{
+	struct fib *f = lab_fib();
+	struct fib_stats st;
+	const uint8_t *d, *s;
+
+	/* table 100 route to the same prefix through the bridge: main wins */
+	route(f, false, "10.10.2.0", 24, NULL, BR, 100, 0);
+	assert_int_equal(resolve(f, "10.10.2.7", NH_UNDERLAY, NULL, NULL), FIB_FWD);
+	route(f, true, "10.10.2.0", 24, "192.168.100.2", DP0, RT_TABLE_MAIN, 0);
+	assert_int_equal(resolve(f, "10.10.2.7", NH_VM, NULL, NULL), FIB_PUNT_unresolved);
+	/* lower metric wins within a table */
+	route(f, false, "10.10.3.0", 24, NULL, BR, RT_TABLE_MAIN, 200);
+	route(f, false, "10.10.3.0", 24, "192.168.100.2", DP0, RT_TABLE_MAIN, 100);
+	assert_int_equal(resolve(f, "10.10.3.1", NH_UNDERLAY, NULL, NULL), FIB_FWD);
+	/* dp0 MAC changes (agentd gives it the NIC's): next hops follow */
+	link_(f, DP0, "dp0", wire_mac2);
+	assert_int_equal(resolve(f, "10.10.3.1", NH_UNDERLAY, &d, &s), FIB_FWD);
+	assert_memory_equal(s, wire_mac2, 6);
+	/* dp0 deleted: nothing is underlay any more */
+	struct mirror_link l = {.ifindex = DP0};
+	snprintf(l.name, sizeof(l.name), "dp0");
+	fib_mirror_ops.link(f, true, &l);
+	assert_int_equal(resolve(f, "10.10.3.1", NH_UNDERLAY, NULL, NULL), FIB_PUNT_not_fast);
+	fib_get_stats(f, &st);
+	assert_int_equal(st.routes4, 4);
+	assert_int_equal(st.routes6, 2);
+	fib_destroy(f);
+}
+
+static void test_resync_drops_stale(void **state)
+{
+	struct fib *f = lab_fib();
+	struct fib_stats st;
+
+	fib_mirror_ops.resync_begin(f);
+	link_(f, BR, "br-vm", br_mac);
+	link_(f, DP0, "dp0", dp0_mac);
+	route(f, false, "10.10.1.0", 24, NULL, BR, RT_TABLE_MAIN, 0);
+	neigh(f, false, "10.10.1.11", BR, vm1_mac);
+	addr(f, false, "10.10.1.1", BR);
+	fib_mirror_ops.resync_end(f);
+	fib_get_stats(f, &st);
+	assert_int_equal(st.routes4, 1);
+	assert_int_equal(st.routes6, 0);
+	assert_int_equal(st.neighbours, 1);
+	assert_int_equal(st.locals, 1);
+	assert_int_equal(resolve(f, "10.10.1.11", NH_VM, NULL, NULL), FIB_FWD);
+	assert_int_equal(resolve(f, "10.10.2.7", NH_UNDERLAY, NULL, NULL), FIB_PUNT_no_route);
+	assert_int_equal(resolve(f, "192.168.100.1", NH_UNDERLAY, NULL, NULL), FIB_PUNT_no_route);
+	fib_destroy(f);
+}
+
+/* ---- concurrency: a reader lcore vs. a writer replacing entries ---- */
+static struct fib *cf;
+static volatile int reader_stop;
+static volatile uint64_t reader_lookups, reader_bad;
+
+static int reader(void *arg)
+{
+	const uint8_t *d, *s;
+	rte_rcu_qsbr_thread_register(cf->qsv, 0);
+	rte_rcu_qsbr_thread_online(cf->qsv, 0);
+	while (!reader_stop) {
+		enum fib_punt p = resolve(cf, "10.10.2.7", NH_UNDERLAY, &d, &s);
+		if (p == FIB_FWD && memcmp(d, wire_mac, 6) != 0 && memcmp(d, wire_mac2, 6) != 0)
+			reader_bad++;
+		if (p != FIB_FWD && p != FIB_PUNT_no_route && p != FIB_PUNT_unresolved)
+			reader_bad++;
+		p = resolve(cf, "fd00:20::5", NH_UNDERLAY, &d, &s);
+		if (p == FIB_FWD && memcmp(d, wire_mac, 6) != 0)
+			reader_bad++;
+		reader_lookups++;
+		rte_rcu_qsbr_quiescent(cf->qsv, 0);
+	}
+	rte_rcu_qsbr_thread_offline(cf->qsv, 0);
+	rte_rcu_qsbr_thread_unregister(cf->qsv, 0);
+	return 0;
+}
+
+static void test_concurrent_updates(void **state)
+{
+	unsigned worker = rte_get_next_lcore(-1, 1, 0);
+
+	if (worker >= RTE_MAX_LCORE)
+		fail_msg("the test needs two lcores");
+	cf = lab_fib();
+	reader_stop = 0;
+	assert_int_equal(rte_eal_remote_launch(reader, NULL, worker), 0);
+	for (int i = 0; i < 2000; i++) {
+		neigh(cf, false, "192.168.100.2", DP0, i & 1 ? wire_mac2 : wire_mac);
+		if (i % 10 == 0) {
+			route(cf, true, "10.10.2.0", 24, "192.168.100.2", DP0, RT_TABLE_MAIN, 0);
+			route(cf, false, "10.10.2.0", 24, "192.168.100.2", DP0, RT_TABLE_MAIN, 0);
+			route(cf, true, "fd00:20::", 64, "fd00:100::2", DP0, RT_TABLE_MAIN, 1024);
+			route(cf, false, "fd00:20::", 64, "fd00:100::2", DP0, RT_TABLE_MAIN, 1024);
+		}
+	}
+	reader_stop = 1;
+	rte_eal_wait_lcore(worker);
+	printf("reader: %llu lookups, %llu bad\n", (unsigned long long)reader_lookups,
+	       (unsigned long long)reader_bad);
+	assert_true(reader_lookups > 0);
+	assert_int_equal(reader_bad, 0);
+	fib_destroy(cf);
+}
+
+int main(int argc, char **argv)
+{
+	char prefix[64];
+	snprintf(prefix, sizeof(prefix), "--file-prefix=fibtest%d", getpid());
+	char *eal[] = {"test_fib", "-l", "0-1", "--no-huge", "-m", "256", "--no-pci",
+		       "--no-shconf", "--no-telemetry", "--log-level=lib.eal:error", prefix};
+	if (rte_eal_init(sizeof(eal) / sizeof(eal[0]), eal) < 0) {
+		fprintf(stderr, "EAL init failed\n");
+		return 1;
+	}
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_resolve_v4),
+		cmocka_unit_test(test_resolve_v6),
+		cmocka_unit_test(test_candidates_and_links),
+		cmocka_unit_test(test_resync_drops_stale),
+		cmocka_unit_test(test_concurrent_updates),
+	};
+	int ret = cmocka_run_group_tests(tests, NULL, NULL);
+	rte_eal_cleanup();
+	return ret;
+}
