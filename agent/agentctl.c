@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,7 +60,7 @@ static json_t *request(const char *path, uint16_t type, const char *payload, int
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	req.len = payload ? strlen(payload) : 0;
 	if (write(fd, &req, sizeof(req)) != sizeof(req) ||
-	    (req.len && write(fd, payload, req.len) != (ssize_t)req.len) ||
+	    (payload != NULL && req.len && write(fd, payload, req.len) != (ssize_t)req.len) ||
 	    read_full(fd, &resp, sizeof(resp)) < 0 || resp.len > AGENT_PROTO_MAX_MSG) {
 		fprintf(stderr, "agentctl: request to %s failed: %s\n", path, strerror(errno));
 		close(fd);

@@ -90,3 +90,11 @@ int ctl_listen(struct agentd *a);
 void ctl_close(struct agentd *a);
 /* Fails with -EADDRINUSE when an agentd already answers on PATH. */
 int ctl_check_free(const char *path);
+
+/* steering.c — the eBPF steering programs and their maps. */
+int steering_init(struct agentd *a);
+void steering_reconcile(struct agentd *a);
+/* fast = redirect bulk traffic (MODE_DPDK); false = pass (one map write). */
+int steering_set_fast(struct agentd *a, bool fast);
+json_t *steering_status(struct agentd *a);
+void steering_fini(struct agentd *a);

@@ -1,1 +1,1130 @@
-/* placeholder so the tree configures; replaced by the config loader (owner: cfg helper) */
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* agentd configuration loader: libconfig file → struct agent_config.
+ *
+ * The schema is a set of tables (one per group) mapping each key to a parse
+ * function and a place in struct agent_config, so that unknown keys, types,
+ * ranges and string lengths are all checked in one place. Everything is
+ * parsed into a scratch copy and checked as a whole (duplicates, conflicts
+ * between sections) before the caller's struct is written, so an invalid file
+ * never leaves a half-loaded configuration behind. Each error is one line,
+ * "FILE:LINE: message", naming the offending key. See docs/config.md.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <libconfig.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#define LOG_TYPE "config"
+#include <agent_config.h>
+#include <agent_log.h>
+
+/* Longest key path in a message, e.g. "routes[255].metric". */
+#define KEY_MAX 128
+
+struct loader {
+	const char *file;
+	config_t *lc;
+	struct agent_config *cfg; /* scratch copy being filled */
+	char *err;
+	size_t errlen;
+};
+
+struct field;
+typedef int (*field_parse_fn)(struct loader *ld, const config_setting_t *s, const char *key,
+			      const struct field *f, void *base);
+
+/* One key of a group. OFF is relative to BASE: struct agent_config for the
+ * sections, struct route_cfg for the entries of "routes". */
+struct field {
+	const char *name;
+	field_parse_fn parse;
+	size_t off;
+	size_t size;	  /* string buffer size, or max number of list entries */
+	size_t count_off; /* lists: offset of the int entry count */
+	long long min, max;
+	unsigned flags;
+	const struct field *sub; /* groups: their keys, NULL-terminated */
+};
+
+/* flags */
+#define F_REQUIRED (1u << 0)
+#define F_NONEMPTY (1u << 1) /* strings */
+#define F_IFNAME   (1u << 2) /* strings: a valid Linux interface name */
+#define F_NOSLASH  (1u << 3) /* strings: used as a file name component */
+#define F_ABSPATH  (1u << 4) /* strings: absolute path */
+#define F_SOCKPATH (1u << 5) /* strings: must fit sockaddr_un.sun_path */
+#define F_CPULIST  (1u << 6) /* strings: EAL -l corelist */
+#define F_POW2	   (1u << 7) /* ints: power of two */
+#define F_NETWORK  (1u << 8) /* prefixes: host bits must be zero */
+#define F_HOSTADDR (1u << 9) /* prefixes: plain address, no "/len" */
+
+static int fail_at(struct loader *ld, const config_setting_t *s, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* "FILE:LINE: message", with the line of S or, for settings libconfig has no
+ * line for (the root group), of the closest ancestor that has one. */
+static int fail_at(struct loader *ld, const config_setting_t *s, const char *fmt, ...)
+{
+	const char *file = ld->file;
+	unsigned int line = 0;
+	char msg[512];
+	va_list ap;
+
+	for (const config_setting_t *t = s; t != NULL && line == 0; t = config_setting_parent(t)) {
+		line = config_setting_source_line(t);
+		if (line != 0 && config_setting_source_file(t) != NULL)
+			file = config_setting_source_file(t);
+	}
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (ld->errlen == 0)
+		return -EINVAL;
+	if (line != 0)
+		snprintf(ld->err, ld->errlen, "%s:%u: %s", file, line, msg);
+	else
+		snprintf(ld->err, ld->errlen, "%s: %s", file, msg);
+	return -EINVAL;
+}
+
+static unsigned int line_of(const config_setting_t *s)
+{
+	return s != NULL ? config_setting_source_line(s) : 0;
+}
+
+/* ---- addresses ---------------------------------------------------------- */
+
+enum prefix_status {
+	PFX_OK,
+	PFX_BAD_ADDR,
+	PFX_BAD_LEN,
+	PFX_NEED_LEN,
+	PFX_LEN_NOT_ALLOWED,
+};
+
+static enum prefix_status prefix_parse(const char *s, bool want_len, struct ip_prefix *out)
+{
+	char addr[INET6_ADDRSTRLEN];
+	struct ip_prefix p;
+	const char *slash;
+	unsigned int max, len;
+	size_t alen;
+
+	memset(&p, 0, sizeof(p));
+	slash = strchr(s, '/');
+	alen = slash != NULL ? (size_t)(slash - s) : strlen(s);
+	if (alen == 0 || alen >= sizeof(addr))
+		return PFX_BAD_ADDR;
+	memcpy(addr, s, alen);
+	addr[alen] = '\0';
+
+	if (inet_pton(AF_INET, addr, &p.addr.v4) == 1) {
+		p.family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, addr, &p.addr.v6) == 1) {
+		p.family = AF_INET6;
+		max = 128;
+	} else {
+		return PFX_BAD_ADDR;
+	}
+
+	if (slash == NULL) {
+		if (want_len)
+			return PFX_NEED_LEN;
+		p.len = max;
+		*out = p;
+		return PFX_OK;
+	}
+	if (!want_len)
+		return PFX_LEN_NOT_ALLOWED;
+	/* Digits only: strtoul would take "+24", " 24" and "0x18". */
+	len = 0;
+	slash++;
+	if (*slash == '\0' || strlen(slash) > 3)
+		return PFX_BAD_LEN;
+	for (const char *c = slash; *c != '\0'; c++) {
+		if (!isdigit((unsigned char)*c))
+			return PFX_BAD_LEN;
+		len = len * 10 + (unsigned int)(*c - '0');
+	}
+	if (len > max)
+		return PFX_BAD_LEN;
+	p.len = (uint8_t)len;
+	*out = p;
+	return PFX_OK;
+}
+
+int ip_prefix_parse(const char *s, bool want_len, struct ip_prefix *p)
+{
+	if (s == NULL || p == NULL)
+		return -EINVAL;
+	return prefix_parse(s, want_len, p) == PFX_OK ? 0 : -EINVAL;
+}
+
+const char *ip_prefix_fmt(const struct ip_prefix *p, bool with_len, char *buf, size_t len)
+{
+	char addr[INET6_ADDRSTRLEN];
+
+	if (buf == NULL || len == 0)
+		return "";
+	if (p == NULL || (p->family != AF_INET && p->family != AF_INET6) ||
+	    inet_ntop(p->family, &p->addr, addr, sizeof(addr)) == NULL) {
+		snprintf(buf, len, "?");
+		return buf;
+	}
+	if (with_len)
+		snprintf(buf, len, "%s/%u", addr, p->len);
+	else
+		snprintf(buf, len, "%s", addr);
+	return buf;
+}
+
+static int prefix_bytes(const struct ip_prefix *p)
+{
+	return p->family == AF_INET ? 4 : 16;
+}
+
+/* The network of P (host bits cleared). */
+static struct ip_prefix prefix_network(const struct ip_prefix *p)
+{
+	struct ip_prefix n = *p;
+
+	for (int i = 0; i < prefix_bytes(p); i++) {
+		int bits = (int)p->len - i * 8;
+		uint8_t mask = bits >= 8 ? 0xff : bits <= 0 ? 0 : (uint8_t)(0xff << (8 - bits));
+		n.addr.bytes[i] &= mask;
+	}
+	return n;
+}
+
+static bool prefix_same_addr(const struct ip_prefix *a, const struct ip_prefix *b)
+{
+	return a->family == b->family && memcmp(a->addr.bytes, b->addr.bytes, prefix_bytes(a)) == 0;
+}
+
+static const char *family_name(int family)
+{
+	return family == AF_INET ? "IPv4" : "IPv6";
+}
+
+/* ---- enums -------------------------------------------------------------- */
+
+static const char *const exception_type_names[] = {
+    [EXC_AUTO] = "auto",
+    [EXC_TAP] = "tap",
+    [EXC_VIRTIO_USER] = "virtio-user",
+};
+
+const char *exception_type_name(enum exception_type t)
+{
+	if ((unsigned int)t >= sizeof(exception_type_names) / sizeof(exception_type_names[0]))
+		return "?";
+	return exception_type_names[t];
+}
+
+/* ---- scalar checks ------------------------------------------------------ */
+
+static bool valid_ifname(const char *name)
+{
+	size_t len = strlen(name);
+
+	/* The kernel's dev_valid_name(). */
+	if (len == 0 || len >= IFNAMSIZ || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return false;
+	for (const char *c = name; *c != '\0'; c++)
+		if (*c == '/' || *c == ':' || isspace((unsigned char)*c) ||
+		    !isprint((unsigned char)*c))
+			return false;
+	return true;
+}
+
+static int check_string(struct loader *ld, const config_setting_t *s, const char *key,
+			const char *v, unsigned int flags)
+{
+	if ((flags & (F_NONEMPTY | F_IFNAME | F_ABSPATH | F_CPULIST)) && v[0] == '\0')
+		return fail_at(ld, s, "\"%s\" must not be empty", key);
+	if ((flags & F_IFNAME) && !valid_ifname(v))
+		return fail_at(ld, s,
+			       "\"%s\": \"%s\" is not a valid interface name (1-%d characters, no "
+			       "'/', ':' or spaces)",
+			       key, v, IFNAMSIZ - 1);
+	if ((flags & F_NOSLASH) &&
+	    (strchr(v, '/') != NULL || strcmp(v, ".") == 0 || strcmp(v, "..") == 0))
+		return fail_at(ld, s, "\"%s\": \"%s\" must be a plain name, not a path", key, v);
+	if ((flags & F_ABSPATH) && v[0] != '/')
+		return fail_at(ld, s, "\"%s\": \"%s\" must be an absolute path", key, v);
+	if ((flags & F_SOCKPATH) && strlen(v) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+		return fail_at(ld, s,
+			       "\"%s\" is too long for a UNIX socket path (at most %zu characters)",
+			       key, sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+	if ((flags & F_CPULIST) && strspn(v, "0123456789,-") != strlen(v))
+		return fail_at(ld, s,
+			       "\"%s\": \"%s\" must be a CPU list such as \"0-1\" or \"0,2-3\"",
+			       key, v);
+	return 0;
+}
+
+/* The string value of S, or an error if S is not a string. */
+static int get_string(struct loader *ld, const config_setting_t *s, const char *key, const char **v)
+{
+	*v = "";
+	if (config_setting_type(s) != CONFIG_TYPE_STRING)
+		return fail_at(ld, s, "\"%s\" must be a string", key);
+	*v = config_setting_get_string(s);
+	return 0;
+}
+
+/* Bounded copy: an overlong value is an error, never a silent truncation. */
+static int copy_string(struct loader *ld, const config_setting_t *s, const char *key, const char *v,
+		       char *dst, size_t size)
+{
+	size_t len = strlen(v);
+
+	if (len >= size)
+		return fail_at(ld, s, "\"%s\" is too long (%zu characters, at most %zu)", key, len,
+			       size - 1);
+	memcpy(dst, v, len + 1);
+	return 0;
+}
+
+static int get_int(struct loader *ld, const config_setting_t *s, const char *key, long long min,
+		   long long max, long long *v)
+{
+	int type = config_setting_type(s);
+
+	*v = 0;
+	if (type != CONFIG_TYPE_INT && type != CONFIG_TYPE_INT64)
+		return fail_at(ld, s, "\"%s\" must be an integer", key);
+	*v = config_setting_get_int64(s);
+	if (*v < min || *v > max)
+		return fail_at(ld, s, "\"%s\" must be between %lld and %lld (got %lld)", key, min,
+			       max, *v);
+	return 0;
+}
+
+/* The aggregate S as a list of at most MAX entries ([ ... ] or ( ... )). */
+static int get_list(struct loader *ld, const config_setting_t *s, const char *key, size_t max,
+		    const char *what, int *n)
+{
+	int type = config_setting_type(s);
+
+	*n = 0;
+	if (type != CONFIG_TYPE_ARRAY && type != CONFIG_TYPE_LIST)
+		return fail_at(ld, s, "\"%s\" must be a list of %s", key, what);
+	*n = config_setting_length(s);
+	if ((size_t)*n > max)
+		return fail_at(ld, s, "\"%s\" has %d entries, at most %zu are allowed", key, *n,
+			       max);
+	return 0;
+}
+
+/* ---- field parsers ------------------------------------------------------ */
+
+#define AT(base, off) ((char *)(base) + (off))
+
+static int parse_string(struct loader *ld, const config_setting_t *s, const char *key,
+			const struct field *f, void *base)
+{
+	const char *v;
+	int ret;
+
+	if ((ret = get_string(ld, s, key, &v)) < 0)
+		return ret;
+	if ((ret = copy_string(ld, s, key, v, AT(base, f->off), f->size)) < 0)
+		return ret;
+	return check_string(ld, s, key, v, f->flags);
+}
+
+static int parse_int(struct loader *ld, const config_setting_t *s, const char *key,
+		     const struct field *f, void *base)
+{
+	long long v;
+	int ret;
+
+	if ((ret = get_int(ld, s, key, f->min, f->max, &v)) < 0)
+		return ret;
+	if ((f->flags & F_POW2) && (v & (v - 1)) != 0)
+		return fail_at(ld, s, "\"%s\" must be a power of two (got %lld)", key, v);
+	*(int *)AT(base, f->off) = (int)v;
+	return 0;
+}
+
+static int parse_u32(struct loader *ld, const config_setting_t *s, const char *key,
+		     const struct field *f, void *base)
+{
+	long long v;
+	int ret;
+
+	if ((ret = get_int(ld, s, key, f->min, f->max, &v)) < 0)
+		return ret;
+	*(uint32_t *)AT(base, f->off) = (uint32_t)v;
+	return 0;
+}
+
+static int parse_log_level(struct loader *ld, const config_setting_t *s, const char *key,
+			   const struct field *f, void *base)
+{
+	const char *v;
+	int ret, level;
+
+	if ((ret = get_string(ld, s, key, &v)) < 0)
+		return ret;
+	level = agent_log_level_parse(v);
+	if (level < 0)
+		return fail_at(ld, s,
+			       "\"%s\": unknown level \"%s\" (err, warning, notice, info or debug)",
+			       key, v);
+	*(int *)AT(base, f->off) = level;
+	return 0;
+}
+
+static int parse_exception_type(struct loader *ld, const config_setting_t *s, const char *key,
+				const struct field *f, void *base)
+{
+	const char *v;
+	int ret;
+
+	if ((ret = get_string(ld, s, key, &v)) < 0)
+		return ret;
+	for (unsigned int t = 0; t < sizeof(exception_type_names) / sizeof(exception_type_names[0]);
+	     t++) {
+		if (strcmp(v, exception_type_names[t]) == 0) {
+			*(enum exception_type *)AT(base, f->off) = (enum exception_type)t;
+			return 0;
+		}
+	}
+	return fail_at(ld, s, "\"%s\": unknown type \"%s\" (auto, tap or virtio-user)", key, v);
+}
+
+/* One address or prefix, as F_NETWORK / F_HOSTADDR say. */
+static int parse_one_prefix(struct loader *ld, const config_setting_t *s, const char *key,
+			    unsigned int flags, struct ip_prefix *p)
+{
+	bool want_len = !(flags & F_HOSTADDR);
+	char buf[INET6_ADDRSTRLEN + 8];
+	const char *v;
+	int ret;
+
+	if ((ret = get_string(ld, s, key, &v)) < 0)
+		return ret;
+	switch (prefix_parse(v, want_len, p)) {
+	case PFX_OK:
+		break;
+	case PFX_BAD_ADDR:
+		return fail_at(ld, s, "\"%s\": \"%s\" is not an IPv4 or IPv6 address", key, v);
+	case PFX_BAD_LEN:
+		return fail_at(
+		    ld, s, "\"%s\": bad prefix length in \"%s\" (0-32 for IPv4, 0-128 for IPv6)",
+		    key, v);
+	case PFX_NEED_LEN:
+		return fail_at(ld, s, "\"%s\": \"%s\" needs a prefix length, e.g. \"%s/%s\"", key,
+			       v, v, strchr(v, ':') != NULL ? "64" : "24");
+	case PFX_LEN_NOT_ALLOWED:
+		return fail_at(ld, s, "\"%s\": \"%s\" must be a plain address, without \"/len\"",
+			       key, v);
+	}
+	if (flags & F_NETWORK) {
+		struct ip_prefix net = prefix_network(p);
+
+		if (!prefix_same_addr(&net, p))
+			return fail_at(ld, s,
+				       "\"%s\": \"%s\" has host bits set (did you mean \"%s\"?)",
+				       key, v, ip_prefix_fmt(&net, true, buf, sizeof(buf)));
+	} else if (want_len && p->len == 0) {
+		return fail_at(ld, s,
+			       "\"%s\": \"%s\": an interface address needs a prefix length > 0",
+			       key, v);
+	}
+	return 0;
+}
+
+static int parse_prefix(struct loader *ld, const config_setting_t *s, const char *key,
+			const struct field *f, void *base)
+{
+	return parse_one_prefix(ld, s, key, f->flags, (struct ip_prefix *)AT(base, f->off));
+}
+
+static int parse_prefix_list(struct loader *ld, const config_setting_t *s, const char *key,
+			     const struct field *f, void *base)
+{
+	struct ip_prefix *prefixes = (struct ip_prefix *)AT(base, f->off);
+	char ekey[KEY_MAX];
+	int ret, n;
+
+	if ((ret = get_list(ld, s, key, f->size, "addresses, e.g. [ \"10.0.0.1/24\" ]", &n)) < 0)
+		return ret;
+	for (int i = 0; i < n; i++) {
+		snprintf(ekey, sizeof(ekey), "%s[%d]", key, i);
+		ret = parse_one_prefix(ld, config_setting_get_elem(s, i), ekey, f->flags,
+				       &prefixes[i]);
+		if (ret < 0)
+			return ret;
+	}
+	*(int *)AT(base, f->count_off) = n;
+	return 0;
+}
+
+static int parse_ifname_list(struct loader *ld, const config_setting_t *s, const char *key,
+			     const struct field *f, void *base)
+{
+	char(*names)[IFNAMSIZ] = (char(*)[IFNAMSIZ])AT(base, f->off);
+	char ekey[KEY_MAX];
+	const char *v;
+	int ret, n;
+
+	if ((ret = get_list(ld, s, key, f->size, "interface names, e.g. [ \"vm1p\" ]", &n)) < 0)
+		return ret;
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, i);
+
+		snprintf(ekey, sizeof(ekey), "%s[%d]", key, i);
+		if ((ret = get_string(ld, e, ekey, &v)) < 0)
+			return ret;
+		if ((ret = check_string(ld, e, ekey, v, F_IFNAME)) < 0)
+			return ret;
+		memcpy(names[i], v, strlen(v) + 1); /* fits: checked by valid_ifname() */
+	}
+	*(int *)AT(base, f->count_off) = n;
+	return 0;
+}
+
+static int parse_u32_list(struct loader *ld, const config_setting_t *s, const char *key,
+			  const struct field *f, void *base)
+{
+	uint32_t *values = (uint32_t *)AT(base, f->off);
+	char ekey[KEY_MAX];
+	long long v;
+	int ret, n;
+
+	if ((ret = get_list(ld, s, key, f->size, "integers, e.g. [ 100 ]", &n)) < 0)
+		return ret;
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, i);
+
+		snprintf(ekey, sizeof(ekey), "%s[%d]", key, i);
+		if ((ret = get_int(ld, e, ekey, f->min, f->max, &v)) < 0)
+			return ret;
+		for (int j = 0; j < i; j++)
+			if (values[j] == (uint32_t)v)
+				return fail_at(
+				    ld, e, "\"%s\": duplicate value %lld (already in \"%s[%d]\")",
+				    ekey, v, key, j);
+		values[i] = (uint32_t)v;
+	}
+	*(int *)AT(base, f->count_off) = n;
+	return 0;
+}
+
+/* EAL options that agentd sets itself from other keys. */
+static const char *const eal_args_owned[][2] = {
+    {"-l", "dataplane.lcores"},
+    {"--lcores", "dataplane.lcores"},
+    {"-c", "dataplane.lcores"},
+    {"--file-prefix", "dataplane.file_prefix"},
+    {"--", "nothing (agentd adds the application arguments itself)"},
+};
+
+static int parse_eal_args(struct loader *ld, const config_setting_t *s, const char *key,
+			  const struct field *f, void *base)
+{
+	char **args = (char **)AT(base, f->off);
+	int *count = (int *)AT(base, f->count_off);
+	char ekey[KEY_MAX];
+	const char *v;
+	int ret, n;
+
+	if ((ret = get_list(ld, s, key, f->size, "strings, e.g. [ \"--no-huge\" ]", &n)) < 0)
+		return ret;
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, i);
+
+		snprintf(ekey, sizeof(ekey), "%s[%d]", key, i);
+		if ((ret = get_string(ld, e, ekey, &v)) < 0)
+			return ret;
+		if (v[0] == '\0')
+			return fail_at(ld, e, "\"%s\" must not be empty", ekey);
+		/* The dataplane's argv buffers hold AGENT_CFG_STR characters. */
+		if (strlen(v) >= AGENT_CFG_STR)
+			return fail_at(ld, e, "\"%s\" is too long (%zu characters, at most %d)",
+				       ekey, strlen(v), AGENT_CFG_STR - 1);
+		for (size_t o = 0; o < sizeof(eal_args_owned) / sizeof(eal_args_owned[0]); o++) {
+			const char *opt = eal_args_owned[o][0];
+			size_t len = strlen(opt);
+
+			if (strcmp(v, opt) == 0 ||
+			    (len > 2 && strncmp(v, opt, len) == 0 && v[len] == '='))
+				return fail_at(ld, e, "\"%s\": \"%s\" is set by agentd; use %s",
+					       ekey, v, eal_args_owned[o][1]);
+		}
+		args[i] = strdup(v);
+		if (args[i] == NULL)
+			return -ENOMEM;
+		*count = i + 1; /* so that agent_config_free() frees what is there */
+	}
+	return 0;
+}
+
+static int parse_group(struct loader *ld, const config_setting_t *s, const char *key,
+		       const struct field *f, void *base);
+static int parse_routes(struct loader *ld, const config_setting_t *s, const char *key,
+			const struct field *f, void *base);
+
+/* ---- schema ------------------------------------------------------------- */
+
+#define CFG_OFF(member)	 offsetof(struct agent_config, member)
+#define CFG_SIZE(member) sizeof(((struct agent_config *)0)->member)
+#define CFG_NELEM(member)                                                                          \
+	(sizeof(((struct agent_config *)0)->member) / sizeof(((struct agent_config *)0)->member[0]))
+
+#define STR(key, member, fl)                                                                       \
+	{                                                                                          \
+		.name = key, .parse = parse_string, .off = CFG_OFF(member),                        \
+		.size = CFG_SIZE(member), .flags = (fl)                                            \
+	}
+#define INT(key, member, lo, hi, fl)                                                               \
+	{                                                                                          \
+		.name = key, .parse = parse_int, .off = CFG_OFF(member), .min = (lo), .max = (hi), \
+		.flags = (fl)                                                                      \
+	}
+#define LIST(key, fn, member, count, fl)                                                           \
+	{                                                                                          \
+		.name = key, .parse = fn, .off = CFG_OFF(member), .size = CFG_NELEM(member),       \
+		.count_off = CFG_OFF(count), .flags = (fl)                                         \
+	}
+#define GROUP(key, fields, fl)                                                                     \
+	{                                                                                          \
+		.name = key, .parse = parse_group, .sub = fields, .flags = (fl)                    \
+	}
+
+static const struct field control_fields[] = {
+    STR("socket", control.socket, F_ABSPATH | F_SOCKPATH),
+    {0},
+};
+
+static const struct field dataplane_fields[] = {
+    STR("binary", dataplane.binary, F_NONEMPTY),
+    STR("lcores", dataplane.lcores, F_CPULIST),
+    STR("file_prefix", dataplane.file_prefix, F_NONEMPTY | F_NOSLASH),
+    LIST("eal_args", parse_eal_args, dataplane.eal_args, dataplane.n_eal_args, 0),
+    INT("burst", dataplane.burst, 1, 64, 0),
+    INT("mbufs", dataplane.mbufs, 511, 16777215, 0),
+    {0},
+};
+
+static const struct field nic_fields[] = {
+    STR("device", nic.device, F_REQUIRED | F_NONEMPTY),
+    STR("kernel_netdev", nic.kernel_netdev, F_REQUIRED | F_IFNAME),
+    STR("kernel_driver", nic.kernel_driver, F_NOSLASH),
+    LIST("addresses", parse_prefix_list, nic.addrs, nic.n_addrs, 0),
+    INT("mtu", nic.mtu, 68, 65535, 0),
+    {0},
+};
+
+static const struct field exception_fields[] = {
+    {.name = "type", .parse = parse_exception_type, .off = CFG_OFF(exception.type)},
+    STR("ifname", exception.ifname, F_IFNAME),
+    INT("queues", exception.queues, 1, 16, 0),
+    INT("queue_size", exception.queue_size, 64, 4096, F_POW2),
+    {0},
+};
+
+static const struct field bridge_fields[] = {
+    STR("name", bridge.name, F_IFNAME),
+    LIST("addresses", parse_prefix_list, bridge.addrs, bridge.n_addrs, 0),
+    LIST("ports", parse_ifname_list, bridge.ports, bridge.n_ports, 0),
+    {0},
+};
+
+static const struct field bpf_fields[] = {
+    STR("bpffs", bpf.bpffs, F_ABSPATH),
+    STR("pin_name", bpf.pin_name, F_NONEMPTY | F_NOSLASH),
+    {0},
+};
+
+static const struct field fib_fields[] = {
+    {.name = "tables",
+     .parse = parse_u32_list,
+     .off = CFG_OFF(fib.tables),
+     .size = CFG_NELEM(fib.tables),
+     .count_off = CFG_OFF(fib.n_tables),
+     .min = 1,
+     .max = UINT32_MAX},
+    INT("lpm_rules", fib.lpm_rules, 1, 1 << 24, 0),
+    INT("lpm6_rules", fib.lpm6_rules, 1, 1 << 24, 0),
+    INT("neighbours", fib.neighbours, 1, 1 << 24, 0),
+    {0},
+};
+
+static const struct field fallback_fields[] = {
+    INT("heartbeat_ms", fallback.heartbeat_ms, 10, 60000, 0),
+    INT("heartbeat_misses", fallback.heartbeat_misses, 1, 100, 0),
+    INT("holddown_ms", fallback.holddown_ms, 0, 3600000, 0),
+    INT("backoff_min_ms", fallback.backoff_min_ms, 10, 3600000, 0),
+    INT("backoff_max_ms", fallback.backoff_max_ms, 10, 3600000, 0),
+    INT("crashloop_count", fallback.crashloop_count, 1, 1000, 0),
+    INT("crashloop_window_s", fallback.crashloop_window_s, 1, 86400, 0),
+    {0},
+};
+
+#define ROUTE_OFF(member) offsetof(struct route_cfg, member)
+
+/* Offsets relative to struct route_cfg. */
+static const struct field route_fields[] = {
+    {.name = "dst", .parse = parse_prefix, .off = ROUTE_OFF(dst), .flags = F_REQUIRED | F_NETWORK},
+    {.name = "via", .parse = parse_prefix, .off = ROUTE_OFF(via), .flags = F_HOSTADDR},
+    {.name = "dev",
+     .parse = parse_string,
+     .off = ROUTE_OFF(dev),
+     .size = sizeof(((struct route_cfg *)0)->dev),
+     .flags = F_IFNAME},
+    {.name = "metric", .parse = parse_u32, .off = ROUTE_OFF(metric), .min = 0, .max = UINT32_MAX},
+    {0},
+};
+
+static const struct field root_fields[] = {
+    {.name = "log_level", .parse = parse_log_level, .off = CFG_OFF(log_level)},
+    GROUP("control", control_fields, 0),
+    GROUP("dataplane", dataplane_fields, 0),
+    GROUP("nic", nic_fields, F_REQUIRED),
+    GROUP("exception", exception_fields, 0),
+    GROUP("bridge", bridge_fields, 0),
+    {.name = "routes", .parse = parse_routes, .size = AGENT_CFG_MAX_ROUTES},
+    GROUP("bpf", bpf_fields, 0),
+    GROUP("fib", fib_fields, 0),
+    GROUP("fallback", fallback_fields, 0),
+    {0},
+};
+
+static void set_defaults(struct agent_config *cfg)
+{
+	cfg->log_level = AGENT_LOG_INFO;
+	snprintf(cfg->control.socket, sizeof(cfg->control.socket), "/run/agentd/agentd.sock");
+	snprintf(cfg->dataplane.binary, sizeof(cfg->dataplane.binary), "agent-dataplane");
+	snprintf(cfg->dataplane.lcores, sizeof(cfg->dataplane.lcores), "0-1");
+	snprintf(cfg->dataplane.file_prefix, sizeof(cfg->dataplane.file_prefix), "agent");
+	cfg->dataplane.burst = 32;
+	cfg->dataplane.mbufs = 8191;
+	cfg->nic.mtu = 1500;
+	cfg->exception.type = EXC_AUTO;
+	snprintf(cfg->exception.ifname, sizeof(cfg->exception.ifname), "dp0");
+	cfg->exception.queues = 1;
+	cfg->exception.queue_size = 1024;
+	snprintf(cfg->bridge.name, sizeof(cfg->bridge.name), "br-vm");
+	snprintf(cfg->bpf.bpffs, sizeof(cfg->bpf.bpffs), "/sys/fs/bpf");
+	snprintf(cfg->bpf.pin_name, sizeof(cfg->bpf.pin_name), "agent");
+	cfg->fib.lpm_rules = 65536;
+	cfg->fib.lpm6_rules = 16384;
+	cfg->fib.neighbours = 4096;
+	cfg->fallback.heartbeat_ms = 100;
+	cfg->fallback.heartbeat_misses = 3;
+	cfg->fallback.holddown_ms = 3000;
+	cfg->fallback.backoff_min_ms = 200;
+	cfg->fallback.backoff_max_ms = 10000;
+	cfg->fallback.crashloop_count = 5;
+	cfg->fallback.crashloop_window_s = 60;
+}
+
+/* ---- groups ------------------------------------------------------------- */
+
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), row[KEY_MAX + 1];
+
+	if (la > KEY_MAX || lb > KEY_MAX)
+		return SIZE_MAX;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j];
+			size_t best = diag + (a[i - 1] != b[j - 1]);
+
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+/* The known key closest to a misspelt NAME, if any is close enough. */
+static const char *closest_key(const struct field *fields, const char *name)
+{
+	size_t best = (strlen(name) + 1) / 2 > 2 ? (strlen(name) + 1) / 2 : 2;
+	const char *match = NULL;
+
+	for (const struct field *f = fields; f->name != NULL; f++) {
+		size_t d = edit_distance(name, f->name);
+
+		if (d <= best) {
+			best = d;
+			match = f->name;
+		}
+	}
+	return match;
+}
+
+static void key_join(char *out, size_t len, const char *prefix, const char *name)
+{
+	if (prefix == NULL || prefix[0] == '\0')
+		snprintf(out, len, "%s", name);
+	else
+		snprintf(out, len, "%s.%s", prefix, name);
+}
+
+/* Parse the members of the group S with FIELDS, in file order, so that the
+ * first error in the file is the one reported. */
+static int parse_members(struct loader *ld, const config_setting_t *s, const char *key,
+			 const struct field *fields, void *base)
+{
+	char mkey[KEY_MAX];
+	int ret;
+
+	for (int i = 0; i < config_setting_length(s); i++) {
+		const config_setting_t *m = config_setting_get_elem(s, i);
+		const char *name = config_setting_name(m);
+		const struct field *f;
+
+		for (f = fields; f->name != NULL; f++)
+			if (strcmp(f->name, name) == 0)
+				break;
+		key_join(mkey, sizeof(mkey), key, name);
+		if (f->name == NULL) {
+			const char *hint = closest_key(fields, name);
+
+			if (hint != NULL)
+				return fail_at(ld, m, "unknown key \"%s\" (did you mean \"%s\"?)",
+					       mkey, hint);
+			return fail_at(ld, m, "unknown key \"%s\"", mkey);
+		}
+		if ((ret = f->parse(ld, m, mkey, f, base)) < 0)
+			return ret;
+	}
+	for (const struct field *f = fields; f->name != NULL; f++) {
+		if (!(f->flags & F_REQUIRED) || config_setting_get_member(s, f->name) != NULL)
+			continue;
+		key_join(mkey, sizeof(mkey), key, f->name);
+		return fail_at(ld, s, "missing required %s \"%s\"",
+			       f->parse == parse_group ? "section" : "key", mkey);
+	}
+	return 0;
+}
+
+static int parse_group(struct loader *ld, const config_setting_t *s, const char *key,
+		       const struct field *f, void *base)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_GROUP)
+		return fail_at(ld, s, "\"%s\" must be a group: %s: { ... };", key, key);
+	return parse_members(ld, s, key, f->sub, base);
+}
+
+static bool route_same(const struct route_cfg *a, const struct route_cfg *b)
+{
+	return a->dst.len == b->dst.len && a->metric == b->metric &&
+	       prefix_same_addr(&a->dst, &b->dst);
+}
+
+static int parse_routes(struct loader *ld, const config_setting_t *s, const char *key,
+			const struct field *f, void *base)
+{
+	struct agent_config *cfg = base;
+	char ekey[KEY_MAX], buf[INET6_ADDRSTRLEN + 8], buf2[INET6_ADDRSTRLEN + 8];
+	int ret, n;
+
+	if ((ret = get_list(ld, s, key, f->size, "groups, e.g. ( { dst = ...; }, ... )", &n)) < 0)
+		return ret;
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, i);
+		struct route_cfg *r = &cfg->routes[i];
+		const config_setting_t *via;
+
+		snprintf(ekey, sizeof(ekey), "%s[%d]", key, i);
+		if (config_setting_type(e) != CONFIG_TYPE_GROUP)
+			return fail_at(ld, e,
+				       "\"%s\" must be a group: { dst = \"...\"; via = \"...\"; }",
+				       ekey);
+		memset(r, 0, sizeof(*r));
+		if ((ret = parse_members(ld, e, ekey, route_fields, r)) < 0)
+			return ret;
+		r->line = (int)line_of(e);
+		via = config_setting_get_member(e, "via");
+		r->has_via = via != NULL;
+		if (r->has_via && r->via.family != r->dst.family)
+			return fail_at(ld, via, "\"%s.via\": %s gateway %s for %s destination %s",
+				       ekey, family_name(r->via.family),
+				       ip_prefix_fmt(&r->via, false, buf, sizeof(buf)),
+				       family_name(r->dst.family),
+				       ip_prefix_fmt(&r->dst, true, buf2, sizeof(buf2)));
+		for (int j = 0; j < i; j++)
+			if (route_same(&cfg->routes[j], r))
+				return fail_at(
+				    ld, e,
+				    "\"%s\": duplicate route %s metric %u (already at line %d)",
+				    ekey, ip_prefix_fmt(&r->dst, true, buf, sizeof(buf)), r->metric,
+				    cfg->routes[j].line);
+		cfg->n_routes = i + 1;
+	}
+	return 0;
+}
+
+/* ---- checks across keys ------------------------------------------------- */
+
+/* One configured item with where it came from (S is NULL for a default). */
+struct origin {
+	const char *name;
+	const struct ip_prefix *prefix;
+	const config_setting_t *s;
+	char key[KEY_MAX];
+};
+
+/* A setting by path, or its I-th element when I >= 0. */
+static const config_setting_t *lookup(struct loader *ld, const char *path, int i)
+{
+	const config_setting_t *s = config_lookup(ld->lc, path);
+
+	if (s != NULL && i >= 0)
+		s = config_setting_get_elem(s, i);
+	return s;
+}
+
+static void origin_set(struct origin *o, struct loader *ld, const char *path, int i)
+{
+	o->s = lookup(ld, path, i);
+	if (i >= 0)
+		snprintf(o->key, sizeof(o->key), "%s[%d]", path, i);
+	else
+		snprintf(o->key, sizeof(o->key), "%s", path);
+}
+
+/* Report the pair at the later of the two lines, naming the other. */
+static int fail_pair(struct loader *ld, const struct origin *a, const struct origin *b,
+		     const char *what, const char *value)
+{
+	char where[64];
+
+	if (line_of(a->s) > line_of(b->s)) {
+		const struct origin *t = a;
+		a = b;
+		b = t;
+	}
+	if (a->s != NULL)
+		snprintf(where, sizeof(where), "line %u", line_of(a->s));
+	else
+		snprintf(where, sizeof(where), "default");
+	return fail_at(ld, b->s, "\"%s\": duplicate %s %s, already used by \"%s\" (%s)", b->key,
+		       what, value, a->key, where);
+}
+
+/* No address may be configured twice, on the NIC or the bridge: the kernel
+ * would refuse the second one and the two roles would fight over it. */
+static int check_addresses(struct loader *ld)
+{
+	const struct agent_config *cfg = ld->cfg;
+	struct origin all[2 * AGENT_CFG_MAX_ADDRS];
+	char buf[INET6_ADDRSTRLEN + 8];
+	int n = 0;
+
+	for (int i = 0; i < cfg->nic.n_addrs; i++) {
+		all[n].prefix = &cfg->nic.addrs[i];
+		origin_set(&all[n++], ld, "nic.addresses", i);
+	}
+	for (int i = 0; i < cfg->bridge.n_addrs; i++) {
+		all[n].prefix = &cfg->bridge.addrs[i];
+		origin_set(&all[n++], ld, "bridge.addresses", i);
+	}
+	for (int j = 1; j < n; j++)
+		for (int i = 0; i < j; i++)
+			if (prefix_same_addr(all[i].prefix, all[j].prefix))
+				return fail_pair(
+				    ld, &all[i], &all[j], "address",
+				    ip_prefix_fmt(all[j].prefix, false, buf, sizeof(buf)));
+	return 0;
+}
+
+/* Each interface agentd manages has one role: a bridge port that is also the
+ * NIC or the exception netdev would loop traffic. */
+static int check_ifnames(struct loader *ld)
+{
+	const struct agent_config *cfg = ld->cfg;
+	struct origin all[3 + AGENT_CFG_MAX_PORTS];
+	int n = 0;
+
+	all[n].name = cfg->nic.kernel_netdev;
+	origin_set(&all[n++], ld, "nic.kernel_netdev", -1);
+	all[n].name = cfg->exception.ifname;
+	origin_set(&all[n++], ld, "exception.ifname", -1);
+	all[n].name = cfg->bridge.name;
+	origin_set(&all[n++], ld, "bridge.name", -1);
+	for (int i = 0; i < cfg->bridge.n_ports; i++) {
+		all[n].name = cfg->bridge.ports[i];
+		origin_set(&all[n++], ld, "bridge.ports", i);
+	}
+	for (int j = 1; j < n; j++)
+		for (int i = 0; i < j; i++)
+			if (strcmp(all[i].name, all[j].name) == 0)
+				return fail_pair(ld, &all[i], &all[j],
+						 j >= 3 && i >= 3 ? "bridge port" : "interface",
+						 all[j].name);
+	return 0;
+}
+
+static int check_cross(struct loader *ld)
+{
+	const struct agent_config *cfg = ld->cfg;
+	int ret;
+
+	if ((ret = check_addresses(ld)) < 0)
+		return ret;
+	if ((ret = check_ifnames(ld)) < 0)
+		return ret;
+	/* IPv6 needs a link MTU of at least 1280 (RFC 8200). */
+	for (int i = 0; i < cfg->nic.n_addrs; i++) {
+		if (cfg->nic.addrs[i].family == AF_INET6 && cfg->nic.mtu < 1280) {
+			const config_setting_t *s = lookup(ld, "nic.mtu", -1);
+
+			return fail_at(
+			    ld, s != NULL ? s : lookup(ld, "nic", -1),
+			    "\"nic.mtu\" must be at least 1280 when \"nic.addresses\" has "
+			    "IPv6 addresses (got %d)",
+			    cfg->nic.mtu);
+		}
+	}
+	if (cfg->fallback.backoff_max_ms < cfg->fallback.backoff_min_ms) {
+		const config_setting_t *s = lookup(ld, "fallback.backoff_max_ms", -1);
+
+		return fail_at(ld, s != NULL ? s : lookup(ld, "fallback.backoff_min_ms", -1),
+			       "\"fallback.backoff_max_ms\" (%d) must not be below "
+			       "\"fallback.backoff_min_ms\" (%d)",
+			       cfg->fallback.backoff_max_ms, cfg->fallback.backoff_min_ms);
+	}
+	return 0;
+}
+
+/* ---- entry points ------------------------------------------------------- */
+
+void agent_config_free(struct agent_config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	for (int i = 0; i < cfg->dataplane.n_eal_args && i < AGENT_CFG_MAX_EAL_ARGS; i++) {
+		free(cfg->dataplane.eal_args[i]);
+		cfg->dataplane.eal_args[i] = NULL;
+	}
+	cfg->dataplane.n_eal_args = 0;
+}
+
+static int set_include_dir(config_t *lc, const char *file)
+{
+	const char *slash = strrchr(file, '/');
+	char dir[PATH_MAX];
+
+	/* @include paths are relative to the including file, not to the cwd. */
+	if (slash == NULL)
+		return 0;
+	if ((size_t)(slash - file) >= sizeof(dir))
+		return -ENAMETOOLONG;
+	memcpy(dir, file, slash - file);
+	dir[slash - file] = '\0';
+	config_set_include_dir(lc, slash == file ? "/" : dir);
+	return 0;
+}
+
+/* On success CFG is overwritten (its previous eal_args are not freed: free
+ * them first when reloading into the same struct); on failure it is left
+ * exactly as it was. */
+int agent_config_load(const char *file, struct agent_config *cfg, char *err, size_t errlen)
+{
+	char dummy_err[1];
+	struct loader ld = {.file = file, .err = err, .errlen = errlen};
+	struct stat st;
+	config_t lc;
+	int ret;
+
+	if (err == NULL) {
+		ld.err = dummy_err;
+		ld.errlen = 0;
+	} else if (errlen > 0) {
+		err[0] = '\0';
+	}
+	if (file == NULL || cfg == NULL) {
+		if (ld.errlen > 0)
+			snprintf(ld.err, ld.errlen, "no configuration file given");
+		return -EINVAL;
+	}
+	/* Tell "cannot read" (errno) from "invalid": libconfig only says "file I/O error". */
+	if (stat(file, &st) < 0) {
+		ret = -errno;
+		if (ld.errlen > 0)
+			snprintf(ld.err, ld.errlen, "%s: cannot read: %s", file, strerror(-ret));
+		return ret;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		if (ld.errlen > 0)
+			snprintf(ld.err, ld.errlen, "%s: cannot read: %s", file, strerror(EISDIR));
+		return -EISDIR;
+	}
+	if (strlen(file) >= sizeof(cfg->path)) {
+		if (ld.errlen > 0)
+			snprintf(ld.err, ld.errlen, "%s: path too long", file);
+		return -ENAMETOOLONG;
+	}
+
+	ld.cfg = calloc(1, sizeof(*ld.cfg));
+	if (ld.cfg == NULL)
+		return -ENOMEM;
+	set_defaults(ld.cfg);
+	snprintf(ld.cfg->path, sizeof(ld.cfg->path), "%s", file);
+
+	config_init(&lc);
+	ld.lc = &lc;
+	if ((ret = set_include_dir(&lc, file)) < 0) {
+		if (ld.errlen > 0)
+			snprintf(ld.err, ld.errlen, "%s: %s", file, strerror(-ret));
+		goto out;
+	}
+	errno = 0;
+	if (!config_read_file(&lc, file)) {
+		if (config_error_type(&lc) == CONFIG_ERR_FILE_IO) {
+			/* Unreadable after all (permissions, or an @include). */
+			ret = errno != 0 ? -errno : -EIO;
+			if (ld.errlen > 0)
+				snprintf(ld.err, ld.errlen, "%s: cannot read: %s", file,
+					 strerror(-ret));
+		} else {
+			ret = -EINVAL;
+			if (ld.errlen > 0)
+				snprintf(ld.err, ld.errlen, "%s:%d: %s",
+					 config_error_file(&lc) != NULL ? config_error_file(&lc)
+									: file,
+					 config_error_line(&lc), config_error_text(&lc));
+		}
+		goto out;
+	}
+	ret = parse_members(&ld, config_root_setting(&lc), "", root_fields, ld.cfg);
+	if (ret == 0)
+		ret = check_cross(&ld);
+	if (ret == -ENOMEM && ld.errlen > 0)
+		snprintf(ld.err, ld.errlen, "%s: out of memory", file);
+	if (ret == 0) {
+		memcpy(cfg, ld.cfg, sizeof(*cfg));
+		ld.cfg->dataplane.n_eal_args = 0; /* now owned by CFG */
+	}
+out:
+	config_destroy(&lc);
+	agent_config_free(ld.cfg);
+	free(ld.cfg);
+	return ret;
+}

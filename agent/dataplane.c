@@ -109,7 +109,7 @@ static void resolve_binary(const char *bin, char *out, size_t len)
 
 #define MAX_ARGS (AGENT_CFG_MAX_EAL_ARGS + 32)
 
-static int build_argv(struct agentd *a, char **argv, char storage[][AGENT_CFG_STR + 64])
+static int build_argv(struct agentd *a, char **argv, char storage[][PATH_MAX + 64])
 {
 	const struct agent_config *cfg = &a->cfg;
 	int n = 0, s = 0;
@@ -177,7 +177,9 @@ static void dataplane_exited(struct agentd *a, int fd, uint32_t events, void *ar
 		return;
 	LOG(ERR, "%s", why);
 	snprintf(a->last_failure, sizeof(a->last_failure), "%s", why);
-	/* The NIC is no longer served: the kernel takes over. */
+	/* The NIC is no longer served: stop steering to dp0 (one map write),
+	 * then the kernel takes over the underlay. */
+	steering_set_fast(a, false);
 	kernel_setup_nic(a);
 	agent_set_mode(a, MODE_KERNEL, why);
 }
@@ -218,7 +220,7 @@ static int dataplane_adopt(struct agentd *a)
 
 int dataplane_start(struct agentd *a)
 {
-	char storage[MAX_ARGS][AGENT_CFG_STR + 64];
+	static char storage[MAX_ARGS][PATH_MAX + 64];
 	char *argv[MAX_ARGS + 1];
 	char cmdline[4096] = "";
 	int argc, ret;
@@ -335,6 +337,8 @@ int dataplane_query(struct agentd *a, const char *cmd, json_t **out)
 	*out = NULL;
 	if (a->dp.telemetry_path[0] == '\0')
 		telemetry_path(&a->cfg, a->dp.telemetry_path, sizeof(a->dp.telemetry_path));
+	if (strlen(a->dp.telemetry_path) >= sizeof(sun.sun_path))
+		return -ENAMETOOLONG;
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", a->dp.telemetry_path);
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (fd < 0)

@@ -111,6 +111,15 @@ int kernel_setup_exception(struct agentd *a)
 	 * the underlay addresses with the NIC's MAC and peers see no change. */
 	if (a->nic_mac_known && (ret = ks_link_set_mac(a->nl, exc, a->nic_mac)) < 0)
 		return ret;
+	/* Frames the dataplane could not fast-path (no route or neighbour yet)
+	 * come back to the kernel through dp0 with a VM's source address: loose
+	 * reverse-path filtering lets the kernel route them (effective value is
+	 * max(all, dev), so 2 also overrides a strict "all"). */
+	{
+		char path[128];
+		snprintf(path, sizeof(path), "net/ipv4/conf/%s/rp_filter", exc);
+		ks_sysctl_set(path, "2");
+	}
 	return underlay_move(a, ks_link_index(a->nl, cfg->nic.kernel_netdev) > 0 ?
 					cfg->nic.kernel_netdev :
 					NULL,

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <agent_proto.h>
+#include <dp_telemetry.h>
 #include <kernel_side.h>
 
 #include "agentd.h"
@@ -134,6 +135,16 @@ static void start_dataplane(struct agentd *a)
 	if (ret == 0)
 		ret = kernel_setup_exception(a);
 	if (ret == 0) {
+		/* Last: nothing is steered to a dataplane that is not ready, nor
+		 * to one that cannot route (a slow-path-only build). */
+		json_t *h = NULL;
+		bool fast = false;
+		if (dataplane_query(a, DP_TEL_HEALTH, &h) == 0)
+			fast = json_is_true(json_object_get(h, "fast_path"));
+		json_decref(h);
+		if (!fast)
+			LOG(WARNING, "dataplane has no fast path: steering stays in pass mode");
+		steering_set_fast(a, fast);
 		agent_set_mode(a, MODE_DPDK, "dataplane ready");
 		return;
 	}
@@ -242,6 +253,11 @@ int main(int argc, char **argv)
 		LOG(ERR, "bridge setup failed: %s", strerror(-ret));
 		goto out;
 	}
+	ret = steering_init(a);
+	if (ret < 0) {
+		LOG(ERR, "steering setup failed: %s", strerror(-ret));
+		goto out;
+	}
 	ret = ctl_listen(a);
 	if (ret < 0)
 		goto out;
@@ -268,8 +284,10 @@ out:
 	 * netdev disappears with the dataplane. The bridge and VM ports stay:
 	 * VMs keep talking to each other and to the host. */
 	agent_set_mode(a, MODE_STOPPING, "shutdown");
+	steering_set_fast(a, false);
 	dataplane_stop(a, 5000);
 	kernel_setup_nic(a);
+	steering_fini(a);
 	ctl_close(a);
 	ks_close(a->nl);
 	agent_config_free(&a->cfg);

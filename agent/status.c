@@ -168,6 +168,7 @@ json_t *status_build(struct agentd *a)
 	json_object_set_new(st, "bridge", br);
 
 	json_object_set_new(st, "routes", routes_array(a));
+	json_object_set_new(st, "steering", steering_status(a));
 
 	/* The kernel's own forwarding: should stay flat when the fast path works. */
 	kern = json_object();

@@ -6,16 +6,28 @@
 
 /* {"state": "init"|"running"|"stopping", "pid": N, "uptime_s": N,
  *  "heartbeat": N (incremented by the forwarding lcore on every loop turn),
- *  "nic": "<port name>", "exception": "<port name>"} */
+ *  "nic": "<port name>", "exception": "<port name>",
+ *  "fast_path": true when the FIB mirror is running (agentd enables eBPF
+ *  steering only then)} */
 #define DP_TEL_HEALTH "/agent/health"
 
 /* {"nic": {port}, "exception": {port}} where port =
  * {"name", "port_id", "driver", "mac", "link_up", "speed_mbps",
  *  "rx_packets", "rx_bytes", "tx_packets", "tx_bytes",
- *  "rx_missed", "rx_errors", "tx_errors"}                 (rte_eth_stats)
+ *  "rx_missed", "rx_errors", "tx_errors", "rx_nombuf"}    (rte_eth_stats)
+ *  also: "type" ("af_xdp", "af_packet", "tap", "virtio-user", "pci", ...),
+ *  "mtu", and, when the port has a kernel netdev (tap/virtio-user dp0,
+ *  af_xdp/af_packet nic0, bifurcated PCI): "kernel_ifname", "kernel_mac" (the
+ *  netdev's current MAC), "kernel_rx_dropped", "kernel_tx_dropped" (drops
+ *  before DPDK sees a packet: XDP socket ring full on the NIC, tap queue
+ *  full on dp0 — the usual cause of TCP retransmits on the slow path);
  * plus the forwarding counters of the dataplane itself:
- * "fwd": {"nic_to_exc_packets", "exc_to_nic_packets", "drop_tx_full",
- *         "drop_no_mbuf", ...} */
+ * "fwd": {"heartbeat", "nic_to_exc_packets", "nic_to_exc_bytes",
+ *         "exc_to_nic_packets", "exc_to_nic_bytes", "hairpin_packets",
+ *         "drop_tx_full" (= drop_tx_full_nic + drop_tx_full_exc),
+ *         "drop_no_mbuf" (sum of the ports' rx_nombuf), "drop_verdict", ...}
+ * The *_packets/bytes count packets handed to the tx port, including those
+ * then dropped as drop_tx_full_*. */
 #define DP_TEL_STATS "/agent/stats"
 
 /* Later: "/agent/routes", "/agent/neigh" (FIB mirror). */
