@@ -162,21 +162,26 @@ static void reconcile_local_addrs(struct nl_cache *addrs)
 
 	for (struct nl_object *o = nl_cache_get_first(addrs); o; o = nl_cache_get_next(o)) {
 		struct rtnl_addr *ad = (struct rtnl_addr *)o;
-		struct nl_addr *local = rtnl_addr_get_local(ad);
 		int family = rtnl_addr_get_family(ad);
 		int alen = family == AF_INET ? 4 : family == AF_INET6 ? 16 : 0;
-		int i;
+		/* The host's address, and the subnet's broadcast address: a VM
+		 * sending to 10.10.1.255 via the gateway MAC means the kernel. */
+		struct nl_addr *mine[2] = {rtnl_addr_get_local(ad), rtnl_addr_get_broadcast(ad)};
 
-		if (local == NULL || alen == 0 || (int)nl_addr_get_len(local) != alen)
-			continue;
-		for (i = 0; i < n_have; i++)
-			if ((int)have[i].family == family &&
-			    memcmp(have[i].addr, nl_addr_get_binary_addr(local), alen) == 0)
-				break;
-		if (i < n_have)
-			keep[i] = true;
-		else
-			steer_local_addr_add(steer, family, nl_addr_get_binary_addr(local));
+		for (int m = 0; m < 2; m++) {
+			struct nl_addr *local = mine[m];
+			int i;
+			if (local == NULL || alen == 0 || (int)nl_addr_get_len(local) != alen)
+				continue;
+			for (i = 0; i < n_have; i++)
+				if ((int)have[i].family == family &&
+				    memcmp(have[i].addr, nl_addr_get_binary_addr(local), alen) == 0)
+					break;
+			if (i < n_have)
+				keep[i] = true;
+			else
+				steer_local_addr_add(steer, family, nl_addr_get_binary_addr(local));
+		}
 	}
 	for (int i = 0; i < n_have && n_have > 0; i++)
 		if (!keep[i])
