@@ -1,0 +1,344 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Links: lookup, flags/MAC/MTU, the VM bridge and its ports. Every call asks
+ * the kernel afresh (rtnl_link_get_kernel or a one-shot cache): agentd calls
+ * these rarely, and a kept cache would go stale. */
+#define LOG_TYPE "netlink"
+#include <agent_log.h>
+
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include <netlink/cache.h>
+#include <netlink/route/link.h>
+#include <netlink/route/link/bridge.h>
+
+#include "ks_priv.h"
+
+/* NAME's current state; -ENODEV if absent (not logged: callers decide). */
+static int link_lookup(struct ks_nl *nl, const char *name, struct rtnl_link **link)
+{
+	int ret;
+
+	/* The kernel would say ERANGE, which reads oddly in a message. */
+	if (name == NULL || name[0] == '\0' || strnlen(name, IFNAMSIZ) >= IFNAMSIZ)
+		return -EINVAL;
+	ret = rtnl_link_get_kernel(nl->sk, 0, name, link);
+	return ret < 0 ? ks_nl_err(nl, ret) : 0;
+}
+
+/* Like link_lookup, but failing is worth a message: "cannot WHAT NAME: why". */
+static int link_lookup_for(struct ks_nl *nl, const char *name, struct rtnl_link **link,
+			   const char *what)
+{
+	int ret = link_lookup(nl, name, link);
+
+	if (ret < 0)
+		LOG(ERR, "cannot %s %s: %s", what, name, strerror(-ret));
+	return ret;
+}
+
+static int link_change(struct ks_nl *nl, struct rtnl_link *orig, struct rtnl_link *change,
+		       const char *what)
+{
+	int ret = rtnl_link_change(nl->sk, orig, change, 0);
+
+	if (ret < 0) {
+		ret = ks_nl_err(nl, ret);
+		LOG(ERR, "cannot %s %s: %s", what, rtnl_link_get_name(orig), strerror(-ret));
+	}
+	return ret;
+}
+
+static const char *link_kind(struct rtnl_link *link)
+{
+	const char *kind = rtnl_link_get_type(link);
+
+	return kind != NULL ? kind : "";
+}
+
+int ks_link_get(struct ks_nl *nl, const char *name, struct ks_link_info *info)
+{
+	struct rtnl_link *link;
+	struct nl_addr *mac;
+	int ret;
+
+	ret = link_lookup(nl, name, &link);
+	if (ret < 0)
+		return ret;
+	memset(info, 0, sizeof(*info));
+	info->ifindex = rtnl_link_get_ifindex(link);
+	snprintf(info->name, sizeof(info->name), "%s", rtnl_link_get_name(link));
+	mac = rtnl_link_get_addr(link);
+	if (mac != NULL && nl_addr_get_len(mac) == sizeof(info->mac))
+		memcpy(info->mac, nl_addr_get_binary_addr(mac), sizeof(info->mac));
+	info->mtu = (int)rtnl_link_get_mtu(link);
+	info->admin_up = (rtnl_link_get_flags(link) & IFF_UP) != 0;
+	info->carrier = rtnl_link_get_carrier(link) != 0;
+	info->master = rtnl_link_get_master(link);
+	snprintf(info->kind, sizeof(info->kind), "%s", link_kind(link));
+	rtnl_link_put(link);
+	return 0;
+}
+
+int ks_link_index(struct ks_nl *nl, const char *name)
+{
+	struct rtnl_link *link;
+	int ret;
+
+	ret = link_lookup(nl, name, &link);
+	if (ret < 0)
+		return ret;
+	ret = rtnl_link_get_ifindex(link);
+	rtnl_link_put(link);
+	return ret;
+}
+
+int ks_link_set_up(struct ks_nl *nl, const char *name, bool up)
+{
+	const char *what = up ? "set up" : "set down";
+	struct rtnl_link *link, *change;
+	int ret;
+
+	ret = link_lookup_for(nl, name, &link, what);
+	if (ret < 0)
+		return ret;
+	if (((rtnl_link_get_flags(link) & IFF_UP) != 0) == up)
+		goto out;
+	change = rtnl_link_alloc();
+	if (change == NULL) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	if (up)
+		rtnl_link_set_flags(change, IFF_UP);
+	else
+		rtnl_link_unset_flags(change, IFF_UP);
+	ret = link_change(nl, link, change, what);
+	rtnl_link_put(change);
+out:
+	rtnl_link_put(link);
+	return ret;
+}
+
+int ks_link_set_mac(struct ks_nl *nl, const char *name, const uint8_t mac[6])
+{
+	struct rtnl_link *link, *change;
+	struct nl_addr *cur, *addr;
+	int ret;
+
+	ret = link_lookup_for(nl, name, &link, "set the MAC address of");
+	if (ret < 0)
+		return ret;
+	cur = rtnl_link_get_addr(link);
+	if (cur != NULL && nl_addr_get_len(cur) == 6 &&
+	    memcmp(nl_addr_get_binary_addr(cur), mac, 6) == 0)
+		goto out;
+	change = rtnl_link_alloc();
+	addr = nl_addr_build(AF_LLC, mac, 6);
+	if (change == NULL || addr == NULL) {
+		ret = -ENOMEM;
+	} else {
+		rtnl_link_set_addr(change, addr);
+		ret = link_change(nl, link, change, "set the MAC address of");
+	}
+	nl_addr_put(addr);
+	rtnl_link_put(change);
+out:
+	rtnl_link_put(link);
+	return ret;
+}
+
+int ks_link_set_mtu(struct ks_nl *nl, const char *name, int mtu)
+{
+	struct rtnl_link *link, *change;
+	int ret;
+
+	if (mtu <= 0) {
+		LOG(ERR, "cannot set the MTU of %s to %d: %s", name, mtu, strerror(EINVAL));
+		return -EINVAL;
+	}
+	ret = link_lookup_for(nl, name, &link, "set the MTU of");
+	if (ret < 0)
+		return ret;
+	if ((int)rtnl_link_get_mtu(link) == mtu)
+		goto out;
+	change = rtnl_link_alloc();
+	if (change == NULL) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	rtnl_link_set_mtu(change, mtu);
+	ret = link_change(nl, link, change, "set the MTU of");
+	rtnl_link_put(change);
+out:
+	rtnl_link_put(link);
+	return ret;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int ks_link_wait(struct ks_nl *nl, const char *name, int timeout_ms)
+{
+	const struct timespec poll_interval = {.tv_nsec = 10 * 1000000};
+	long long deadline = now_ms() + timeout_ms;
+	int ret;
+
+	for (;;) {
+		ret = ks_link_index(nl, name);
+		if (ret > 0)
+			return 0;
+		if (ret != -ENODEV) {
+			LOG(ERR, "cannot look up %s: %s", name, strerror(-ret));
+			return ret;
+		}
+		if (now_ms() >= deadline)
+			return -ETIMEDOUT;
+		nanosleep(&poll_interval, NULL);
+	}
+}
+
+int ks_bridge_ensure(struct ks_nl *nl, const char *name)
+{
+	struct rtnl_link *link;
+	int ret;
+
+	ret = link_lookup(nl, name, &link);
+	if (ret == 0) {
+		bool is_bridge = strcmp(link_kind(link), "bridge") == 0;
+		if (!is_bridge)
+			LOG(ERR, "cannot create bridge %s: a link of kind '%s' has that name", name,
+			    link_kind(link));
+		rtnl_link_put(link);
+		return is_bridge ? ks_link_set_up(nl, name, true) : -EEXIST;
+	}
+	if (ret != -ENODEV) {
+		LOG(ERR, "cannot look up bridge %s: %s", name, strerror(-ret));
+		return ret;
+	}
+
+	link = rtnl_link_bridge_alloc();
+	if (link == NULL)
+		return -ENOMEM;
+	rtnl_link_set_name(link, name);
+	rtnl_link_set_flags(link, IFF_UP);
+	/* EXCL: a link of the same name created meanwhile is an error, not
+	 * something to silently reconfigure. */
+	ret = rtnl_link_add(nl->sk, link, NLM_F_CREATE | NLM_F_EXCL);
+	rtnl_link_put(link);
+	if (ret < 0) {
+		ret = ks_nl_err(nl, ret);
+		LOG(ERR, "cannot create bridge %s: %s", name, strerror(-ret));
+		return ret;
+	}
+	LOG(INFO, "created bridge %s", name);
+	return 0;
+}
+
+int ks_link_delete(struct ks_nl *nl, const char *name)
+{
+	struct rtnl_link *link;
+	int ret;
+
+	ret = link_lookup(nl, name, &link);
+	if (ret == -ENODEV)
+		return 0;
+	if (ret < 0) {
+		LOG(ERR, "cannot delete %s: %s", name, strerror(-ret));
+		return ret;
+	}
+	ret = rtnl_link_delete(nl->sk, link);
+	rtnl_link_put(link);
+	if (ret < 0) {
+		ret = ks_nl_err(nl, ret);
+		/* Gone in between (e.g. a veth whose peer was deleted). */
+		if (ret == -ENODEV)
+			return 0;
+		LOG(ERR, "cannot delete %s: %s", name, strerror(-ret));
+		return ret;
+	}
+	LOG(INFO, "deleted %s", name);
+	return 0;
+}
+
+int ks_bridge_port_ensure(struct ks_nl *nl, const char *bridge, const char *port)
+{
+	struct rtnl_link *br = NULL, *link = NULL, *change;
+	int br_index, ret;
+
+	ret = link_lookup(nl, bridge, &br);
+	if (ret < 0) {
+		LOG(ERR, "cannot add %s to bridge %s: %s: %s", port, bridge, bridge,
+		    strerror(-ret));
+		return ret;
+	}
+	br_index = rtnl_link_get_ifindex(br);
+	if (strcmp(link_kind(br), "bridge") != 0) {
+		LOG(ERR, "cannot add %s to %s: not a bridge", port, bridge);
+		ret = -EINVAL;
+		goto out;
+	}
+	ret = link_lookup(nl, port, &link);
+	if (ret == 0 && rtnl_link_get_ifindex(link) == br_index)
+		ret = -EINVAL;
+	if (ret < 0) {
+		LOG(ERR, "cannot add %s to bridge %s: %s", port, bridge, strerror(-ret));
+		goto out;
+	}
+	if (rtnl_link_get_master(link) == br_index && (rtnl_link_get_flags(link) & IFF_UP))
+		goto out;
+
+	change = rtnl_link_alloc();
+	if (change == NULL) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	rtnl_link_set_master(change, br_index);
+	rtnl_link_set_flags(change, IFF_UP);
+	ret = rtnl_link_change(nl->sk, link, change, 0);
+	rtnl_link_put(change);
+	if (ret < 0) {
+		ret = ks_nl_err(nl, ret);
+		LOG(ERR, "cannot add %s to bridge %s: %s", port, bridge, strerror(-ret));
+	} else {
+		LOG(INFO, "%s is a port of bridge %s, up", port, bridge);
+	}
+out:
+	if (link != NULL)
+		rtnl_link_put(link);
+	rtnl_link_put(br);
+	return ret;
+}
+
+int ks_bridge_ports(struct ks_nl *nl, const char *bridge, char (*names)[IFNAMSIZ], int max)
+{
+	struct nl_cache *cache;
+	struct nl_object *obj;
+	int br_index, ret, n = 0;
+
+	br_index = ks_link_index(nl, bridge);
+	if (br_index < 0)
+		return br_index;
+	ret = rtnl_link_alloc_cache(nl->sk, AF_UNSPEC, &cache);
+	if (ret < 0) {
+		ret = ks_nl_err(nl, ret);
+		LOG(ERR, "cannot list the ports of %s: %s", bridge, strerror(-ret));
+		return ret;
+	}
+	for (obj = nl_cache_get_first(cache); obj != NULL && n < max;
+	     obj = nl_cache_get_next(obj)) {
+		struct rtnl_link *link = (struct rtnl_link *)obj;
+		if (rtnl_link_get_master(link) != br_index)
+			continue;
+		snprintf(names[n], IFNAMSIZ, "%s", rtnl_link_get_name(link));
+		n++;
+	}
+	nl_cache_free(cache);
+	return n;
+}
