@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 #
 # The netns lab shared by the demo, the scenario tests and the benchmarks
-# (see "The lab" in docs/DESIGN / tests/lab/README.md).
+# (see "The lab" in the design and tests/lab/README.md).
 #
 #   lab.sh up     [PREFIX]   build the lab (fails if any part of it exists)
 #   lab.sh down   [PREFIX]   tear it down; safe to repeat and after a crash
@@ -11,11 +11,10 @@
 #
 # PREFIX (default "lab") makes every name unique, so labs can coexist:
 #
-#   ${P}-vm1  eth0 10.10.1.11/24 fd00:10::11/64 ─┐
-#   ${P}-vm2  eth0 10.10.1.12/24 fd00:10::12/64 ─┤ vm1p, vm2p (DOWN, unattached)
-#                                                 ${P}-host  nic0 (UP, no address)
-#   ${P}-wire eth0 192.168.100.2/24 fd00:100::2/64 ─┘
-#             rvm0 10.10.2.1/24 fd00:20::1/64 ── ${P}-rvm eth0 10.10.2.2/24
+#   ${P}-vm1  eth0 10.10.1.11/24 fd00:10::11/64 ──── vm1p ┐ DOWN, unattached
+#   ${P}-vm2  eth0 10.10.1.12/24 fd00:10::12/64 ──── vm2p ┤ ${P}-host
+#   ${P}-wire eth0 192.168.100.2/24 fd00:100::2/64 ── nic0 ┘ UP, no address
+#   ${P}-wire rvm0 10.10.2.1/24 fd00:20::1/64 ── ${P}-rvm eth0 10.10.2.2/24
 #                                                          fd00:20::2/64
 #
 # What is deliberately NOT done here, because it is agentd's job: br-vm, its
@@ -64,16 +63,21 @@ ns_sysctl() {
 # ip netns exec remounts /sys, so /sys/fs/bpf is not a bpffs inside it; libbpf
 # pinning and libxdp (DPDK af_xdp PMD) need one that every namespace sees.
 # Shared by all labs, so it is mounted once and never unmounted here.
+# Serialised with flock: two labs coming up at once must not stack two mounts
+# (the second would hide what the first pinned).
 ensure_bpffs() {
-	if [[ "$(stat -f -c %T "$BPFFS" 2>/dev/null)" == bpf_fs ]]; then
-		return 0
-	fi
-	if mountpoint -q "$BPFFS" 2>/dev/null; then
-		die "$BPFFS is a mount point but not a bpffs"
-	fi
 	mkdir -p "$BPFFS"
-	mount -t bpf bpf "$BPFFS" || die "cannot mount bpffs at $BPFFS"
-	echo "mounted bpffs at $BPFFS"
+	(
+		flock 9
+		if [[ "$(stat -f -c %T "$BPFFS" 2>/dev/null)" == bpf_fs ]]; then
+			exit 0
+		fi
+		if mountpoint -q "$BPFFS" 2>/dev/null; then
+			die "$BPFFS is a mount point but not a bpffs"
+		fi
+		mount -t bpf bpf "$BPFFS" || die "cannot mount bpffs at $BPFFS"
+		echo "mounted bpffs at $BPFFS"
+	) 9>"${BPFFS%/*}/.bpffs.lock"
 }
 
 # veth pair created directly inside the two namespaces: nothing ever appears in
@@ -172,10 +176,10 @@ lab_up() {
 # Kill everything whose network namespace is NS (ip netns pids finds processes
 # started with ip netns exec and anything that setns()'d into it).
 kill_ns_procs() {
-	local ns=$1 pids pid i
+	local ns=$1 pids i
 	pids=$(ip netns pids "$ns" 2>/dev/null | grep -vx "$$" || true)
 	[[ -n $pids ]] || return 0
-	echo "$ns: stopping pids" $pids
+	echo "$ns: stopping pids ${pids//$'\n'/ }"
 	# shellcheck disable=SC2086
 	kill -TERM $pids 2>/dev/null || true
 	for ((i = 0; i < 30; i++)); do
@@ -183,7 +187,7 @@ kill_ns_procs() {
 		[[ -n $pids ]] || return 0
 		sleep 0.1
 	done
-	echo "$ns: killing pids" $pids
+	echo "$ns: killing pids ${pids//$'\n'/ }"
 	# shellcheck disable=SC2086
 	kill -KILL $pids 2>/dev/null || true
 	for ((i = 0; i < 30; i++)); do
@@ -191,7 +195,7 @@ kill_ns_procs() {
 		[[ -n $pids ]] || return 0
 		sleep 0.1
 	done
-	echo "$ns: warning: pids still alive (uninterruptible?):" $pids >&2
+	echo "$ns: warning: pids still alive (uninterruptible?): ${pids//$'\n'/ }" >&2
 }
 
 lab_down() {
