@@ -253,6 +253,9 @@ int dataplane_start(struct agentd *a)
 		/* libxdp (af_xdp PMD) pins under a bpffs; /sys/fs/bpf may be hidden
 		 * (ip netns exec remounts /sys), so point it at ours. */
 		setenv("LIBXDP_BPFFS", a->cfg.bpf.bpffs, 0);
+		/* libxdp's multi-prog dispatcher is refused on some kernels; the
+		 * af_xdp PMD needs only its single program. */
+		setenv("LIBXDP_SKIP_DISPATCHER", "1", 0);
 		execv(argv[0], argv);
 		fprintf(stderr, "agentd: cannot execute %s: %s\n", argv[0], strerror(errno));
 		_exit(127);

@@ -83,7 +83,8 @@ status_json() { agentctl status --json; }
 st() { status_json | jq -r "$1"; }
 
 start_agentd() {
-	in_ns host "$BIN_DIR/agentd" -c "$CONF" >>"$AGENTD_LOG" 2>&1 &
+	# not through in_ns: $! must be agentd itself, not a subshell
+	ip netns exec "$P-host" "$BIN_DIR/agentd" -c "$CONF" >>"$AGENTD_LOG" 2>&1 &
 	AGENTD_PID=$!
 }
 
@@ -114,9 +115,10 @@ host_state() {
 	{
 		in_ns host ip -o link show | sed -E 's/^[0-9]+: //; s/ qlen [0-9]+//' |
 			awk '{print $1, $2}' | sort
-		in_ns host ip -o addr show | awk '{print $2, $3, $4}' | sort
+		# link-local addresses are the kernel's (dp0's follows its random first MAC)
+		in_ns host ip -o addr show | awk '$4 !~ /^fe80:/ {print $2, $3, $4}' | sort
 		in_ns host ip route show table main | sort
-		in_ns host ip -6 route show table main | grep -v '^fe80' | sort
+		in_ns host ip -6 route show table main | { grep -v '^fe80' || true; } | sort
 	}
 }
 

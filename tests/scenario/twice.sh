@@ -13,7 +13,7 @@ dp_pid=$(st .dataplane.pid)
 rc=0
 out=$(in_ns host "$BIN_DIR/agentd" -c "$CONF" 2>&1) || rc=$?
 [ $rc -eq 1 ] || fail "second agentd exit code $rc, want 1 ($out)"
-echo "$out" | grep -q "already running" || fail "second agentd did not say why: $out"
+echo "$out" | grep "already running" >/dev/null || fail "second agentd did not say why: $out"
 [ "$first" = "$(host_state)" ] || fail "second agentd changed the host"
 [ "$(st .dataplane.pid)" = "$dp_pid" ] || fail "second agentd disturbed the dataplane"
 pass "second agentd refused, host unchanged"

@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* agent-dataplane: state shared by its modules (see main.c for the process
+ * structure). One global `struct dataplane dp`; the forwarding lcore touches
+ * only its own `struct dp_lcore`. */
+#pragma once
+
+#include <net/if.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <rte_common.h>
+#include <rte_ethdev.h>
+#include <rte_ether.h>
+#include <rte_log.h>
+#include <rte_mempool.h>
+
+/* Logging: each .c file registers its own log type ("agent.dp",
+ * "agent.dp.port", "agent.dp.fwd", "agent.dp.telemetry") and uses RTE_LOG
+ * through a RTE_LOGTYPE_<NAME> alias of it. */
+
+#define DP_MAX_BURST	 256
+#define DP_DEFAULT_BURST 32
+#define DP_DEFAULT_MBUFS 8191
+#define DP_MIN_MBUFS	 1023
+#define DP_MAX_MBUFS	 (1u << 24)
+/* 2048: with 1024, af_xdp on a veth dropped at the XDP socket under TCP
+ * bursts (lab: ~30k retransmits in 10 s, none with 2048). */
+#define DP_RX_DESC_DEFAULT 2048
+#define DP_TX_DESC_DEFAULT 1024
+#define DP_MEMPOOL_CACHE   256
+#define DP_TX_DRAIN_US	   100
+
+/* The two ports every dataplane has. Issue 3 keeps these roles: the fast path
+ * rewrites packets but still moves them between the NIC and the exception
+ * port (see process.h). */
+enum dp_port_role {
+	DP_PORT_NIC = 0,
+	DP_PORT_EXC = 1,
+	DP_PORT_COUNT,
+};
+
+/* ---- command line (args.c) ---- */
+
+struct dp_args {
+	char nic[RTE_ETH_NAME_MAX_LEN];
+	char exception[RTE_ETH_NAME_MAX_LEN];
+	unsigned int burst;
+	unsigned int mbufs;
+};
+
+/* Parse the application part of the command line (what follows "--"):
+ * argv[0] is a program name, as for getopt. Returns 0, 1 when --help was
+ * asked (usage printed), or -EINVAL with the reason written to err. */
+int dp_args_parse(int argc, char **argv, struct dp_args *args, char *err, size_t err_len);
+void dp_args_usage(FILE *out, const char *prog);
+
+/* ---- ports (port.c) ---- */
+
+struct dp_port {
+	const char *role;		 /* "nic" or "exception" */
+	char name[RTE_ETH_NAME_MAX_LEN]; /* DPDK port name */
+	uint16_t port_id;
+	bool found; /* port_id is valid and ours to close */
+	bool configured;
+	bool started;
+	char driver[64];		 /* e.g. "net_af_xdp" */
+	const char *kind;		 /* "af_xdp", "tap", "virtio-user", "pci", ... */
+	char kernel_ifname[IF_NAMESIZE]; /* netdev behind the port, "" if none/unknown */
+	struct rte_ether_addr mac;
+	uint16_t mtu;
+	uint16_t nb_rxd, nb_txd;
+	uint64_t rx_offloads, tx_offloads;
+};
+
+/* Find the port called `name`; fills id, driver, kind, MAC, kernel ifname.
+ * -ENODEV if no such port. */
+int dp_port_lookup(struct dp_port *port, const char *role, const char *name);
+
+/* Choose the offloads of `self` given what it and the port it exchanges
+ * packets with can do. Pure function: see the policy in port.c. */
+void dp_port_choose_offloads(const struct rte_eth_dev_info *self, enum dp_port_role role,
+			     bool self_rx_oversize, bool peer_rx_oversize, uint64_t *rx_offloads,
+			     uint64_t *tx_offloads);
+
+/* Configure `n_queues` rx and tx queues on each port, start both, promiscuous
+ * on. Ports are set up as a pair because the offloads of one depend on the other. */
+int dp_ports_setup(struct dp_port ports[DP_PORT_COUNT], struct rte_mempool *pool,
+		   uint16_t n_queues);
+void dp_port_close(struct dp_port *port);
+
+/* The kernel netdev name in a devargs string "iface=dp0,queues=1" (the part
+ * after the device name), or "" if there is none. */
+void dp_devargs_iface(const char *devargs, char *ifname, size_t len);
+/* Short kind of a port from its driver name ("net_tap" -> "tap"). */
+const char *dp_driver_kind(const char *driver);
+/* The kernel's view of a port's netdev (in this process's netns): its MAC
+ * (which agentd may change, e.g. dp0 takes the NIC's) and the drops that
+ * happen before DPDK sees a packet (tap queue full, XDP socket ring full). */
+struct dp_kernel_if {
+	struct rte_ether_addr mac;
+	uint64_t rx_dropped, tx_dropped;
+};
+int dp_kernel_if_get(const char *ifname, struct dp_kernel_if *out);
+void dp_format_mac(const struct rte_ether_addr *mac, char *out, size_t len);
+
+/* ---- forwarding counters (fwd.c, read by telemetry.c) ---- */
+
+/* Written by one lcore only (relaxed atomic stores), read by any thread
+ * (relaxed atomic loads). Adding a counter = one line here; telemetry
+ * exports every entry by name. */
+#define DP_FWD_COUNTERS(X)                                                                         \
+	X(heartbeat)	      /* every loop turn: agentd's hung-lcore detector */                  \
+	X(nic_to_exc_packets) /* handed to the exception port, incl. drop_tx_full_exc */           \
+	X(nic_to_exc_bytes)                                                                        \
+	X(exc_to_nic_packets) /* handed to the NIC, incl. drop_tx_full_nic */                      \
+	X(exc_to_nic_bytes)                                                                        \
+	X(hairpin_packets)  /* sent back out of the port they came in on (issue 3) */              \
+	X(drop_tx_full_nic) /* NIC tx ring full: dropped by the tx buffer callback */              \
+	X(drop_tx_full_exc)                                                                        \
+	X(drop_verdict) /* dp_process_burst() said drop */
+
+struct dp_fwd_counters {
+#define DP_X(name) uint64_t name;
+	DP_FWD_COUNTERS(DP_X)
+#undef DP_X
+};
+
+static inline void dp_counter_add(uint64_t *counter, uint64_t n)
+{
+	/* Single writer: a load + relaxed store is enough for readers to see
+	 * whole 64-bit values, and costs nothing on x86. */
+	__atomic_store_n(counter, __atomic_load_n(counter, __ATOMIC_RELAXED) + n, __ATOMIC_RELAXED);
+}
+
+static inline uint64_t dp_counter_read(const uint64_t *counter)
+{
+	return __atomic_load_n(counter, __ATOMIC_RELAXED);
+}
+
+/* ---- per-lcore state (fwd.c) ---- */
+
+#define DP_MAX_RX_PER_LCORE 8
+
+struct dp_rx_queue {
+	uint16_t port_id;
+	uint16_t queue_id;
+	enum dp_port_role role;
+};
+
+struct dp_lcore {
+	/* read-mostly, set up before launch */
+	unsigned int lcore_id;
+	uint16_t burst;
+	uint16_t n_rx;
+	struct dp_rx_queue rx[DP_MAX_RX_PER_LCORE];
+	uint16_t tx_port[DP_PORT_COUNT];
+	uint16_t tx_queue[DP_PORT_COUNT];
+	struct rte_eth_dev_tx_buffer *tx_buf[DP_PORT_COUNT];
+	/* Issue 3: `struct fib *fib` (fib.h) read by process.h, and the RCU
+	 * QSBR thread id this lcore reports quiescence with (fib->qsv). */
+	bool quit; /* set by the main lcore, read (relaxed) every loop turn */
+	bool running;
+	/* counters on their own cache line: the telemetry thread reads them */
+	struct dp_fwd_counters counters __rte_cache_aligned;
+} __rte_cache_aligned;
+
+int dp_lcore_init(struct dp_lcore *lc, unsigned int lcore_id, uint16_t burst,
+		  const struct dp_port ports[DP_PORT_COUNT], uint16_t queue_id);
+void dp_lcore_free(struct dp_lcore *lc);
+/* lcore_function_t: the forwarding loop; returns when lc->quit is set. */
+int dp_lcore_main(void *lc);
+/* Sum of the counters of the given lcores. */
+void dp_lcore_counters_sum(struct dp_lcore *const *lcores, unsigned int n,
+			   struct dp_fwd_counters *sum);
+
+/* ---- the process ---- */
+
+enum dp_state {
+	DP_STATE_INIT = 0,
+	DP_STATE_RUNNING,
+	DP_STATE_STOPPING,
+};
+
+#define DP_MAX_FWD_LCORES 1 /* issue 2/3: one forwarding lcore */
+
+struct dataplane {
+	struct dp_args args;
+	struct dp_port ports[DP_PORT_COUNT];
+	struct rte_mempool *pool;
+	struct dp_lcore *fwd[DP_MAX_FWD_LCORES];
+	unsigned int n_fwd;
+	int state;	      /* enum dp_state, atomic */
+	uint64_t start_ns;    /* CLOCK_MONOTONIC */
+	bool ports_up;	      /* under lock: telemetry may query the ports */
+	pthread_mutex_t lock; /* telemetry callbacks vs port teardown */
+};
+
+extern struct dataplane dp;
+
+const char *dp_state_name(int state);
+
+/* telemetry.c */
+int dp_telemetry_register(void);
+
+/* Control loop of the main lcore (main.c): an epoll loop. Issue 3 adds its
+ * netlink socket here; the callback runs on the main lcore. */
+typedef void (*dp_ctl_cb)(int fd, uint32_t events, void *arg);
+int dp_ctl_watch_fd(int fd, dp_ctl_cb cb, void *arg);

@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The forwarding lcore: poll every rx queue it owns, run the process step on
+ * each burst, buffer the packets per tx port and send them when a buffer is
+ * full or every DP_TX_DRAIN_US. No locks, no syscalls of its own; the only
+ * shared writes are its relaxed counters. */
+#include <errno.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+
+#include "dataplane.h"
+#include "process.h"
+
+RTE_LOG_REGISTER(dp_fwd_logtype, agent.dp.fwd, INFO);
+#define RTE_LOGTYPE_DP_FWD dp_fwd_logtype
+
+/* rte_eth_tx_buffer error callback: the tx ring is full, drop and count. */
+static void tx_drop(struct rte_mbuf **unsent, uint16_t count, void *counter)
+{
+	rte_pktmbuf_free_bulk(unsent, count);
+	dp_counter_add(counter, count);
+}
+
+int dp_lcore_init(struct dp_lcore *lc, unsigned int lcore_id, uint16_t burst,
+		  const struct dp_port ports[DP_PORT_COUNT], uint16_t queue_id)
+{
+	int socket = (int)rte_lcore_to_socket_id(lcore_id);
+
+	memset(lc, 0, sizeof(*lc));
+	lc->lcore_id = lcore_id;
+	lc->burst = burst;
+	for (int i = 0; i < DP_PORT_COUNT; i++) {
+		struct rte_eth_dev_tx_buffer *buf;
+
+		lc->rx[lc->n_rx++] = (struct dp_rx_queue){
+		    .port_id = ports[i].port_id,
+		    .queue_id = queue_id,
+		    .role = (enum dp_port_role)i,
+		};
+		lc->tx_port[i] = ports[i].port_id;
+		lc->tx_queue[i] = queue_id;
+		buf = rte_zmalloc_socket("dp_tx_buffer", RTE_ETH_TX_BUFFER_SIZE(burst), 0, socket);
+		if (buf == NULL)
+			return -ENOMEM;
+		lc->tx_buf[i] = buf;
+		rte_eth_tx_buffer_init(buf, burst);
+		rte_eth_tx_buffer_set_err_callback(buf, tx_drop,
+						   i == DP_PORT_NIC
+						       ? &lc->counters.drop_tx_full_nic
+						       : &lc->counters.drop_tx_full_exc);
+	}
+	return 0;
+}
+
+void dp_lcore_free(struct dp_lcore *lc)
+{
+	for (int i = 0; i < DP_PORT_COUNT; i++) {
+		rte_free(lc->tx_buf[i]);
+		lc->tx_buf[i] = NULL;
+	}
+}
+
+static inline void flush_all(struct dp_lcore *lc)
+{
+	for (int i = 0; i < DP_PORT_COUNT; i++)
+		rte_eth_tx_buffer_flush(lc->tx_port[i], lc->tx_queue[i], lc->tx_buf[i]);
+}
+
+static inline void forward_burst(struct dp_lcore *lc, enum dp_port_role in, struct rte_mbuf **pkts,
+				 uint16_t nb)
+{
+	uint8_t verdict[DP_MAX_BURST];
+	uint64_t packets[DP_PORT_COUNT] = {0}, bytes[DP_PORT_COUNT] = {0};
+	uint64_t dropped = 0;
+
+	dp_process_burst(lc, in, pkts, nb, verdict);
+	for (uint16_t i = 0; i < nb; i++) {
+		uint8_t out = verdict[i];
+
+		if (unlikely(out >= DP_PORT_COUNT)) {
+			rte_pktmbuf_free(pkts[i]);
+			dropped++;
+			continue;
+		}
+		packets[out]++;
+		/* read before the buffer may send (and free) it */
+		bytes[out] += rte_pktmbuf_pkt_len(pkts[i]);
+		rte_eth_tx_buffer(lc->tx_port[out], lc->tx_queue[out], lc->tx_buf[out], pkts[i]);
+	}
+
+	struct dp_fwd_counters *c = &lc->counters;
+	if (in == DP_PORT_NIC) {
+		dp_counter_add(&c->nic_to_exc_packets, packets[DP_PORT_EXC]);
+		dp_counter_add(&c->nic_to_exc_bytes, bytes[DP_PORT_EXC]);
+		if (unlikely(packets[DP_PORT_NIC] != 0))
+			dp_counter_add(&c->hairpin_packets, packets[DP_PORT_NIC]);
+	} else {
+		dp_counter_add(&c->exc_to_nic_packets, packets[DP_PORT_NIC]);
+		dp_counter_add(&c->exc_to_nic_bytes, bytes[DP_PORT_NIC]);
+		if (unlikely(packets[DP_PORT_EXC] != 0))
+			dp_counter_add(&c->hairpin_packets, packets[DP_PORT_EXC]);
+	}
+	if (unlikely(dropped != 0))
+		dp_counter_add(&c->drop_verdict, dropped);
+}
+
+int dp_lcore_main(void *arg)
+{
+	struct dp_lcore *lc = arg;
+	struct rte_mbuf *pkts[DP_MAX_BURST];
+	const uint64_t drain_tsc = (rte_get_tsc_hz() + US_PER_S - 1) / US_PER_S * DP_TX_DRAIN_US;
+	uint64_t prev_tsc = rte_rdtsc();
+
+	RTE_LOG(INFO, DP_FWD, "lcore %u forwarding: %u rx queues, burst %u, drain %u us\n",
+		rte_lcore_id(), lc->n_rx, lc->burst, DP_TX_DRAIN_US);
+	for (uint16_t i = 0; i < lc->n_rx; i++)
+		RTE_LOG(INFO, DP_FWD, "lcore %u: rx port %u queue %u (%s)\n", rte_lcore_id(),
+			lc->rx[i].port_id, lc->rx[i].queue_id,
+			lc->rx[i].role == DP_PORT_NIC ? "nic" : "exception");
+	__atomic_store_n(&lc->running, true, __ATOMIC_RELEASE);
+
+	while (!__atomic_load_n(&lc->quit, __ATOMIC_RELAXED)) {
+		uint64_t cur_tsc = rte_rdtsc();
+
+		/* Send what a quiet port left in its buffer, as l3fwd does. */
+		if (unlikely(cur_tsc - prev_tsc > drain_tsc)) {
+			flush_all(lc);
+			prev_tsc = cur_tsc;
+		}
+		for (uint16_t i = 0; i < lc->n_rx; i++) {
+			const struct dp_rx_queue *rxq = &lc->rx[i];
+			uint16_t nb =
+			    rte_eth_rx_burst(rxq->port_id, rxq->queue_id, pkts, lc->burst);
+
+			if (nb != 0)
+				forward_burst(lc, rxq->role, pkts, nb);
+		}
+		/* Issue 3: rte_rcu_qsbr_quiescent(lc->fib->qsv, 0) here, once
+		 * per turn, so the control side can free replaced entries. */
+		dp_counter_add(&lc->counters.heartbeat, 1);
+	}
+
+	flush_all(lc);
+	__atomic_store_n(&lc->running, false, __ATOMIC_RELEASE);
+	RTE_LOG(INFO, DP_FWD, "lcore %u stopped after %" PRIu64 " turns\n", rte_lcore_id(),
+		dp_counter_read(&lc->counters.heartbeat));
+	return 0;
+}
+
+void dp_lcore_counters_sum(struct dp_lcore *const *lcores, unsigned int n,
+			   struct dp_fwd_counters *sum)
+{
+	memset(sum, 0, sizeof(*sum));
+	for (unsigned int i = 0; i < n; i++) {
+		const struct dp_fwd_counters *c = &lcores[i]->counters;
+#define DP_X(name) sum->name += dp_counter_read(&c->name);
+		DP_FWD_COUNTERS(DP_X)
+#undef DP_X
+	}
+}

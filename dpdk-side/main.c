@@ -1,0 +1,429 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* agent-dataplane: the DPDK process of the hybrid agent (docs/architecture.md).
+ *
+ *   agent-dataplane <EAL args> -- --nic <port> --exception <port>
+ *                                 [--burst 32] [--mbufs 8191]
+ *
+ * Process structure (DPDK l3fwd style):
+ *
+ *   main lcore   setup, then the control loop (main.c): an epoll loop on a
+ *                signalfd (SIGTERM/SIGINT, blocked in every thread before
+ *                rte_eal_init so that EAL threads inherit the mask) with a 1 s
+ *                tick that logs link changes. Issue 3 adds the netlink
+ *                mirror's socket here: dp_ctl_watch_fd(nl_mirror_fd(m), ...)
+ *                feeding fib.h; FIB updates then run on the main lcore.
+ *   fwd lcore    the first worker lcore runs dp_lcore_main() (fwd.c): rx burst
+ *                from each port, dp_process_burst() (process.h: today
+ *                pass-through NIC <-> exception; issue 3: FIB lookup + L2
+ *                rewrite), tx through rte_eth_tx_buffer, drained every 100 us.
+ *                Its state (struct dp_lcore) is cache aligned and its own; no
+ *                locks; counters are single-writer relaxed 64-bit stores, among
+ *                them a heartbeat bumped every loop turn (agentd's hung-lcore
+ *                check). Further worker lcores stay idle.
+ *   telemetry    DPDK's own thread serves /agent/health and /agent/stats
+ *                (telemetry.c, include/dp_telemetry.h) on
+ *                <runtime dir>/<file-prefix>/dpdk_telemetry.v2.
+ *
+ * Life cycle: parse the app args (exit 2 if bad) -> rte_eal_init (exit 1) ->
+ * register telemetry (state "init") -> find both ports (exit 2 if missing) ->
+ * one mbuf pool -> configure + start ports (port.c) -> launch the fwd lcore ->
+ * state "running" -> control loop. SIGTERM/SIGINT: state "stopping", stop the
+ * lcore, stop and close both ports, free the pool, rte_eal_cleanup, exit 0. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+
+#include "dataplane.h"
+
+RTE_LOG_REGISTER(dp_logtype, agent.dp, INFO);
+#define RTE_LOGTYPE_DP dp_logtype
+
+#define EXIT_USAGE 2 /* bad arguments, port not found */
+
+struct dataplane dp = {
+    .lock = PTHREAD_MUTEX_INITIALIZER,
+};
+
+const char *dp_state_name(int state)
+{
+	switch (state) {
+	case DP_STATE_INIT:
+		return "init";
+	case DP_STATE_RUNNING:
+		return "running";
+	case DP_STATE_STOPPING:
+		return "stopping";
+	}
+	return "unknown";
+}
+
+static void set_state(enum dp_state state)
+{
+	__atomic_store_n(&dp.state, state, __ATOMIC_RELEASE);
+}
+
+/* ---- control loop ---- */
+
+#define CTL_MAX_FDS 16
+
+struct ctl_watch {
+	int fd;
+	dp_ctl_cb cb;
+	void *arg;
+};
+
+static struct {
+	int epfd;
+	int sigfd;
+	bool quit;
+	unsigned int n_watch;
+	struct ctl_watch watch[CTL_MAX_FDS];
+	struct rte_eth_link last_link[DP_PORT_COUNT];
+} ctl = {.epfd = -1, .sigfd = -1};
+
+int dp_ctl_watch_fd(int fd, dp_ctl_cb cb, void *arg)
+{
+	struct epoll_event ev = {.events = EPOLLIN};
+	struct ctl_watch *w;
+
+	if (ctl.epfd < 0)
+		return -EBADF;
+	if (ctl.n_watch >= CTL_MAX_FDS)
+		return -ENOSPC;
+	w = &ctl.watch[ctl.n_watch];
+	*w = (struct ctl_watch){.fd = fd, .cb = cb, .arg = arg};
+	ev.data.ptr = w;
+	if (epoll_ctl(ctl.epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+		return -errno;
+	ctl.n_watch++;
+	return 0;
+}
+
+static void on_signal(int fd, uint32_t events, void *arg)
+{
+	struct signalfd_siginfo si;
+
+	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
+		RTE_LOG(NOTICE, DP, "%s received, stopping\n", strsignal((int)si.ssi_signo));
+		ctl.quit = true;
+	}
+}
+
+static void check_links(void)
+{
+	for (int i = 0; i < DP_PORT_COUNT; i++) {
+		const struct dp_port *port = &dp.ports[i];
+		struct rte_eth_link link;
+		char str[RTE_ETH_LINK_MAX_STR_LEN];
+
+		if (rte_eth_link_get_nowait(port->port_id, &link) != 0)
+			continue;
+		if (link.link_status == ctl.last_link[i].link_status &&
+		    link.link_speed == ctl.last_link[i].link_speed)
+			continue;
+		ctl.last_link[i] = link;
+		rte_eth_link_to_str(str, sizeof(str), &link);
+		RTE_LOG(NOTICE, DP, "%s %s: %s\n", port->role, port->name, str);
+	}
+}
+
+static int ctl_open(void)
+{
+	sigset_t mask;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	ctl.epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (ctl.epfd < 0)
+		return -errno;
+	ctl.sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (ctl.sigfd < 0)
+		return -errno;
+	return dp_ctl_watch_fd(ctl.sigfd, on_signal, NULL);
+}
+
+static void ctl_close(void)
+{
+	if (ctl.sigfd >= 0)
+		close(ctl.sigfd);
+	if (ctl.epfd >= 0)
+		close(ctl.epfd);
+	ctl.sigfd = ctl.epfd = -1;
+}
+
+static void ctl_run(void)
+{
+	struct epoll_event evs[CTL_MAX_FDS];
+
+	for (int i = 0; i < DP_PORT_COUNT; i++)
+		rte_eth_link_get_nowait(dp.ports[i].port_id, &ctl.last_link[i]);
+	while (!ctl.quit) {
+		int n = epoll_wait(ctl.epfd, evs, CTL_MAX_FDS, 1000);
+
+		if (n < 0 && errno != EINTR) {
+			RTE_LOG(ERR, DP, "epoll_wait: %s\n", strerror(errno));
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			struct ctl_watch *w = evs[i].data.ptr;
+			w->cb(w->fd, evs[i].events, w->arg);
+		}
+		check_links();
+	}
+}
+
+/* ---- setup / teardown ---- */
+
+static void list_ports(void)
+{
+	char name[RTE_ETH_NAME_MAX_LEN];
+	uint16_t pid;
+	int n = 0;
+
+	RTE_ETH_FOREACH_DEV(pid)
+	{
+		if (rte_eth_dev_get_name_by_port(pid, name) == 0) {
+			fprintf(stderr, "  port %u: %s\n", pid, name);
+			n++;
+		}
+	}
+	if (n == 0)
+		fprintf(stderr, "  (no ports: check the --vdev / -a EAL arguments)\n");
+}
+
+static int find_ports(void)
+{
+	const char *names[DP_PORT_COUNT] = {dp.args.nic, dp.args.exception};
+	const char *roles[DP_PORT_COUNT] = {"nic", "exception"};
+	int ret;
+
+	for (int i = 0; i < DP_PORT_COUNT; i++) {
+		ret = dp_port_lookup(&dp.ports[i], roles[i], names[i]);
+		if (ret == -ENODEV) {
+			fprintf(stderr, "agent-dataplane: %s port '%s' not found; ports are:\n",
+				roles[i], names[i]);
+			list_ports();
+			return ret;
+		}
+		if (ret < 0) {
+			RTE_LOG(ERR, DP, "%s port %s: %s\n", roles[i], names[i], strerror(-ret));
+			return ret;
+		}
+		RTE_LOG(INFO, DP, "%s port %s: driver %s (%s)%s%s\n", roles[i], names[i],
+			dp.ports[i].driver, dp.ports[i].kind,
+			dp.ports[i].kernel_ifname[0] ? ", kernel ifname " : "",
+			dp.ports[i].kernel_ifname);
+	}
+	RTE_LOG(INFO, DP, "exception path: %s\n", dp.ports[DP_PORT_EXC].kind);
+	return 0;
+}
+
+static int create_pool(void)
+{
+	unsigned int n = dp.args.mbufs;
+	/* a per-lcore cache no larger than the pool can feed (n >= 1.5 x cache) */
+	unsigned int cache = RTE_MIN(DP_MEMPOOL_CACHE, n * 2 / 3);
+	unsigned int need = DP_PORT_COUNT * (DP_RX_DESC_DEFAULT + DP_TX_DESC_DEFAULT) +
+			    DP_PORT_COUNT * dp.args.burst + dp.args.burst + 2 * cache;
+	int socket = rte_eth_dev_socket_id(dp.ports[DP_PORT_NIC].port_id);
+
+	cache = RTE_MIN(cache, RTE_MEMPOOL_CACHE_MAX_SIZE);
+	if (n < need)
+		RTE_LOG(WARNING, DP,
+			"--mbufs %u is below the ~%u the rings, buffers and caches can hold: "
+			"expect rx_nombuf drops\n",
+			n, need);
+	dp.pool = rte_pktmbuf_pool_create("dp_mbufs", n, cache, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+					  socket < 0 ? SOCKET_ID_ANY : socket);
+	if (dp.pool == NULL) {
+		RTE_LOG(ERR, DP, "cannot create a pool of %u mbufs: %s\n", n,
+			rte_strerror(rte_errno));
+		return -rte_errno;
+	}
+	RTE_LOG(INFO, DP, "mbuf pool: %u mbufs of %u bytes, per-lcore cache %u\n", n,
+		RTE_MBUF_DEFAULT_BUF_SIZE, cache);
+	return 0;
+}
+
+static int launch_fwd_lcore(void)
+{
+	unsigned int lcore_id = rte_get_next_lcore(-1, 1, 0);
+	struct dp_lcore *lc;
+	int ret;
+
+	lc = rte_zmalloc_socket("dp_lcore", sizeof(*lc), RTE_CACHE_LINE_SIZE,
+				(int)rte_lcore_to_socket_id(lcore_id));
+	if (lc == NULL)
+		return -ENOMEM;
+	ret = dp_lcore_init(lc, lcore_id, (uint16_t)dp.args.burst, dp.ports, 0);
+	if (ret < 0) {
+		dp_lcore_free(lc);
+		rte_free(lc);
+		return ret;
+	}
+	pthread_mutex_lock(&dp.lock);
+	dp.fwd[0] = lc;
+	dp.n_fwd = 1;
+	pthread_mutex_unlock(&dp.lock);
+	ret = rte_eal_remote_launch(dp_lcore_main, lc, lcore_id);
+	if (ret < 0) {
+		RTE_LOG(ERR, DP, "cannot launch lcore %u: %s\n", lcore_id, strerror(-ret));
+		return ret;
+	}
+	/* "running" only once the loop turns: agentd waits for it. */
+	for (int i = 0; i < 1000 && !__atomic_load_n(&lc->running, __ATOMIC_ACQUIRE); i++)
+		rte_delay_us_sleep(1000);
+	for (unsigned int extra = rte_get_next_lcore(lcore_id, 1, 0); extra < RTE_MAX_LCORE;
+	     extra = rte_get_next_lcore(extra, 1, 0))
+		RTE_LOG(NOTICE, DP, "lcore %u unused: one forwarding lcore for now\n", extra);
+	return 0;
+}
+
+static void teardown(void)
+{
+	for (unsigned int i = 0; i < dp.n_fwd; i++)
+		__atomic_store_n(&dp.fwd[i]->quit, true, __ATOMIC_RELAXED);
+	rte_eal_mp_wait_lcore();
+
+	pthread_mutex_lock(&dp.lock);
+	dp.ports_up = false;
+	struct dp_lcore *fwd[DP_MAX_FWD_LCORES];
+	unsigned int n_fwd = dp.n_fwd;
+	memcpy(fwd, dp.fwd, sizeof(fwd));
+	dp.n_fwd = 0;
+	for (int i = 0; i < DP_PORT_COUNT; i++)
+		dp_port_close(&dp.ports[i]);
+	pthread_mutex_unlock(&dp.lock);
+
+	for (unsigned int i = 0; i < n_fwd; i++) {
+		dp_lcore_free(fwd[i]);
+		rte_free(fwd[i]);
+	}
+	rte_mempool_free(dp.pool);
+	dp.pool = NULL;
+	ctl_close();
+}
+
+/* Split argv at "--": EAL args before, ours after (argv[0] kept for both). */
+static int split_args(int argc, char **argv, int *app_argc, char ***app_argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			argv[i] = argv[0];
+			*app_argc = argc - i;
+			*app_argv = &argv[i];
+			return i;
+		}
+	}
+	*app_argc = 1;
+	*app_argv = argv;
+	return argc;
+}
+
+int main(int argc, char **argv)
+{
+	char err[256], **app_argv;
+	int app_argc, eal_argc, ret;
+	struct timespec now;
+	sigset_t mask;
+
+	eal_argc = split_args(argc, argv, &app_argc, &app_argv);
+	if (app_argv == argv) {
+		/* no "--": maybe a bare --help */
+		for (int i = 1; i < argc; i++)
+			if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+				dp_args_usage(stdout, argv[0]);
+				return 0;
+			}
+	}
+	ret = dp_args_parse(app_argc, app_argv, &dp.args, err, sizeof(err));
+	if (ret == 1) {
+		dp_args_usage(stdout, argv[0]);
+		return 0;
+	}
+	if (ret < 0) {
+		fprintf(stderr, "agent-dataplane: %s\n", err);
+		dp_args_usage(stderr, argv[0]);
+		return EXIT_USAGE;
+	}
+
+	/* Signals go to the control loop's signalfd only: block them before
+	 * EAL creates its threads. A closed telemetry client must not kill us. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	dp.start_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+
+	ret = rte_eal_init(eal_argc, argv);
+	if (ret < 0) {
+		fprintf(stderr, "agent-dataplane: EAL initialisation failed: %s\n",
+			rte_strerror(rte_errno));
+		return EXIT_FAILURE;
+	}
+	set_state(DP_STATE_INIT);
+	ret = dp_telemetry_register();
+	if (ret < 0)
+		RTE_LOG(WARNING, DP, "telemetry commands not registered: %s\n", strerror(-ret));
+	RTE_LOG(INFO, DP, "agent-dataplane pid %d, main lcore %u, %u lcores, burst %u\n", getpid(),
+		rte_get_main_lcore(), rte_lcore_count(), dp.args.burst);
+
+	int code = EXIT_FAILURE;
+	if (rte_get_next_lcore(-1, 1, 0) >= RTE_MAX_LCORE) {
+		fprintf(stderr, "agent-dataplane: need a worker lcore for forwarding besides the "
+				"main lcore (e.g. -l 0-1)\n");
+		code = EXIT_USAGE;
+		goto out;
+	}
+	ret = ctl_open();
+	if (ret < 0) {
+		RTE_LOG(ERR, DP, "control loop: %s\n", strerror(-ret));
+		goto out;
+	}
+	ret = find_ports();
+	if (ret < 0) {
+		code = ret == -ENODEV ? EXIT_USAGE : EXIT_FAILURE;
+		goto out;
+	}
+	if (create_pool() < 0)
+		goto out;
+	ret = dp_ports_setup(dp.ports, dp.pool, 1);
+	if (ret < 0) {
+		RTE_LOG(ERR, DP, "port setup failed: %s\n", strerror(-ret));
+		goto out;
+	}
+	pthread_mutex_lock(&dp.lock);
+	dp.ports_up = true;
+	pthread_mutex_unlock(&dp.lock);
+	if (launch_fwd_lcore() < 0)
+		goto out;
+
+	set_state(DP_STATE_RUNNING);
+	RTE_LOG(NOTICE, DP, "running: %s <-> %s on lcore %u\n", dp.args.nic, dp.args.exception,
+		dp.fwd[0]->lcore_id);
+	ctl_run();
+	code = EXIT_SUCCESS;
+out:
+	set_state(DP_STATE_STOPPING);
+	teardown();
+	RTE_LOG(NOTICE, DP, "stopped (exit %d)\n", code);
+	rte_eal_cleanup();
+	return code;
+}
