@@ -107,7 +107,7 @@ static void resolve_binary(const char *bin, char *out, size_t len)
 	snprintf(out, len, "%s", bin);
 }
 
-#define MAX_ARGS (AGENT_CFG_MAX_EAL_ARGS + 32)
+#define MAX_ARGS (AGENT_CFG_MAX_EAL_ARGS + 64) /* ours: at most 46 */
 
 static int build_argv(struct agentd *a, char **argv, char storage[][PATH_MAX + 64])
 {
@@ -149,6 +149,21 @@ static int build_argv(struct agentd *a, char **argv, char storage[][PATH_MAX + 6
 	ARG("%d", cfg->dataplane.burst);
 	ARG("--mbufs");
 	ARG("%d", cfg->dataplane.mbufs);
+	/* fast path: the FIB mirror needs to know which routes lead where */
+	ARG("--bridge");
+	ARG("%s", cfg->bridge.name);
+	ARG("--exc-ifname");
+	ARG("%s", cfg->exception.ifname);
+	ARG("--fib-rules");
+	ARG("%d", cfg->fib.lpm_rules);
+	ARG("--fib6-rules");
+	ARG("%d", cfg->fib.lpm6_rules);
+	ARG("--neighbours");
+	ARG("%d", cfg->fib.neighbours);
+	for (int i = 0; i < cfg->fib.n_tables; i++) {
+		ARG("--table");
+		ARG("%u", cfg->fib.tables[i]);
+	}
 #undef ARG
 	argv[n] = NULL;
 	return n;

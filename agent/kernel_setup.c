@@ -119,6 +119,9 @@ int kernel_setup_exception(struct agentd *a)
 		char path[128];
 		snprintf(path, sizeof(path), "net/ipv4/conf/%s/rp_filter", exc);
 		ks_sysctl_set(path, "2");
+		/* ...and routes them back out of dp0: no ICMP redirects for that */
+		snprintf(path, sizeof(path), "net/ipv4/conf/%s/send_redirects", exc);
+		ks_sysctl_set(path, "0");
 	}
 	return underlay_move(a, ks_link_index(a->nl, cfg->nic.kernel_netdev) > 0 ?
 					cfg->nic.kernel_netdev :

@@ -140,7 +140,8 @@ static void start_dataplane(struct agentd *a)
 		json_t *h = NULL;
 		bool fast = false;
 		if (dataplane_query(a, DP_TEL_HEALTH, &h) == 0)
-			fast = json_is_true(json_object_get(h, "fast_path"));
+			fast = json_is_true(json_object_get(h, "fast_path")) ||
+			       json_integer_value(json_object_get(h, "fast_path")) == 1;
 		json_decref(h);
 		if (!fast)
 			LOG(WARNING, "dataplane has no fast path: steering stays in pass mode");

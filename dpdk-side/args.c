@@ -19,8 +19,17 @@ void dp_args_usage(FILE *out, const char *prog)
 		"  --exception <port>  DPDK port name of the exception port to the kernel\n"
 		"                      (e.g. net_tap0, virtio_user0)\n"
 		"  --burst N           rx/tx burst size, 1..%d (default %d)\n"
-		"  --mbufs N           mbufs in the packet pool, %u..%u (default %d)\n",
-		prog, DP_MAX_BURST, DP_DEFAULT_BURST, DP_MIN_MBUFS, DP_MAX_MBUFS, DP_DEFAULT_MBUFS);
+		"  --mbufs N           mbufs in the packet pool, %u..%u (default %d)\n"
+		"fast path (netlink-mirrored FIB; without --bridge only the slow path runs):\n"
+		"  --bridge NAME       the VM bridge: routes through it are wire->VM fast paths\n"
+		"  --exc-ifname NAME   kernel name of the exception netdev (default: from the\n"
+		"                      port's devargs iface=): routes through it are VM->wire\n"
+		"  --table N           also mirror routing table N (repeatable, up to %d)\n"
+		"  --fib-rules N       IPv4 FIB size (default %d)\n"
+		"  --fib6-rules N      IPv6 FIB size (default %d)\n"
+		"  --neighbours N      neighbour table size (default %d)\n",
+		prog, DP_MAX_BURST, DP_DEFAULT_BURST, DP_MIN_MBUFS, DP_MAX_MBUFS, DP_DEFAULT_MBUFS,
+		DP_MAX_TABLES, DP_DEFAULT_FIB_RULES, DP_DEFAULT_FIB6_RULES, DP_DEFAULT_NEIGHBOURS);
 }
 
 static int fail(char *err, size_t err_len, const char *fmt, ...)
@@ -58,12 +67,29 @@ static int copy_name(char *dst, size_t len, const char *src)
 
 int dp_args_parse(int argc, char **argv, struct dp_args *args, char *err, size_t err_len)
 {
-	enum { OPT_NIC = 256, OPT_EXC, OPT_BURST, OPT_MBUFS };
+	enum {
+		OPT_NIC = 256,
+		OPT_EXC,
+		OPT_BURST,
+		OPT_MBUFS,
+		OPT_BRIDGE,
+		OPT_EXC_IFNAME,
+		OPT_TABLE,
+		OPT_FIB_RULES,
+		OPT_FIB6_RULES,
+		OPT_NEIGHBOURS,
+	};
 	static const struct option opts[] = {
 	    {"nic", required_argument, NULL, OPT_NIC},
 	    {"exception", required_argument, NULL, OPT_EXC},
 	    {"burst", required_argument, NULL, OPT_BURST},
 	    {"mbufs", required_argument, NULL, OPT_MBUFS},
+	    {"bridge", required_argument, NULL, OPT_BRIDGE},
+	    {"exc-ifname", required_argument, NULL, OPT_EXC_IFNAME},
+	    {"table", required_argument, NULL, OPT_TABLE},
+	    {"fib-rules", required_argument, NULL, OPT_FIB_RULES},
+	    {"fib6-rules", required_argument, NULL, OPT_FIB6_RULES},
+	    {"neighbours", required_argument, NULL, OPT_NEIGHBOURS},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -72,6 +98,9 @@ int dp_args_parse(int argc, char **argv, struct dp_args *args, char *err, size_t
 	memset(args, 0, sizeof(*args));
 	args->burst = DP_DEFAULT_BURST;
 	args->mbufs = DP_DEFAULT_MBUFS;
+	args->fib_rules = DP_DEFAULT_FIB_RULES;
+	args->fib6_rules = DP_DEFAULT_FIB6_RULES;
+	args->neighbours = DP_DEFAULT_NEIGHBOURS;
 	err[0] = '\0';
 
 	optind = 0; /* glibc: full re-initialisation (EAL or a test ran getopt before) */
@@ -95,6 +124,32 @@ int dp_args_parse(int argc, char **argv, struct dp_args *args, char *err, size_t
 			if (parse_uint(optarg, DP_MIN_MBUFS, DP_MAX_MBUFS, &args->mbufs) < 0)
 				return fail(err, err_len, "--mbufs must be %u..%u, not '%s'",
 					    DP_MIN_MBUFS, DP_MAX_MBUFS, optarg);
+			break;
+		case OPT_BRIDGE:
+			if (copy_name(args->bridge, sizeof(args->bridge), optarg) < 0)
+				return fail(err, err_len, "bad --bridge name '%s'", optarg);
+			break;
+		case OPT_EXC_IFNAME:
+			if (copy_name(args->exc_ifname, sizeof(args->exc_ifname), optarg) < 0)
+				return fail(err, err_len, "bad --exc-ifname name '%s'", optarg);
+			break;
+		case OPT_TABLE:
+			if (args->n_tables >= DP_MAX_TABLES ||
+			    parse_uint(optarg, 1, UINT32_MAX, &args->tables[args->n_tables]) < 0)
+				return fail(err, err_len, "bad or too many --table '%s'", optarg);
+			args->n_tables++;
+			break;
+		case OPT_FIB_RULES:
+			if (parse_uint(optarg, 1, 1u << 24, &args->fib_rules) < 0)
+				return fail(err, err_len, "--fib-rules must be 1..%u", 1u << 24);
+			break;
+		case OPT_FIB6_RULES:
+			if (parse_uint(optarg, 1, 1u << 20, &args->fib6_rules) < 0)
+				return fail(err, err_len, "--fib6-rules must be 1..%u", 1u << 20);
+			break;
+		case OPT_NEIGHBOURS:
+			if (parse_uint(optarg, 8, 1u << 24, &args->neighbours) < 0)
+				return fail(err, err_len, "--neighbours must be 8..%u", 1u << 24);
 			break;
 		case 'h':
 			return 1;

@@ -16,6 +16,8 @@
 #include <rte_log.h>
 #include <rte_mempool.h>
 
+struct fib;
+
 /* Logging: each .c file registers its own log type ("agent.dp",
  * "agent.dp.port", "agent.dp.fwd", "agent.dp.telemetry") and uses RTE_LOG
  * through a RTE_LOGTYPE_<NAME> alias of it. */
@@ -43,11 +45,22 @@ enum dp_port_role {
 
 /* ---- command line (args.c) ---- */
 
+#define DP_MAX_TABLES	      8
+#define DP_DEFAULT_FIB_RULES  65536
+#define DP_DEFAULT_FIB6_RULES 16384
+#define DP_DEFAULT_NEIGHBOURS 4096
+
 struct dp_args {
 	char nic[RTE_ETH_NAME_MAX_LEN];
 	char exception[RTE_ETH_NAME_MAX_LEN];
 	unsigned int burst;
 	unsigned int mbufs;
+	/* fast path: enabled by --bridge */
+	char bridge[IF_NAMESIZE];
+	char exc_ifname[IF_NAMESIZE];
+	unsigned int tables[DP_MAX_TABLES];
+	unsigned int n_tables;
+	unsigned int fib_rules, fib6_rules, neighbours;
 };
 
 /* Parse the application part of the command line (what follows "--"):
@@ -119,7 +132,23 @@ void dp_format_mac(const struct rte_ether_addr *mac, char *out, size_t len);
 	X(hairpin_packets)  /* sent back out of the port they came in on (issue 3) */              \
 	X(drop_tx_full_nic) /* NIC tx ring full: dropped by the tx buffer callback */              \
 	X(drop_tx_full_exc)                                                                        \
-	X(drop_verdict) /* dp_process_burst() said drop */
+	X(drop_verdict) /* dp_process_burst() said drop */                                         \
+	/* fast path: forwarded by DPDK, never seen by kernel IP forwarding */                     \
+	X(fast_wire_to_vm) /* NIC -> exception, rewritten for a VM (tc delivers it) */              \
+	X(fast_vm_to_wire) /* exception -> NIC, a VM frame routed by DPDK */                        \
+	/* to the kernel: NIC frames passed unchanged / VM frames handed back for routing */      \
+	X(kernel_from_wire)                                                                        \
+	X(kernel_from_vm)                                                                          \
+	X(from_kernel) /* exception -> NIC unchanged: what the kernel itself sent */                \
+	/* why a frame went to the kernel (one reason each) */                                     \
+	X(punt_l2)	   /* NIC: not to our MAC (broadcast, multicast, other) */                   \
+	X(punt_not_ip)	   /* ARP, VLAN, ... */                                                      \
+	X(punt_ip_special) /* IPv4 options, multicast/link-local destination, short frame */       \
+	X(punt_ttl)	   /* TTL / hop limit <= 1: the kernel sends the ICMP error */               \
+	X(punt_local)	   /* to one of the host's addresses */                                     \
+	X(punt_no_route)                                                                           \
+	X(punt_not_fast)   /* the route leads elsewhere (not bridge / not underlay) */              \
+	X(punt_unresolved) /* next hop not resolved yet: the kernel resolves it */
 
 struct dp_fwd_counters {
 #define DP_X(name) uint64_t name;
@@ -158,8 +187,11 @@ struct dp_lcore {
 	uint16_t tx_port[DP_PORT_COUNT];
 	uint16_t tx_queue[DP_PORT_COUNT];
 	struct rte_eth_dev_tx_buffer *tx_buf[DP_PORT_COUNT];
-	/* Issue 3: `struct fib *fib` (fib.h) read by process.h, and the RCU
-	 * QSBR thread id this lcore reports quiescence with (fib->qsv). */
+	/* Fast path: the FIB (NULL = slow path only) this lcore reads, reporting
+	 * quiescence as RCU thread 0; and the NIC's MAC (frames to it are ours;
+	 * dp0 carries it too, so it is also where VM frames are handed back). */
+	struct fib *fib;
+	struct rte_ether_addr nic_mac;
 	bool quit; /* set by the main lcore, read (relaxed) every loop turn */
 	bool running;
 	/* counters on their own cache line: the telemetry thread reads them */
@@ -186,6 +218,8 @@ enum dp_state {
 #define DP_MAX_FWD_LCORES 1 /* issue 2/3: one forwarding lcore */
 
 struct dataplane {
+	struct fib *fib;              /* NULL: slow path only (no --bridge) */
+	struct nl_mirror *mirror;     /* feeds fib from the kernel */
 	struct dp_args args;
 	struct dp_port ports[DP_PORT_COUNT];
 	struct rte_mempool *pool;

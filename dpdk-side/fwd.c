@@ -13,6 +13,7 @@
 #include <rte_mbuf.h>
 
 #include "dataplane.h"
+#include "fib.h"
 #include "process.h"
 
 RTE_LOG_REGISTER(dp_fwd_logtype, agent.dp.fwd, INFO);
@@ -121,6 +122,11 @@ int dp_lcore_main(void *arg)
 		RTE_LOG(INFO, DP_FWD, "lcore %u: rx port %u queue %u (%s)\n", rte_lcore_id(),
 			lc->rx[i].port_id, lc->rx[i].queue_id,
 			lc->rx[i].role == DP_PORT_NIC ? "nic" : "exception");
+	/* The only reader of the FIB: RCU thread 0, online while the loop runs. */
+	if (lc->fib != NULL) {
+		rte_rcu_qsbr_thread_register(lc->fib->qsv, 0);
+		rte_rcu_qsbr_thread_online(lc->fib->qsv, 0);
+	}
 	__atomic_store_n(&lc->running, true, __ATOMIC_RELEASE);
 
 	while (!__atomic_load_n(&lc->quit, __ATOMIC_RELAXED)) {
@@ -139,12 +145,18 @@ int dp_lcore_main(void *arg)
 			if (nb != 0)
 				forward_burst(lc, rxq->role, pkts, nb);
 		}
-		/* Issue 3: rte_rcu_qsbr_quiescent(lc->fib->qsv, 0) here, once
-		 * per turn, so the control side can free replaced entries. */
+		/* Nothing read from the FIB is held across turns: let the
+		 * control side free what it replaced. */
+		if (lc->fib != NULL)
+			rte_rcu_qsbr_quiescent(lc->fib->qsv, 0);
 		dp_counter_add(&lc->counters.heartbeat, 1);
 	}
 
 	flush_all(lc);
+	if (lc->fib != NULL) {
+		rte_rcu_qsbr_thread_offline(lc->fib->qsv, 0);
+		rte_rcu_qsbr_thread_unregister(lc->fib->qsv, 0);
+	}
 	__atomic_store_n(&lc->running, false, __ATOMIC_RELEASE);
 	RTE_LOG(INFO, DP_FWD, "lcore %u stopped after %" PRIu64 " turns\n", rte_lcore_id(),
 		dp_counter_read(&lc->counters.heartbeat));

@@ -48,6 +48,8 @@
 #include <rte_mbuf.h>
 
 #include "dataplane.h"
+#include "fib.h"
+#include "mirror/nl_mirror.h"
 
 RTE_LOG_REGISTER(dp_logtype, agent.dp, INFO);
 #define RTE_LOGTYPE_DP dp_logtype
@@ -187,6 +189,70 @@ static void ctl_run(void)
 	}
 }
 
+/* ---- fast path: netlink mirror -> FIB ---- */
+
+static void on_netlink(int fd, uint32_t events, void *arg)
+{
+	int ret = nl_mirror_process(dp.mirror);
+
+	if (ret < 0)
+		RTE_LOG(ERR, DP, "netlink mirror: %s\n", strerror(-ret));
+}
+
+/* With --bridge: mirror the kernel's routes, neighbours, addresses and links
+ * into the FIB, a full dump first (before the forwarding lcore starts, so it
+ * never runs on an empty FIB), then events on the control loop. */
+static int setup_fast_path(void)
+{
+	struct fib_config cfg = {
+		.lpm_rules = dp.args.fib_rules,
+		.lpm6_rules = dp.args.fib6_rules,
+		.neighbours = dp.args.neighbours,
+		.bridge_ifname = dp.args.bridge,
+		.exc_ifname = dp.args.exc_ifname[0] ? dp.args.exc_ifname
+						    : dp.ports[DP_PORT_EXC].kernel_ifname,
+		.tables = dp.args.tables,
+		.n_tables = (int)dp.args.n_tables,
+	};
+	const struct nl_mirror_stats *st;
+	int ret;
+
+	if (dp.args.bridge[0] == '\0') {
+		RTE_LOG(NOTICE, DP, "no --bridge: slow path only\n");
+		return 0;
+	}
+	if (cfg.exc_ifname[0] == '\0') {
+		RTE_LOG(ERR, DP, "exception netdev name unknown: pass --exc-ifname\n");
+		return -EINVAL;
+	}
+	ret = fib_create(&dp.fib, &cfg, (int)rte_socket_id());
+	if (ret < 0)
+		return ret;
+	ret = nl_mirror_open(&dp.mirror, &fib_mirror_ops, dp.fib, cfg.tables, cfg.n_tables);
+	if (ret < 0) {
+		RTE_LOG(ERR, DP, "netlink mirror: %s\n", strerror(-ret));
+		return ret;
+	}
+	ret = nl_mirror_sync(dp.mirror);
+	if (ret < 0) {
+		RTE_LOG(ERR, DP, "netlink dump: %s\n", strerror(-ret));
+		return ret;
+	}
+	ret = dp_ctl_watch_fd(nl_mirror_fd(dp.mirror), on_netlink, NULL);
+	if (ret < 0)
+		return ret;
+	st = nl_mirror_stats(dp.mirror);
+	struct fib_stats fs;
+	fib_get_stats(dp.fib, &fs);
+	RTE_LOG(INFO, DP,
+		"fast path: bridge %s, exception netdev %s; FIB %" PRIu64 " IPv4 + %" PRIu64
+		" IPv6 routes, %" PRIu64 " neighbours, %" PRIu64 " local addresses (%" PRIu64
+		" dump retries)\n",
+		cfg.bridge_ifname, cfg.exc_ifname, fs.routes4, fs.routes6, fs.neighbours, fs.locals,
+		st->dump_retries);
+	return 0;
+}
+
 /* ---- setup / teardown ---- */
 
 static void list_ports(void)
@@ -276,6 +342,8 @@ static int launch_fwd_lcore(void)
 		rte_free(lc);
 		return ret;
 	}
+	lc->fib = dp.fib;
+	lc->nic_mac = dp.ports[DP_PORT_NIC].mac;
 	pthread_mutex_lock(&dp.lock);
 	dp.fwd[0] = lc;
 	dp.n_fwd = 1;
@@ -316,6 +384,14 @@ static void teardown(void)
 	}
 	rte_mempool_free(dp.pool);
 	dp.pool = NULL;
+	/* the forwarding lcore is stopped: nothing reads the FIB any more */
+	nl_mirror_close(dp.mirror);
+	dp.mirror = NULL;
+	pthread_mutex_lock(&dp.lock);
+	struct fib *fib = dp.fib;
+	dp.fib = NULL;
+	pthread_mutex_unlock(&dp.lock);
+	fib_destroy(fib);
 	ctl_close();
 }
 
@@ -412,6 +488,11 @@ int main(int argc, char **argv)
 	pthread_mutex_lock(&dp.lock);
 	dp.ports_up = true;
 	pthread_mutex_unlock(&dp.lock);
+	ret = setup_fast_path();
+	if (ret < 0) {
+		RTE_LOG(ERR, DP, "fast path setup failed: %s\n", strerror(-ret));
+		goto out;
+	}
 	if (launch_fwd_lcore() < 0)
 		goto out;
 

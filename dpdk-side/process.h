@@ -1,29 +1,39 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* The per-packet step of the forwarding loop: decide where each packet of a
- * received burst goes, and rewrite it if needed. Inline: it runs on every
- * packet.
+ * received burst goes, and rewrite it if it takes the fast path. Inline: it
+ * runs on every packet.
  *
- * Today (issue 2, slow path only) every packet crosses over unchanged:
- * NIC -> exception port (kernel), exception port -> NIC.
+ *   from the NIC        to our MAC, IPv4 (no options) / IPv6 unicast, TTL > 1,
+ *                       not for the host, route through the VM bridge, VM
+ *                       neighbour resolved → dst = VM MAC, src = bridge MAC,
+ *                       TTL − 1 → exception port (tc on dp0 delivers it to the
+ *                       VM's port). Anything else → exception port unchanged:
+ *                       the kernel handles it (slow path).
+ *   from the exception  sent by the kernel itself (src = dp0's MAC, which is
+ *                       the NIC's) → NIC unchanged. Otherwise it is a VM frame
+ *                       a tc program redirected: route through the underlay
+ *                       with a resolved next hop → dst = next hop MAC, src =
+ *                       NIC MAC, TTL − 1 → NIC. If DPDK cannot route it, it
+ *                       goes back to the kernel with dst = dp0's MAC so that
+ *                       the kernel routes it (and resolves the neighbour,
+ *                       which turns the flow fast): never silently dropped.
  *
- * Issue 3 (fast path, tables in fib.h fed by mirror/) fills this in:
- *   1. classify: IPv4/IPv6 unicast, no IP options, TTL/hop limit > 1, dst MAC
- *      = ours (NIC side) or the gateway MAC (exception side); anything else
- *      keeps the slow-path verdict below;
- *   2. fib_resolve(lc->fib, family, dst, in == NIC ? NH_VM : NH_UNDERLAY,
- *      &dmac, &smac); any FIB_PUNT_* reason -> slow path (count it);
- *   3. rewrite: dst/src MAC, TTL-1 with an incremental checksum update;
- *      verdict = the out port's role.
- * The verdicts stay port roles, so fwd.c needs no change; new counters go to
- * DP_FWD_COUNTERS in dataplane.h. */
+ * Without a FIB (no --bridge) every packet crosses over unchanged. */
 #pragma once
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <rte_byteorder.h>
+#include <rte_ether.h>
+#include <rte_ip.h>
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
 
 #include "dataplane.h"
+#include "fib.h"
 
-#define DP_VERDICT_DROP 0xff
+#define DP_VERDICT_DROP	   0xff
 /* Packets ahead whose headers are prefetched while one is being processed. */
 #define DP_PREFETCH_OFFSET 3
 
@@ -32,22 +42,180 @@ static inline uint8_t dp_slow_path_verdict(enum dp_port_role in)
 	return in == DP_PORT_NIC ? DP_PORT_EXC : DP_PORT_NIC;
 }
 
+/* Burst-local tallies, added to the shared counters once per burst. */
+struct dp_burst_tally {
+	uint16_t fast_wire_to_vm, fast_vm_to_wire, kernel_from_wire, kernel_from_vm, from_kernel;
+	uint16_t punt_l2, punt_not_ip, punt_ip_special, punt_ttl;
+	uint16_t punt[FIB_PUNT_MAX];
+};
+
+/* IPv4 TTL − 1 with the incremental checksum update of RFC 1624. */
+static inline void dp_ipv4_dec_ttl(struct rte_ipv4_hdr *ip)
+{
+	uint32_t sum = (uint32_t)ip->hdr_checksum + rte_cpu_to_be_16(0x0100);
+
+	ip->time_to_live--;
+	ip->hdr_checksum = (uint16_t)(sum + (sum >> 16));
+}
+
+/* Classify + resolve one IP packet. Returns FIB_FWD and fills the MACs, or a
+ * punt reason (FIB_PUNT_*), or -1 with the tally already counted. */
+static inline int dp_route_pkt(struct dp_lcore *lc, struct rte_mbuf *m, struct rte_ether_hdr *eth,
+			       enum fib_nh_kind want, const struct rte_ether_addr **dmac,
+			       const struct rte_ether_addr **smac, struct dp_burst_tally *t)
+{
+	uint16_t len = rte_pktmbuf_data_len(m);
+
+	if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)) {
+		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
+		uint8_t first;
+
+		if (unlikely(len < sizeof(*eth) + sizeof(*ip) || ip->version_ihl != 0x45)) {
+			t->punt_ip_special++;
+			return -1;
+		}
+		first = ((const uint8_t *)&ip->dst_addr)[0];
+		if (unlikely(first >= 224 || first == 0 || first == 127)) {
+			t->punt_ip_special++; /* multicast, broadcast, reserved */
+			return -1;
+		}
+		if (unlikely(ip->time_to_live <= 1)) {
+			t->punt_ttl++;
+			return -1;
+		}
+		return fib_resolve(lc->fib, AF_INET, (const uint8_t *)&ip->dst_addr, want, dmac,
+				   smac);
+	}
+	if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6)) {
+		struct rte_ipv6_hdr *ip6 = (struct rte_ipv6_hdr *)(eth + 1);
+
+		if (unlikely(len < sizeof(*eth) + sizeof(*ip6) ||
+			     ip6->dst_addr[0] == 0xff || /* multicast (ND, MLD) */
+			     (ip6->dst_addr[0] == 0xfe && (ip6->dst_addr[1] & 0xc0) == 0x80) ||
+			     (ip6->src_addr[0] == 0xfe && (ip6->src_addr[1] & 0xc0) == 0x80))) {
+			t->punt_ip_special++; /* link-local: never routed */
+			return -1;
+		}
+		if (unlikely(ip6->hop_limits <= 1)) {
+			t->punt_ttl++;
+			return -1;
+		}
+		return fib_resolve(lc->fib, AF_INET6, ip6->dst_addr, want, dmac, smac);
+	}
+	t->punt_not_ip++;
+	return -1;
+}
+
+static inline void dp_rewrite(struct rte_ether_hdr *eth, const struct rte_ether_addr *dmac,
+			      const struct rte_ether_addr *smac)
+{
+	rte_ether_addr_copy(dmac, &eth->dst_addr);
+	rte_ether_addr_copy(smac, &eth->src_addr);
+	if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4))
+		dp_ipv4_dec_ttl((struct rte_ipv4_hdr *)(eth + 1));
+	else
+		((struct rte_ipv6_hdr *)(eth + 1))->hop_limits--;
+}
+
+static inline uint8_t dp_process_nic(struct dp_lcore *lc, struct rte_mbuf *m,
+				     struct dp_burst_tally *t)
+{
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	const struct rte_ether_addr *dmac, *smac;
+	int r;
+
+	if (!rte_is_same_ether_addr(&eth->dst_addr, &lc->nic_mac)) {
+		t->punt_l2++;
+		goto kernel;
+	}
+	r = dp_route_pkt(lc, m, eth, NH_VM, &dmac, &smac, t);
+	if (r != FIB_FWD) {
+		if (r > 0)
+			t->punt[r]++;
+		goto kernel;
+	}
+	dp_rewrite(eth, dmac, smac);
+	t->fast_wire_to_vm++;
+	return DP_PORT_EXC;
+kernel:
+	t->kernel_from_wire++;
+	return DP_PORT_EXC;
+}
+
+static inline uint8_t dp_process_exc(struct dp_lcore *lc, struct rte_mbuf *m,
+				     struct dp_burst_tally *t)
+{
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	const struct rte_ether_addr *dmac, *smac;
+	int r;
+
+	/* The kernel's own frames carry dp0's MAC, which is the NIC's. */
+	if (rte_is_same_ether_addr(&eth->src_addr, &lc->nic_mac) ||
+	    !rte_is_unicast_ether_addr(&eth->dst_addr)) {
+		t->from_kernel++;
+		return DP_PORT_NIC;
+	}
+	r = dp_route_pkt(lc, m, eth, NH_UNDERLAY, &dmac, &smac, t);
+	if (r != FIB_FWD) {
+		if (r > 0)
+			t->punt[r]++;
+		/* Back to the kernel, addressed to dp0 so that it is accepted
+		 * and routed rather than dropped as someone else's frame. */
+		rte_ether_addr_copy(&lc->nic_mac, &eth->dst_addr);
+		t->kernel_from_vm++;
+		return DP_PORT_EXC;
+	}
+	dp_rewrite(eth, dmac, &lc->nic_mac);
+	t->fast_vm_to_wire++;
+	return DP_PORT_NIC;
+}
+
+static inline void dp_tally_flush(struct dp_lcore *lc, const struct dp_burst_tally *t)
+{
+	struct dp_fwd_counters *c = &lc->counters;
+#define DP_T(name)                                                                                 \
+	if (t->name)                                                                               \
+		dp_counter_add(&c->name, t->name);
+	DP_T(fast_wire_to_vm)
+	DP_T(fast_vm_to_wire)
+	DP_T(kernel_from_wire)
+	DP_T(kernel_from_vm)
+	DP_T(from_kernel)
+	DP_T(punt_l2)
+	DP_T(punt_not_ip)
+	DP_T(punt_ip_special)
+	DP_T(punt_ttl)
+#undef DP_T
+#define DP_P(name)                                                                                 \
+	if (t->punt[FIB_PUNT_##name])                                                              \
+		dp_counter_add(&c->punt_##name, t->punt[FIB_PUNT_##name]);
+	FIB_PUNT_REASONS(DP_P)
+#undef DP_P
+}
+
 /* Fill verdict[i] for pkts[0..nb): the role of the port to send pkts[i] on,
  * or DP_VERDICT_DROP (the caller frees it). */
 static inline void dp_process_burst(struct dp_lcore *lc, enum dp_port_role in,
 				    struct rte_mbuf **pkts, uint16_t nb, uint8_t *verdict)
 {
+	struct dp_burst_tally t;
 	uint16_t i;
 
-	(void)lc;
 	/* Headers are read by the classify step and copied by the tx side of
 	 * TAP/af_packet: start fetching them before they are needed. */
 	for (i = 0; i < nb && i < DP_PREFETCH_OFFSET; i++)
 		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
+	if (lc->fib == NULL) {
+		for (i = 0; i < nb; i++)
+			verdict[i] = dp_slow_path_verdict(in);
+		return;
+	}
+	memset(&t, 0, sizeof(t));
 	for (i = 0; i < nb; i++) {
 		if (i + DP_PREFETCH_OFFSET < nb)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + DP_PREFETCH_OFFSET], void *));
-		/* Issue 3: classify + FIB lookup + rewrite here. */
-		verdict[i] = dp_slow_path_verdict(in);
+		verdict[i] = in == DP_PORT_NIC ? dp_process_nic(lc, pkts[i], &t)
+					       : dp_process_exc(lc, pkts[i], &t);
 	}
+	dp_tally_flush(lc, &t);
 }

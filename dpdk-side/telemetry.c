@@ -11,7 +11,15 @@
 
 #include <dp_telemetry.h>
 
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <stdio.h>
+
+#include <linux/rtnetlink.h>
+
 #include "dataplane.h"
+#include "fib.h"
+#include "mirror/nl_mirror.h"
 
 RTE_LOG_REGISTER(dp_telemetry_logtype, agent.dp.telemetry, INFO);
 #define RTE_LOGTYPE_DP_TEL dp_telemetry_logtype
@@ -45,6 +53,8 @@ static int health_cb(const char *cmd, const char *params, struct rte_tel_data *d
 	rte_tel_data_add_dict_string(d, "exception", dp.args.exception);
 	if (fwd_lcore >= 0)
 		rte_tel_data_add_dict_int(d, "fwd_lcore", fwd_lcore);
+	/* 1 when the FIB mirror runs: agentd turns eBPF steering on only then */
+	rte_tel_data_add_dict_int(d, "fast_path", dp.fib != NULL);
 	return 0;
 }
 
@@ -127,12 +137,139 @@ static int stats_cb(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_u64(fwd, "drop_tx_full", sum.drop_tx_full_nic + sum.drop_tx_full_exc);
 	rte_tel_data_add_dict_u64(fwd, "drop_no_mbuf", rx_nombuf);
 
+	struct rte_tel_data *fibd = rte_tel_data_alloc();
+	if (fibd != NULL) {
+		struct fib_stats fs = {0};
+		struct nl_mirror_stats ms = {0};
+		rte_tel_data_start_dict(fibd);
+		pthread_mutex_lock(&dp.lock);
+		rte_tel_data_add_dict_int(fibd, "enabled", dp.fib != NULL);
+		if (dp.fib != NULL)
+			fib_get_stats(dp.fib, &fs);
+		if (dp.mirror != NULL)
+			ms = *nl_mirror_stats(dp.mirror);
+		pthread_mutex_unlock(&dp.lock);
+		rte_tel_data_add_dict_u64(fibd, "routes4", fs.routes4);
+		rte_tel_data_add_dict_u64(fibd, "routes6", fs.routes6);
+		rte_tel_data_add_dict_u64(fibd, "nexthops", fs.nexthops);
+		rte_tel_data_add_dict_u64(fibd, "neighbours", fs.neighbours);
+		rte_tel_data_add_dict_u64(fibd, "local_addresses", fs.locals);
+		rte_tel_data_add_dict_u64(fibd, "route_errors", fs.route_errors);
+		rte_tel_data_add_dict_u64(fibd, "neigh_errors", fs.neigh_errors);
+		rte_tel_data_add_dict_u64(fibd, "resyncs", fs.resyncs);
+		rte_tel_data_add_dict_u64(fibd, "netlink_events", ms.events);
+		rte_tel_data_add_dict_u64(fibd, "netlink_dumps", ms.dumps);
+		rte_tel_data_add_dict_u64(fibd, "netlink_dump_retries", ms.dump_retries);
+		rte_tel_data_add_dict_u64(fibd, "netlink_overruns", ms.overruns);
+		rte_tel_data_add_dict_u64(fibd, "netlink_parse_errors", ms.parse_errors);
+	}
+
 	rte_tel_data_start_dict(d);
+	if (fibd != NULL)
+		rte_tel_data_add_dict_container(d, "fib", fibd, 0);
 	/* keep = 0: d takes ownership and frees them */
 	rte_tel_data_add_dict_container(d, "nic", nic, 0);
 	rte_tel_data_add_dict_container(d, "exception", exc, 0);
 	rte_tel_data_add_dict_container(d, "fwd", fwd, 0);
 	return 0;
+}
+
+/* ---- FIB listings: agentctl routes / neigh ---- */
+
+static const char *nh_path(const struct fib_nexthop *nh)
+{
+	if (nh == NULL)
+		return "none";
+	return nh->kind == NH_VM ? "vm" : nh->kind == NH_UNDERLAY ? "underlay" : "kernel";
+}
+
+struct walk {
+	struct rte_tel_data *arr;
+	unsigned int n, dropped;
+};
+
+static void route_one(void *arg, const struct mirror_route *r, const struct fib_nexthop *nh)
+{
+	struct walk *w = arg;
+	char dst[INET6_ADDRSTRLEN + 8], gw[INET6_ADDRSTRLEN], dev[IF_NAMESIZE] = "";
+	struct rte_tel_data *e;
+	size_t n;
+
+	/* telemetry arrays and replies are bounded: count what does not fit */
+	if (w->n >= 256 || (e = rte_tel_data_alloc()) == NULL) {
+		w->dropped++;
+		return;
+	}
+	inet_ntop(r->family, r->dst, dst, INET6_ADDRSTRLEN);
+	n = strlen(dst);
+	snprintf(dst + n, sizeof(dst) - n, "/%u", r->dst_len);
+	rte_tel_data_start_dict(e);
+	rte_tel_data_add_dict_string(e, "dst", dst);
+	if (r->has_gw) {
+		inet_ntop(r->family, r->gw, gw, sizeof(gw));
+		rte_tel_data_add_dict_string(e, "via", gw);
+	}
+	if (r->oif && if_indextoname((unsigned int)r->oif, dev) != NULL)
+		rte_tel_data_add_dict_string(e, "dev", dev);
+	rte_tel_data_add_dict_u64(e, "table", r->table);
+	rte_tel_data_add_dict_u64(e, "metric", r->priority);
+	rte_tel_data_add_dict_string(e, "path", nh_path(nh));
+	rte_tel_data_add_array_container(w->arr, e, 0);
+	w->n++;
+}
+
+static void neigh_one(void *arg, const struct fib_neigh_key *k, const struct fib_neigh *nb)
+{
+	struct walk *w = arg;
+	char ip[INET6_ADDRSTRLEN], mac[RTE_ETHER_ADDR_FMT_SIZE], dev[IF_NAMESIZE] = "";
+	struct rte_tel_data *e;
+
+	if (w->n >= 256 || (e = rte_tel_data_alloc()) == NULL) {
+		w->dropped++;
+		return;
+	}
+	inet_ntop(k->family, k->addr, ip, sizeof(ip));
+	rte_ether_format_addr(mac, sizeof(mac), &nb->mac);
+	if_indextoname((unsigned int)k->ifindex, dev);
+	rte_tel_data_start_dict(e);
+	rte_tel_data_add_dict_string(e, "ip", ip);
+	rte_tel_data_add_dict_string(e, "mac", mac);
+	rte_tel_data_add_dict_string(e, "dev", dev);
+	rte_tel_data_add_array_container(w->arr, e, 0);
+	w->n++;
+}
+
+static int walk_cb(struct rte_tel_data *d, bool routes)
+{
+	struct walk w = {.arr = rte_tel_data_alloc()};
+
+	if (w.arr == NULL)
+		return -ENOMEM;
+	rte_tel_data_start_array(w.arr, RTE_TEL_CONTAINER);
+	pthread_mutex_lock(&dp.lock);
+	if (dp.fib != NULL) {
+		if (routes)
+			fib_walk_routes(dp.fib, route_one, &w);
+		else
+			fib_walk_neigh(dp.fib, neigh_one, &w);
+	}
+	pthread_mutex_unlock(&dp.lock);
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_int(d, "enabled", dp.fib != NULL);
+	rte_tel_data_add_dict_u64(d, "count", w.n + w.dropped);
+	rte_tel_data_add_dict_u64(d, "not_shown", w.dropped);
+	rte_tel_data_add_dict_container(d, routes ? "routes" : "neighbours", w.arr, 0);
+	return 0;
+}
+
+static int routes_cb(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	return walk_cb(d, true);
+}
+
+static int neigh_cb(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	return walk_cb(d, false);
 }
 
 int dp_telemetry_register(void)
@@ -148,6 +285,15 @@ int dp_telemetry_register(void)
 					 "Port and forwarding counters. No parameters.");
 	if (ret < 0)
 		return ret;
-	RTE_LOG(DEBUG, DP_TEL, "registered %s and %s\n", DP_TEL_HEALTH, DP_TEL_STATS);
+	ret = rte_telemetry_register_cmd(DP_TEL_ROUTES, routes_cb,
+					 "The FIB mirrored from the kernel (first 256). No parameters.");
+	if (ret < 0)
+		return ret;
+	ret = rte_telemetry_register_cmd(DP_TEL_NEIGH, neigh_cb,
+					 "Neighbours mirrored from the kernel (first 256).");
+	if (ret < 0)
+		return ret;
+	RTE_LOG(DEBUG, DP_TEL, "registered %s, %s, %s, %s\n", DP_TEL_HEALTH, DP_TEL_STATS,
+		DP_TEL_ROUTES, DP_TEL_NEIGH);
 	return 0;
 }

@@ -1,6 +1,3 @@
-if(NOT TARGET nlmirror)
-  add_subdirectory(${CMAKE_SOURCE_DIR}/dpdk-side/mirror ${CMAKE_BINARY_DIR}/dpdk-side/mirror-standalone)
-endif()
 add_executable(test_nl_mirror ${CMAKE_CURRENT_LIST_DIR}/test_nl_mirror.c)
 target_link_libraries(test_nl_mirror PRIVATE nlmirror PkgConfig::CMOCKA)
 add_test(NAME unit_nl_mirror COMMAND test_nl_mirror)
