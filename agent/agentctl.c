@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* agentctl: the operator's CLI for agentd.
  *
- *   agentctl [-s SOCKET] status [--json]
+ *   agentctl [-s SOCKET] status|routes|neigh [--json]
  *
  * Exit codes: 0 ok, 1 agentd not reachable or request failed, 2 usage. */
 #include <errno.h>
@@ -89,6 +89,19 @@ static long long i(json_t *o, const char *k)
 	return json_integer_value(json_object_get(o, k));
 }
 
+/* telemetry booleans arrive as 0/1 integers */
+static bool truthy(json_t *o, const char *k)
+{
+	json_t *v = json_object_get(o, k);
+	return json_is_true(v) || (json_is_integer(v) && json_integer_value(v) != 0);
+}
+
+static long long cnt(json_t *steer, const char *name)
+{
+	return json_integer_value(
+	    json_object_get(json_object_get(json_object_get(steer, "counters"), name), "packets"));
+}
+
 static void print_addrs(json_t *arr)
 {
 	size_t idx;
@@ -136,7 +149,7 @@ static void print_status(json_t *st)
 	printf("nic:         %s", s(nic, "device"));
 	if (ndp)
 		printf(" (driver %s, mac %s, link %s%s%lld Mb/s)", s(ndp, "driver"), s(ndp, "mac"),
-		       json_is_true(json_object_get(ndp, "link_up")) ? "up" : "down", ", ",
+		       truthy(ndp, "link_up") ? "up" : "down", ", ",
 		       i(ndp, "speed_mbps"));
 	printf("\n");
 	print_port_counters("counters:", ndp);
@@ -154,12 +167,41 @@ static void print_status(json_t *st)
 	printf("  addresses:");
 	print_addrs(json_object_get(json_object_get(exc, "kernel"), "addresses"));
 
+	json_t *steer = json_object_get(st, "steering"), *fib = json_object_get(st, "fib");
+	/* The split at a glance: is DPDK doing the work, or the kernel? */
+	printf("traffic split (packets):\n");
 	if (fwd) {
-		printf("forwarding:\n");
-		json_object_foreach (fwd, key, v)
-			if (json_is_integer(v))
-				printf("  %-28s %lld\n", key, (long long)json_integer_value(v));
+		printf("  forwarded by DPDK:     wire->VM %lld, VM->wire %lld\n",
+		       i(fwd, "fast_wire_to_vm"), i(fwd, "fast_vm_to_wire"));
+		printf("  handed to the kernel:  from wire %lld, from VMs %lld (not ours %lld, "
+		       "not IP %lld, special %lld, ttl %lld, local %lld, no route %lld, "
+		       "not fast %lld, unresolved %lld)\n",
+		       i(fwd, "kernel_from_wire"), i(fwd, "kernel_from_vm"), i(fwd, "punt_l2"),
+		       i(fwd, "punt_not_ip"), i(fwd, "punt_ip_special"), i(fwd, "punt_ttl"),
+		       i(fwd, "punt_local"), i(fwd, "punt_no_route"), i(fwd, "punt_not_fast"),
+		       i(fwd, "punt_unresolved"));
+		printf("  sent by the kernel:    %lld\n", i(fwd, "from_kernel"));
+		printf("  drops:                 tx full nic %lld exc %lld, no mbuf %lld\n",
+		       i(fwd, "drop_tx_full_nic"), i(fwd, "drop_tx_full_exc"),
+		       i(fwd, "drop_no_mbuf"));
 	}
+	if (truthy(steer, "loaded"))
+		printf("  eBPF steering (%s):    VM->dp0 %lld (GSO batches), dp0->VM %lld, "
+		       "dp0->bridge %lld, passed on VM ports %lld\n",
+		       s(steer, "mode"), cnt(steer, "vm_redirected"), cnt(steer, "exc_redirected"),
+		       cnt(steer, "exc_to_bridge"),
+		       cnt(steer, "vm_pass_not_gateway") + cnt(steer, "vm_pass_local") +
+			   cnt(steer, "vm_pass_non_ip") + cnt(steer, "vm_pass_mode") +
+			   cnt(steer, "vm_pass_other") + cnt(steer, "vm_pass_mtu"));
+	printf("  kernel IP forwarding:  IpForwDatagrams %lld, Ip6OutForwDatagrams %lld\n",
+	       i(kern, "IpForwDatagrams"), i(kern, "Ip6OutForwDatagrams"));
+	if (fib && truthy(fib, "enabled"))
+		printf("fib mirror:  %lld IPv4 + %lld IPv6 routes, %lld neighbours, %lld local "
+		       "addresses; netlink %lld events, %lld overruns, %lld errors\n",
+		       i(fib, "routes4"), i(fib, "routes6"), i(fib, "neighbours"),
+		       i(fib, "local_addresses"), i(fib, "netlink_events"),
+		       i(fib, "netlink_overruns"), i(fib, "route_errors") + i(fib, "neigh_errors"));
+	(void)key;
 
 	printf("bridge:      %s%s, addresses:", s(br, "name"),
 	       json_is_true(json_object_get(br, "exists")) ? "" : " (missing)");
@@ -178,15 +220,45 @@ static void print_status(json_t *st)
 			printf(" via %s", s(v, "via"));
 		printf(" dev %s\n", s(v, "dev"));
 	}
-	printf("kernel:      IpForwDatagrams %lld, Ip6OutForwDatagrams %lld\n",
-	       i(kern, "IpForwDatagrams"), i(kern, "Ip6OutForwDatagrams"));
+}
+
+static void print_routes(json_t *r)
+{
+	const char *key;
+	json_t *v;
+
+	printf("%-28s %-26s %-10s %-6s %s\n", "prefix", "via", "dev", "table", "path");
+	json_object_foreach (r, key, v) {
+		if (json_is_object(v))
+			printf("%-28s %-26s %-10s %-6lld %s\n", s(v, "dst"), s(v, "via"),
+			       s(v, "dev"), i(v, "table"), s(v, "path"));
+	}
+	if (i(r, "not_shown"))
+		printf("(%lld more not shown)\n", i(r, "not_shown"));
+}
+
+static void print_neigh(json_t *r)
+{
+	const char *key;
+	json_t *v;
+
+	printf("%-28s %-18s %s\n", "address", "mac", "dev");
+	json_object_foreach (r, key, v) {
+		if (json_is_object(v))
+			printf("%-28s %-18s %s\n", s(v, "ip"), s(v, "mac"), s(v, "dev"));
+	}
+	if (i(r, "not_shown"))
+		printf("(%lld more not shown)\n", i(r, "not_shown"));
 }
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: agentctl [-s SOCKET] COMMAND [--json]\n"
 		   "commands:\n"
-		   "  status            mode, dataplane, NIC, exception port, bridge, routes\n"
+		   "  status            mode, dataplane, NIC, exception port, traffic split,\n"
+		   "                    steering, bridge, routes\n"
+		   "  routes            the dataplane's mirror of the kernel FIB\n"
+		   "  neigh             the dataplane's mirror of the neighbour table\n"
 		   "options:\n"
 		   "  -s, --socket PATH control socket (default $AGENTD_SOCKET or %s)\n"
 		   "  -j, --json        print the raw JSON\n",
@@ -235,12 +307,23 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (strcmp(cmd, "status") != 0) {
+	uint16_t type;
+	void (*print)(json_t *);
+	if (strcmp(cmd, "status") == 0) {
+		type = AGENT_REQ_STATUS;
+		print = print_status;
+	} else if (strcmp(cmd, "routes") == 0) {
+		type = AGENT_REQ_ROUTES;
+		print = print_routes;
+	} else if (strcmp(cmd, "neigh") == 0) {
+		type = AGENT_REQ_NEIGH;
+		print = print_neigh;
+	} else {
 		fprintf(stderr, "agentctl: unknown command '%s'\n", cmd);
 		usage(stderr);
 		return 2;
 	}
-	resp = request(sock, AGENT_REQ_STATUS, NULL, &status);
+	resp = request(sock, type, NULL, &status);
 	if (resp == NULL)
 		return 1;
 	if (status != 0) {
@@ -252,7 +335,7 @@ int main(int argc, char **argv)
 		json_dumpf(resp, stdout, JSON_INDENT(2));
 		printf("\n");
 	} else {
-		print_status(resp);
+		print(resp);
 	}
 	json_decref(resp);
 	return 0;

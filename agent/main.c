@@ -101,6 +101,43 @@ static struct ctl_handler status_handler = {
 };
 CTL_REGISTER(status_handler);
 
+/* The dataplane's FIB mirror, straight from its telemetry. */
+static int fib_query(struct agentd *a, const char *cmd, json_t **resp)
+{
+	int ret;
+
+	if (a->dp.pid == 0) {
+		*resp = json_pack("{s:s}", "error", "the dataplane is not running (mode kernel)");
+		return -ESRCH;
+	}
+	ret = dataplane_query(a, cmd, resp);
+	if (ret < 0)
+		*resp = json_pack("{s:s}", "error", "the dataplane did not answer");
+	return ret;
+}
+
+static int routes_handle(struct agentd *a, const char *payload, uint32_t len, json_t **resp)
+{
+	return fib_query(a, DP_TEL_ROUTES, resp);
+}
+static struct ctl_handler routes_handler = {
+	.type = AGENT_REQ_ROUTES,
+	.name = "routes",
+	.handle = routes_handle,
+};
+CTL_REGISTER(routes_handler);
+
+static int neigh_handle(struct agentd *a, const char *payload, uint32_t len, json_t **resp)
+{
+	return fib_query(a, DP_TEL_NEIGH, resp);
+}
+static struct ctl_handler neigh_handler = {
+	.type = AGENT_REQ_NEIGH,
+	.name = "neigh",
+	.handle = neigh_handle,
+};
+CTL_REGISTER(neigh_handler);
+
 static int nic_mac_from_dataplane(struct agentd *a)
 {
 	json_t *stats = NULL;

@@ -154,6 +154,8 @@ json_t *status_build(struct agentd *a)
 	json_object_set_new(st, "exception", exc);
 	if (stats && json_object_get(stats, "fwd"))
 		json_object_set(st, "forwarding", json_object_get(stats, "fwd"));
+	if (stats && json_object_get(stats, "fib"))
+		json_object_set(st, "fib", json_object_get(stats, "fib"));
 
 	/* bridge */
 	br = link_object(a, cfg->bridge.name);

@@ -188,15 +188,23 @@ struct walk {
 	unsigned int n, dropped;
 };
 
+/* Telemetry dict keys allow only [A-Za-z0-9_/]: entries are numbered and
+ * carry the prefix / address as a value. */
+static const char *walk_key(const struct walk *w, char *buf)
+{
+	snprintf(buf, 16, "%u", w->n);
+	return buf;
+}
+
 static void route_one(void *arg, const struct mirror_route *r, const struct fib_nexthop *nh)
 {
 	struct walk *w = arg;
-	char dst[INET6_ADDRSTRLEN + 8], gw[INET6_ADDRSTRLEN], dev[IF_NAMESIZE] = "";
+	char dst[INET6_ADDRSTRLEN + 8], gw[INET6_ADDRSTRLEN], dev[IF_NAMESIZE] = "", key[16];
 	struct rte_tel_data *e;
 	size_t n;
 
 	/* telemetry arrays and replies are bounded: count what does not fit */
-	if (w->n >= 256 || (e = rte_tel_data_alloc()) == NULL) {
+	if (w->n >= 250 || (e = rte_tel_data_alloc()) == NULL) {
 		w->dropped++;
 		return;
 	}
@@ -214,7 +222,7 @@ static void route_one(void *arg, const struct mirror_route *r, const struct fib_
 	rte_tel_data_add_dict_u64(e, "table", r->table);
 	rte_tel_data_add_dict_u64(e, "metric", r->priority);
 	rte_tel_data_add_dict_string(e, "path", nh_path(nh));
-	rte_tel_data_add_array_container(w->arr, e, 0);
+	rte_tel_data_add_dict_container(w->arr, walk_key(w, key), e, 0);
 	w->n++;
 }
 
@@ -222,9 +230,10 @@ static void neigh_one(void *arg, const struct fib_neigh_key *k, const struct fib
 {
 	struct walk *w = arg;
 	char ip[INET6_ADDRSTRLEN], mac[RTE_ETHER_ADDR_FMT_SIZE], dev[IF_NAMESIZE] = "";
+	char key[16];
 	struct rte_tel_data *e;
 
-	if (w->n >= 256 || (e = rte_tel_data_alloc()) == NULL) {
+	if (w->n >= 250 || (e = rte_tel_data_alloc()) == NULL) {
 		w->dropped++;
 		return;
 	}
@@ -235,17 +244,17 @@ static void neigh_one(void *arg, const struct fib_neigh_key *k, const struct fib
 	rte_tel_data_add_dict_string(e, "ip", ip);
 	rte_tel_data_add_dict_string(e, "mac", mac);
 	rte_tel_data_add_dict_string(e, "dev", dev);
-	rte_tel_data_add_array_container(w->arr, e, 0);
+	rte_tel_data_add_dict_container(w->arr, walk_key(w, key), e, 0);
 	w->n++;
 }
 
+/* The reply is a dict of numbered dicts (telemetry 22.11 nests dicts in
+ * dicts, not in arrays); "not_shown" counts what did not fit in a reply. */
 static int walk_cb(struct rte_tel_data *d, bool routes)
 {
-	struct walk w = {.arr = rte_tel_data_alloc()};
+	struct walk w = {.arr = d};
 
-	if (w.arr == NULL)
-		return -ENOMEM;
-	rte_tel_data_start_array(w.arr, RTE_TEL_CONTAINER);
+	rte_tel_data_start_dict(d);
 	pthread_mutex_lock(&dp.lock);
 	if (dp.fib != NULL) {
 		if (routes)
@@ -254,11 +263,8 @@ static int walk_cb(struct rte_tel_data *d, bool routes)
 			fib_walk_neigh(dp.fib, neigh_one, &w);
 	}
 	pthread_mutex_unlock(&dp.lock);
-	rte_tel_data_start_dict(d);
-	rte_tel_data_add_dict_int(d, "enabled", dp.fib != NULL);
-	rte_tel_data_add_dict_u64(d, "count", w.n + w.dropped);
-	rte_tel_data_add_dict_u64(d, "not_shown", w.dropped);
-	rte_tel_data_add_dict_container(d, routes ? "routes" : "neighbours", w.arr, 0);
+	if (w.dropped)
+		rte_tel_data_add_dict_u64(d, "not_shown", w.dropped);
 	return 0;
 }
 

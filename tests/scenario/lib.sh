@@ -64,6 +64,7 @@ scenario_cleanup() {
 	fi
 	# A dataplane left behind (agentd killed) must not survive the test.
 	pkill -KILL -f -- "--file-prefix $P " 2>/dev/null
+	if declare -F extra_cleanup >/dev/null; then extra_cleanup; fi
 	"$LAB" down "$P" >/dev/null 2>&1
 	rm -f "$SOCK"
 	rm -rf "/var/run/dpdk/$P"
@@ -124,4 +125,26 @@ host_state() {
 
 ping_ok() { # ns dst [count]
 	in_ns "$1" ping -c "${3:-3}" -i 0.2 -W 2 "$2" >/dev/null 2>&1
+}
+
+# The fast-path counters of the dataplane (status JSON .forwarding.NAME).
+fwd() { st ".forwarding.$1"; }
+# Packets a steering program counted (.steering.counters.NAME.packets).
+steer_cnt() { st ".steering.counters.$1.packets"; }
+# IPv4 + IPv6 packets forwarded by the host kernel (nstat, host namespace).
+kernel_fwd() {
+	in_ns host nstat -az IpForwDatagrams Ip6OutForwDatagrams 2>/dev/null |
+		awk '/IpForwDatagrams|Ip6OutForwDatagrams/ {n += $2} END {print n + 0}'
+}
+
+# Start agentd and wait until the fast path is on (mode dpdk, steering fast).
+start_fast() {
+	start_agentd
+	wait_mode dpdk 60
+	local i
+	for i in $(seq 100); do
+		[ "$(st .steering.mode)" = fast ] && return 0
+		sleep 0.1
+	done
+	fail "steering did not reach mode fast"
 }

@@ -1,0 +1,57 @@
+#!/bin/bash
+# Scenario (the reason this project exists): bulk VM <-> remote traffic is
+# forwarded by DPDK and moved by eBPF, not by kernel IP forwarding. iperf3 TCP
+# both ways and a UDP stream between vm1 and the remote VM: the host
+# namespace's IpForwDatagrams grows by at most 0.1 % of the packets moved,
+# while the dataplane's fast-path counters account for them.
+. "$(dirname "$0")/lib.sh"
+scenario_init fastpath
+
+start_fast
+# Resolve the neighbours first (the kernel's job, on the slow path).
+ping_ok vm1 10.10.2.2 || fail "vm1 cannot reach the remote VM"
+ping_ok rvm 10.10.1.11 || fail "the remote VM cannot reach vm1"
+
+k0=$(kernel_fwd)
+w0=$(fwd fast_wire_to_vm)
+v0=$(fwd fast_vm_to_wire)
+
+iperf() { # name, client args...
+	local name=$1 port=$((5200 + RANDOM % 500))
+	shift
+	in_ns rvm iperf3 -s -D -1 -p $port --logfile "$WORK/iperf-s-$name.log"
+	sleep 0.3
+	in_ns vm1 iperf3 -c 10.10.2.2 -p $port -J "$@" >"$WORK/iperf-$name.json" ||
+		fail "iperf3 $name failed: $(tail -3 "$WORK/iperf-$name.json")"
+}
+iperf up -t 3
+iperf down -t 3 -R
+up=$(jq '.end.sum_received.bits_per_second' "$WORK/iperf-up.json")
+down=$(jq '.end.sum_received.bits_per_second' "$WORK/iperf-down.json")
+
+# UDP: every datagram the remote VM received went through the DPDK fast path.
+v1=$(fwd fast_vm_to_wire)
+iperf udp -u -b 200M -l 1200 -t 3
+v2=$(fwd fast_vm_to_wire)
+udp_rx=$(jq '.end.sum.packets - .end.sum.lost_packets' "$WORK/iperf-udp.json")
+[ "$udp_rx" -gt 1000 ] || fail "UDP stream too small ($udp_rx datagrams)"
+[ $((v2 - v1)) -ge "$udp_rx" ] ||
+	fail "fast_vm_to_wire grew by $((v2 - v1)) < $udp_rx UDP datagrams received"
+pass "UDP: $udp_rx datagrams received, fast_vm_to_wire +$((v2 - v1))"
+
+k1=$(kernel_fwd)
+moved=$(($(fwd fast_wire_to_vm) - w0 + $(fwd fast_vm_to_wire) - v0))
+kfwd=$((k1 - k0))
+[ "$moved" -gt 100000 ] || fail "the fast path moved only $moved packets"
+# at most 0.1 %: kfwd * 1000 <= moved
+[ $((kfwd * 1000)) -le "$moved" ] ||
+	fail "kernel forwarded $kfwd packets, more than 0.1 % of the $moved moved by DPDK"
+[ "$(steer_cnt vm_redirected)" -gt 0 ] || fail "no VM frame was redirected by eBPF"
+[ "$(steer_cnt exc_redirected)" -gt 0 ] || fail "no frame was redirected to a VM port by eBPF"
+share=$(awk -v m="$moved" -v k="$kfwd" 'BEGIN { printf "%.4f", 100 * k / (m + k) }')
+pass "bypass: DPDK moved $moved packets, kernel forwarded $kfwd ($share %)"
+pass "iperf3 TCP vm1->remote $(awk -v b="$up" 'BEGIN{printf "%.2f", b/1e9}') Gb/s, remote->vm1 $(awk -v b="$down" 'BEGIN{printf "%.2f", b/1e9}') Gb/s (fast path)"
+
+agentctl status >"$WORK/status.txt"
+grep "forwarded by DPDK" "$WORK/status.txt" >/dev/null || fail "agentctl status lacks the traffic split"
+grep "kernel IP forwarding" "$WORK/status.txt" >/dev/null || fail "agentctl status lacks IpForwDatagrams"
