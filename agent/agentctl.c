@@ -140,6 +140,14 @@ static void print_status(json_t *st)
 	printf("mode:        %s (since %s)\n", s(st, "mode"), when);
 	if (s(st, "last_failure")[0] && strcmp(s(st, "last_failure"), "-") != 0)
 		printf("last failure: %s\n", s(st, "last_failure"));
+	json_t *fb = json_object_get(st, "fallback");
+	if (fb)
+		printf("fallback:    %lld failover(s), %lld failback(s), %lld restart(s)%s%s, phase %s"
+		       "%s\n",
+		       i(fb, "failovers"), i(fb, "failbacks"), i(fb, "restarts"),
+		       truthy(fb, "forced") ? ", FORCED (agentctl mode kernel)" : "",
+		       truthy(fb, "crash_loop") ? ", CRASH LOOP (agentctl mode dpdk to retry)" : "",
+		       s(fb, "phase"), "");
 	if (i(dp, "pid"))
 		printf("dataplane:   pid %lld, up %lld s, state %s, heartbeat %lld\n", i(dp, "pid"),
 		       i(dp, "uptime_s"), s(health, "state"), i(health, "heartbeat"));
@@ -251,6 +259,11 @@ static void print_neigh(json_t *r)
 		printf("(%lld more not shown)\n", i(r, "not_shown"));
 }
 
+static void print_mode(json_t *r)
+{
+	printf("mode %s (%s)\n", s(r, "mode"), s(r, "phase"));
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: agentctl [-s SOCKET] COMMAND [--json]\n"
@@ -259,6 +272,8 @@ static void usage(FILE *f)
 		   "                    steering, bridge, routes\n"
 		   "  routes            the dataplane's mirror of the kernel FIB\n"
 		   "  neigh             the dataplane's mirror of the neighbour table\n"
+		   "  mode kernel       force the kernel path (maintenance); no restarts\n"
+		   "  mode dpdk         back to DPDK (also clears a crash loop)\n"
 		   "options:\n"
 		   "  -s, --socket PATH control socket (default $AGENTD_SOCKET or %s)\n"
 		   "  -j, --json        print the raw JSON\n",
@@ -299,6 +314,15 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	const char *cmd = argv[optind++];
+	char payload[64] = "";
+	if (strcmp(cmd, "mode") == 0) {
+		if (optind >= argc ||
+		    (strcmp(argv[optind], "dpdk") != 0 && strcmp(argv[optind], "kernel") != 0)) {
+			fprintf(stderr, "agentctl: mode dpdk|kernel\n");
+			return 2;
+		}
+		snprintf(payload, sizeof(payload), "{\"mode\":\"%s\"}", argv[optind++]);
+	}
 	for (int k = optind; k < argc; k++) {
 		if (strcmp(argv[k], "--json") == 0 || strcmp(argv[k], "-j") == 0)
 			json = true;
@@ -318,12 +342,15 @@ int main(int argc, char **argv)
 	} else if (strcmp(cmd, "neigh") == 0) {
 		type = AGENT_REQ_NEIGH;
 		print = print_neigh;
+	} else if (strcmp(cmd, "mode") == 0) {
+		type = AGENT_REQ_MODE;
+		print = print_mode;
 	} else {
 		fprintf(stderr, "agentctl: unknown command '%s'\n", cmd);
 		usage(stderr);
 		return 2;
 	}
-	resp = request(sock, type, NULL, &status);
+	resp = request(sock, type, payload[0] ? payload : NULL, &status);
 	if (resp == NULL)
 		return 1;
 	if (status != 0) {

@@ -98,3 +98,16 @@ void steering_reconcile(struct agentd *a);
 int steering_set_fast(struct agentd *a, bool fast);
 json_t *steering_status(struct agentd *a);
 void steering_fini(struct agentd *a);
+
+/* nic_handover.c */
+int nic_to_kernel(struct agentd *a); /* rebind (vfio-pci) / remove stale XDP program */
+int nic_to_dpdk(struct agentd *a);   /* rebind to vfio-pci before the dataplane starts */
+void nic_announce(struct agentd *a, const char *ifname); /* GARP + unsolicited NA */
+
+/* fallback.c — failover to the kernel, restarts, hold-down, failback. */
+int fallback_init(struct agentd *a);
+void fallback_start(struct agentd *a);
+void fallback_failover(struct agentd *a, const char *why);
+int fallback_force(struct agentd *a, bool kernel);
+json_t *fallback_status(struct agentd *a);
+int dataplane_query_timeout(struct agentd *a, const char *cmd, int timeout_ms, json_t **out);

@@ -136,7 +136,14 @@ static int build_argv(struct agentd *a, char **argv, char storage[][PATH_MAX + 6
 		    cfg->exception.ifname, cfg->exception.queues, cfg->exception.queue_size);
 		snprintf(a->dp.exc_port, sizeof(a->dp.exc_port), "virtio_user0");
 	} else {
-		ARG("net_tap0,iface=%s", cfg->exception.ifname);
+		/* Born with the NIC's MAC: frames the new dataplane hands to the
+		 * kernel are accepted from its first packet on. */
+		if (a->nic_mac_known)
+			ARG("net_tap0,iface=%s,mac=%02x:%02x:%02x:%02x:%02x:%02x",
+			    cfg->exception.ifname, a->nic_mac[0], a->nic_mac[1], a->nic_mac[2],
+			    a->nic_mac[3], a->nic_mac[4], a->nic_mac[5]);
+		else
+			ARG("net_tap0,iface=%s", cfg->exception.ifname);
 		snprintf(a->dp.exc_port, sizeof(a->dp.exc_port), "net_tap0");
 	}
 	port_name(cfg->nic.device, a->dp.nic_port, sizeof(a->dp.nic_port));
@@ -190,13 +197,8 @@ static void dataplane_exited(struct agentd *a, int fd, uint32_t events, void *ar
 	a->dp.pid = 0;
 	if (a->mode == MODE_STOPPING)
 		return;
-	LOG(ERR, "%s", why);
-	snprintf(a->last_failure, sizeof(a->last_failure), "%s", why);
-	/* The NIC is no longer served: stop steering to dp0 (one map write),
-	 * then the kernel takes over the underlay. */
-	steering_set_fast(a, false);
-	kernel_setup_nic(a);
-	agent_set_mode(a, MODE_KERNEL, why);
+	/* The NIC is no longer served: the kernel takes over (fallback.c). */
+	fallback_failover(a, why);
 }
 
 static int watch_pid(struct agentd *a, pid_t pid)
@@ -344,8 +346,13 @@ gone:
  * JSON reply {"<cmd>": value}. Short timeouts: this runs in the event loop. */
 int dataplane_query(struct agentd *a, const char *cmd, json_t **out)
 {
+	return dataplane_query_timeout(a, cmd, 300, out);
+}
+
+int dataplane_query_timeout(struct agentd *a, const char *cmd, int timeout_ms, json_t **out)
+{
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
-	struct timeval tv = {.tv_usec = 300 * 1000};
+	struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
 	static char buf[256 * 1024];
 	json_t *root, *val;
 	json_error_t jerr;

@@ -133,12 +133,17 @@ int kernel_setup_nic(struct agentd *a)
 {
 	const struct agent_config *cfg = &a->cfg;
 
-	if (ks_link_index(a->nl, cfg->nic.kernel_netdev) < 0) {
-		/* vfio-pci: no netdev until the NIC is rebound (fallback issue). */
+	struct ks_link_info li;
+
+	if (ks_link_get(a->nl, cfg->nic.kernel_netdev, &li) < 0) {
+		/* vfio-pci without nic.kernel_driver: nothing to give it back to */
 		LOG(ERR, "kernel NIC netdev %s does not exist: the underlay stays down",
 		    cfg->nic.kernel_netdev);
 		return -ENODEV;
 	}
+	/* the same MAC as dp0 had, so that peers' ARP caches stay valid */
+	if (a->nic_mac_known && memcmp(li.mac, a->nic_mac, 6) != 0)
+		ks_link_set_mac(a->nl, cfg->nic.kernel_netdev, a->nic_mac);
 	return underlay_move(a, ks_link_index(a->nl, cfg->exception.ifname) > 0 ?
 					cfg->exception.ifname :
 					NULL,

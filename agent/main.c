@@ -138,62 +138,6 @@ static struct ctl_handler neigh_handler = {
 };
 CTL_REGISTER(neigh_handler);
 
-static int nic_mac_from_dataplane(struct agentd *a)
-{
-	json_t *stats = NULL;
-	const char *mac;
-	unsigned m[6];
-	int ret = -ENOENT;
-
-	if (dataplane_query(a, "/agent/stats", &stats) < 0)
-		return -EIO;
-	mac = json_string_value(json_object_get(json_object_get(stats, "nic"), "mac"));
-	if (mac && sscanf(mac, "%x:%x:%x:%x:%x:%x", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5]) == 6) {
-		for (int i = 0; i < 6; i++)
-			a->nic_mac[i] = m[i];
-		a->nic_mac_known = true;
-		ret = 0;
-	}
-	json_decref(stats);
-	return ret;
-}
-
-/* Bring the dataplane up and hand it the underlay; on any failure the kernel
- * keeps (or takes back) the underlay so the host stays reachable. */
-static void start_dataplane(struct agentd *a)
-{
-	int ret;
-
-	ret = dataplane_start(a);
-	if (ret == 0)
-		ret = dataplane_wait_ready(a, 30000);
-	if (ret == 0)
-		ret = nic_mac_from_dataplane(a);
-	if (ret == 0)
-		ret = kernel_setup_exception(a);
-	if (ret == 0) {
-		/* Last: nothing is steered to a dataplane that is not ready, nor
-		 * to one that cannot route (a slow-path-only build). */
-		json_t *h = NULL;
-		bool fast = false;
-		if (dataplane_query(a, DP_TEL_HEALTH, &h) == 0)
-			fast = json_is_true(json_object_get(h, "fast_path")) ||
-			       json_integer_value(json_object_get(h, "fast_path")) == 1;
-		json_decref(h);
-		if (!fast)
-			LOG(WARNING, "dataplane has no fast path: steering stays in pass mode");
-		steering_set_fast(a, fast);
-		agent_set_mode(a, MODE_DPDK, "dataplane ready");
-		return;
-	}
-	snprintf(a->last_failure, sizeof(a->last_failure), "dataplane start failed: %s",
-		 strerror(-ret));
-	LOG(ERR, "%s; the kernel routes the underlay", a->last_failure);
-	dataplane_stop(a, 2000);
-	kernel_setup_nic(a);
-	agent_set_mode(a, MODE_KERNEL, a->last_failure);
-}
-
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: agentd -c FILE [--check-config] [--log-level LEVEL]\n"
@@ -300,7 +244,12 @@ int main(int argc, char **argv)
 	if (ret < 0)
 		goto out;
 
-	start_dataplane(a);
+	ret = fallback_init(a);
+	if (ret < 0) {
+		LOG(ERR, "timers: %s", strerror(-ret));
+		goto out;
+	}
+	fallback_start(a);
 
 	while (!a->stop) {
 		struct epoll_event evs[16];

@@ -116,6 +116,7 @@ json_t *status_build(struct agentd *a)
 	json_object_set_new(st, "mode", json_string(agent_mode_name(a->mode)));
 	json_object_set_new(st, "mode_since", json_integer(a->mode_since));
 	json_object_set_new(st, "last_failure", json_string(a->last_failure));
+	json_object_set_new(st, "fallback", fallback_status(a));
 	json_object_set_new(st, "config", json_string(cfg->path));
 
 	/* dataplane */

@@ -13,7 +13,8 @@
 /* Steering mode. PASS is 0 so that a freshly created (zeroed) settings map
  * steers nothing until agentd has filled it. */
 enum steer_mode {
-	STEER_MODE_PASS = 0, /* both programs return TC_ACT_OK for everything */
+	STEER_MODE_PASS = 0, /* VM ports redirect nothing; dp0 still delivers frames a live
+			      * dataplane addressed to a VM (see steer_exc_ingress) */
 	STEER_MODE_FAST = 1, /* redirect eligible frames (packet paths 1 and 2) */
 };
 
@@ -63,7 +64,7 @@ enum steer_counter {
 	/* steer_exc_ingress (tc ingress on dp0) */
 	STEER_CNT_EXC_REDIRECTED,	/* sent to a VM port (fast path) */
 	STEER_CNT_EXC_PASS_UNKNOWN_MAC, /* dst MAC is not a VM's: the kernel handles it */
-	STEER_CNT_EXC_PASS_MODE,	/* mode is PASS */
+	STEER_CNT_EXC_PASS_MODE,	/* no settings entry (unused since exc_ingress ignores the mode) */
 	STEER_CNT_EXC_TO_BRIDGE,	/* unicast to a MAC not (or no longer) in vm_macs, not dp0's
 					 * own: handed to the bridge, which floods or forwards it */
 	STEER_CNT_MAX,

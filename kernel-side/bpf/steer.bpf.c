@@ -5,7 +5,8 @@
  *                   gateway MAC, not for the host, forwardable as is → redirect
  *                   unchanged to the egress of dp0 (DPDK routes it).
  * steer_exc_ingress tc ingress on dp0: frames DPDK addressed to a VM's MAC →
- *                   redirect to the egress of that VM's port.
+ *                   redirect to the egress of that VM's port (in every mode:
+ *                   they exist only while a dataplane routes them).
  * Everything else returns TC_ACT_OK: the kernel bridges/routes it (slow path).
  *
  * The programs only classify and redirect; every header access is preceded by
@@ -246,7 +247,12 @@ int steer_exc_ingress(struct __sk_buff *skb)
 	struct steer_mac_key key;
 	struct steer_vm_port *port;
 
-	if (!set || set->mode != STEER_MODE_FAST)
+	/* Not gated on the mode: a frame addressed to a VM on dp0 exists only
+	 * because a live dataplane routed it (also while agentd holds steering
+	 * in PASS: at start, during the failback hold-down). The kernel would
+	 * drop it as someone else's; delivering it is always right. PASS stops
+	 * what matters for fallback: VM traffic redirected to dp0. */
+	if (!set)
 		return pass(STEER_CNT_EXC_PASS_MODE, skb);
 	if ((void *)(eth + 1) > data_end)
 		return pass(STEER_CNT_EXC_PASS_UNKNOWN_MAC, skb);

@@ -398,15 +398,15 @@ static void test_redirects_between_veths(void **state)
 	assert_true(cnt[STEER_CNT_VM_REDIRECTED].packets >= 1);
 	assert_true(cnt[STEER_CNT_EXC_REDIRECTED].packets >= 1);
 
-	/* Fallback: the same frames stay in the kernel. */
+	/* Fallback: VM traffic stays in the kernel; what a live dataplane
+	 * addressed to a VM is still delivered. */
 	assert_int_equal(steer_set_mode(s, STEER_MODE_PASS), 0);
 	assert_int_equal(send(vm_sock, up, up_len, 0), (ssize_t)up_len);
 	assert_false(frame_received(dpdk_sock, up, up_len, 300));
 	assert_int_equal(send(dpdk_sock, down, down_len, 0), (ssize_t)down_len);
-	assert_false(frame_received(vm_sock, down, down_len, 300));
+	assert_true(frame_received(vm_sock, down, down_len, 1000));
 	assert_int_equal(steer_counters_read(s, cnt), 0);
 	assert_true(cnt[STEER_CNT_VM_PASS_MODE].packets >= 1);
-	assert_true(cnt[STEER_CNT_EXC_PASS_MODE].packets >= 1);
 
 	close(vm_sock);
 	close(dpdk_sock);

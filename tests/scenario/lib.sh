@@ -148,3 +148,143 @@ start_fast() {
 	done
 	fail "steering did not reach mode fast"
 }
+
+# ---- fallback scenarios: streams, event times, leak checks ----------------
+
+UDPSEQ=${UDPSEQ:-$BIN_DIR/udpseq}
+UDPSEQ_PIDS=()
+
+# Wall clock, epoch seconds with ns: the receivers stamp gaps with it.
+now() { date +%s.%N; }
+
+# udpseq_recv NS PORT DURATION_S OUT: receiver in the background, JSON report
+# in OUT when it ends (duration over or the sender's end mark). Returns once
+# the socket is bound.
+udpseq_recv() {
+	local ns=$1 port=$2 duration=$3 out=$4 i
+	ip netns exec "$P-$ns" "$UDPSEQ" recv "$port" --duration "$duration" --json \
+		>"$out" 2>"$out.err" &
+	UDPSEQ_PIDS+=($!)
+	for i in $(seq 100); do
+		grep -q listening "$out.err" 2>/dev/null && return 0
+		sleep 0.02
+	done
+	fail "udpseq recv in $ns did not start: $(cat "$out.err")"
+}
+
+# udpseq_send NS DST PORT RATE DURATION_S OUT: sender in the background.
+udpseq_send() {
+	local ns=$1 dst=$2 port=$3 rate=$4 duration=$5 out=$6
+	ip netns exec "$P-$ns" "$UDPSEQ" send "$dst" "$port" --rate "$rate" \
+		--duration "$duration" --json >"$out" 2>&1 &
+	UDPSEQ_PIDS+=($!)
+}
+
+# Wait for every udpseq started so far; fail if one failed.
+udpseq_wait() {
+	local pid
+	for pid in "${UDPSEQ_PIDS[@]}"; do
+		wait "$pid" || fail "udpseq pid $pid failed"
+	done
+	UDPSEQ_PIDS=()
+}
+
+# gap_sum REPORT FIELD T0 T1: sum of FIELD (missing | ms) over the gaps of a
+# udpseq report that begin between epoch T0 and T1. A gap begins when the
+# last datagram before it arrived, so an outage is attributed to the event
+# that started it, however long it lasts.
+gap_sum() {
+	jq -r --argjson t0 "$3" --argjson t1 "$4" \
+		"[.gaps[] | select(.at_epoch >= \$t0 and .at_epoch < \$t1) | .$2] | add // 0" "$1"
+}
+
+# gap_list REPORT T_REF: the gaps, one per line, times relative to T_REF.
+gap_list() {
+	jq -r --argjson t "$2" \
+		'.gaps[] | "    at \(((.at_epoch - $t) * 1000 | round)) ms: \(.missing) missing = \(.ms) ms (wall \(.wall_ms | round) ms)"' "$1"
+}
+
+# Poll agentd until .mode is WANT (up to TIMEOUT s), quickly (the times
+# bound when the transition happened). Sets MODE_BEFORE (last poll that saw
+# another mode) and MODE_SEEN (first poll that saw WANT), epoch seconds.
+wait_mode_t() {
+	local want=$1 timeout=${2:-30} t m end
+	end=$(($(date +%s) + timeout))
+	MODE_BEFORE=$(now)
+	while :; do
+		t=$(now)
+		m=$(st .mode 2>/dev/null || true)
+		if [ "$m" = "$want" ]; then
+			MODE_SEEN=$t
+			return 0
+		fi
+		MODE_BEFORE=$t
+		kill -0 "$AGENTD_PID" 2>/dev/null || fail "agentd exited while waiting for mode $want"
+		[ "$(date +%s)" -lt "$end" ] || {
+			agentctl status >&2 || true
+			fail "mode $want not reached in ${timeout}s (mode $m)"
+		}
+		sleep 0.02
+	done
+}
+
+# Fallback counters (.fallback.NAME of the status JSON).
+fb() { st ".fallback.$1"; }
+
+# Fast-path counter NAME grows within 1 s (traffic must be running).
+assert_fwd_grows() {
+	local name=$1 a b i
+	a=$(fwd "$name")
+	for i in $(seq 20); do
+		sleep 0.05
+		b=$(fwd "$name")
+		[ "$b" -gt "$a" ] && return 0
+	done
+	fail "forwarding counter $name did not grow ($a -> $b)"
+}
+
+# Exactly one steering filter on each VM port and on the exception netdev,
+# and one XDP program on the NIC: nothing duplicated, nothing leaked.
+assert_steering_single() {
+	local dev n
+	for dev in vm1p vm2p; do
+		n=$(in_ns host tc filter show dev "$dev" ingress | grep -c "name steer_vm_ingres" || true)
+		[ "$n" -eq 1 ] || fail "$dev has $n steering filters, want 1"
+	done
+	n=$(in_ns host tc filter show dev dp0 ingress | grep -c "name steer_exc_ingre" || true)
+	[ "$n" -eq 1 ] || fail "dp0 has $n steering filters, want 1"
+	n=$(in_ns host ip -o link show type tun | wc -l)
+	[ "$n" -eq 1 ] || fail "$n tun/tap netdevs in the host namespace, want 1 (dp0)"
+	n=$(in_ns host ip -d link show dev nic0 | grep -c "prog/xdp" || true)
+	[ "$n" -le 1 ] || fail "nic0 has $n XDP programs"
+}
+
+# The open fds of a process (leak check across failover/failback cycles).
+fd_count() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
+
+# After stop_agentd: nothing agentd or the dataplane created for the fast
+# path is left, and the kernel serves the underlay.
+assert_clean_after_stop() {
+	local f
+	in_ns host ip link show dp0 >/dev/null 2>&1 && fail "exception netdev dp0 left after stop"
+	pgrep -f -- "--file-prefix $P " >/dev/null && fail "a dataplane process survived the stop"
+	in_ns host ip -d link show dev nic0 | grep -q "prog/xdp" && fail "XDP program left on nic0"
+	for f in vm1p vm2p; do
+		in_ns host tc filter show dev "$f" ingress | grep -q steer_ &&
+			fail "steering filter left on $f"
+	done
+	# DPDK removes its sockets on exit; config/fbarray_* stay (reused by the
+	# next start with the same --file-prefix).
+	for f in dpdk_telemetry.v2 mp_socket; do
+		[ -e "/var/run/dpdk/$P/$f" ] && fail "/var/run/dpdk/$P/$f left after stop"
+	done
+	if [ -d /dev/hugepages ] && compgen -G "/dev/hugepages/${P}map_*" >/dev/null; then
+		fail "hugepage files /dev/hugepages/${P}map_* left"
+	fi
+	[ "$(in_ns host ip -o addr show dev nic0 to 192.168.100.1/32 | wc -l)" -eq 1 ] ||
+		fail "the underlay address is not on nic0 after stop"
+	true
+}
+
+# Floating-point arithmetic on epoch times: fcalc "$t + 0.3"
+fcalc() { awk "BEGIN { printf \"%.6f\", $1 }"; }

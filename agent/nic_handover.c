@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Handing the NIC between DPDK and the kernel, and telling the neighbours.
+ *
+ * Lab / bifurcated NICs (af_xdp, mlx5): the kernel netdev stays; giving it
+ * back means removing whatever XDP program the dataplane left attached (a
+ * killed af_xdp PMD cannot detach its own). vfio-pci NICs: rebind to
+ * nic.kernel_driver through sysfs driver_override, and back to vfio-pci
+ * before the dataplane is restarted. */
+#define LOG_TYPE "nic"
+#include <agent_log.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <netinet/icmp6.h>
+#include <netinet/if_ether.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <bpf/libbpf.h>
+
+#include <kernel_side.h>
+
+#include "agentd.h"
+
+static bool nic_is_pci(const struct agent_config *cfg, char *addr, size_t len)
+{
+	unsigned d, b, s, f;
+	if (sscanf(cfg->nic.device, "%x:%x:%x.%u", &d, &b, &s, &f) == 4) {
+		snprintf(addr, len, "%04x:%02x:%02x.%u", d, b, s, f);
+		return true;
+	}
+	if (sscanf(cfg->nic.device, "%x:%x.%u", &b, &s, &f) == 3) {
+		snprintf(addr, len, "0000:%02x:%02x.%u", b, s, f);
+		return true;
+	}
+	return false;
+}
+
+static int sysfs_write(const char *path, const char *value)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, value, strlen(value)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/* Bind PCI device ADDR to DRIVER (driver_override, unbind, reprobe). */
+static int pci_rebind(const char *addr, const char *driver)
+{
+	char path[256];
+	int ret;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override", addr);
+	ret = sysfs_write(path, driver);
+	if (ret < 0) {
+		LOG(ERR, "%s: cannot set driver_override %s: %s", addr, driver, strerror(-ret));
+		return ret;
+	}
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver/unbind", addr);
+	sysfs_write(path, addr); /* not bound: fine */
+	ret = sysfs_write("/sys/bus/pci/drivers_probe", addr);
+	if (ret < 0)
+		LOG(ERR, "%s: cannot bind to %s: %s", addr, driver, strerror(-ret));
+	else
+		LOG(NOTICE, "%s bound to %s", addr, driver);
+	return ret;
+}
+
+int nic_to_kernel(struct agentd *a)
+{
+	const struct agent_config *cfg = &a->cfg;
+	char pci[32];
+	int ifindex;
+
+	if (nic_is_pci(cfg, pci, sizeof(pci)) && cfg->nic.kernel_driver[0] != '\0') {
+		int ret = pci_rebind(pci, cfg->nic.kernel_driver);
+		if (ret < 0)
+			return ret;
+		ret = ks_link_wait(a->nl, cfg->nic.kernel_netdev, 5000);
+		if (ret < 0) {
+			LOG(ERR, "%s did not appear after binding %s to %s", cfg->nic.kernel_netdev,
+			    pci, cfg->nic.kernel_driver);
+			return ret;
+		}
+	}
+	ifindex = ks_link_index(a->nl, cfg->nic.kernel_netdev);
+	if (ifindex < 0)
+		return ifindex;
+	/* An af_xdp PMD that died keeps its XDP program attached: the kernel
+	 * gets frames only through its XDP_PASS fallback. Remove it. */
+	struct bpf_xdp_query_opts q = {.sz = sizeof(q)};
+	if (bpf_xdp_query(ifindex, 0, &q) == 0 && q.attach_mode != 0) {
+		int ret = bpf_xdp_detach(ifindex, 0, NULL);
+		if (ret < 0)
+			LOG(WARNING, "cannot detach XDP program %u from %s: %s", q.prog_id,
+			    cfg->nic.kernel_netdev, strerror(-ret));
+		else
+			LOG(INFO, "detached XDP program %u left on %s", q.prog_id,
+			    cfg->nic.kernel_netdev);
+	}
+	return 0;
+}
+
+int nic_to_dpdk(struct agentd *a)
+{
+	const struct agent_config *cfg = &a->cfg;
+	char pci[32];
+
+	if (nic_is_pci(cfg, pci, sizeof(pci)) && cfg->nic.kernel_driver[0] != '\0')
+		return pci_rebind(pci, "vfio-pci");
+	return 0;
+}
+
+/* Gratuitous ARP (request, sender = target = ADDR) from IFNAME. */
+static int garp(int ifindex, const uint8_t mac[6], const struct in_addr *addr)
+{
+	struct {
+		struct ether_header eth;
+		struct ether_arp arp;
+	} __attribute__((packed)) f;
+	struct sockaddr_ll sll = {.sll_family = AF_PACKET, .sll_ifindex = ifindex, .sll_halen = 6};
+	int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ARP)), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	memset(&f, 0, sizeof(f));
+	memset(f.eth.ether_dhost, 0xff, 6);
+	memcpy(f.eth.ether_shost, mac, 6);
+	f.eth.ether_type = htons(ETHERTYPE_ARP);
+	f.arp.arp_hrd = htons(ARPHRD_ETHER);
+	f.arp.arp_pro = htons(ETHERTYPE_IP);
+	f.arp.arp_hln = 6;
+	f.arp.arp_pln = 4;
+	f.arp.arp_op = htons(ARPOP_REQUEST);
+	memcpy(f.arp.arp_sha, mac, 6);
+	memcpy(f.arp.arp_spa, addr, 4);
+	memcpy(f.arp.arp_tpa, addr, 4);
+	memset(sll.sll_addr, 0xff, 6);
+	if (sendto(fd, &f, sizeof(f), 0, (struct sockaddr *)&sll, sizeof(sll)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/* Unsolicited neighbour advertisement (override) for ADDR to ff02::1. */
+static int unsolicited_na(const char *ifname, const uint8_t mac[6], const struct in6_addr *addr)
+{
+	struct {
+		struct nd_neighbor_advert na;
+		struct nd_opt_hdr opt;
+		uint8_t mac[6];
+	} __attribute__((packed)) m;
+	struct sockaddr_in6 src = {.sin6_family = AF_INET6, .sin6_addr = *addr};
+	struct sockaddr_in6 dst = {.sin6_family = AF_INET6};
+	int fd = socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMPV6), hops = 255, ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	inet_pton(AF_INET6, "ff02::1", &dst.sin6_addr);
+	dst.sin6_scope_id = if_nametoindex(ifname);
+	memset(&m, 0, sizeof(m));
+	m.na.nd_na_type = ND_NEIGHBOR_ADVERT;
+	m.na.nd_na_flags_reserved = ND_NA_FLAG_OVERRIDE;
+	m.na.nd_na_target = *addr;
+	m.opt.nd_opt_type = ND_OPT_TARGET_LINKADDR;
+	m.opt.nd_opt_len = 1;
+	memcpy(m.mac, mac, 6);
+	/* the kernel fills in the ICMPv6 checksum of raw ICMPv6 sockets */
+	if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname, strlen(ifname)) < 0 ||
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &hops, sizeof(hops)) < 0 ||
+	    bind(fd, (struct sockaddr *)&src, sizeof(src)) < 0 ||
+	    sendto(fd, &m, sizeof(m), 0, (struct sockaddr *)&dst, sizeof(dst)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+void nic_announce(struct agentd *a, const char *ifname)
+{
+	const struct agent_config *cfg = &a->cfg;
+	struct ks_link_info li;
+	int sent = 0;
+
+	if (ks_link_get(a->nl, ifname, &li) < 0)
+		return;
+	for (int i = 0; i < cfg->nic.n_addrs; i++) {
+		const struct ip_prefix *p = &cfg->nic.addrs[i];
+		int ret = p->family == AF_INET ? garp(li.ifindex, li.mac, &p->addr.v4)
+					       : unsolicited_na(ifname, li.mac, &p->addr.v6);
+		if (ret < 0)
+			LOG(WARNING, "cannot announce an underlay address on %s: %s", ifname,
+			    strerror(-ret));
+		else
+			sent++;
+	}
+	LOG(INFO, "announced %d underlay address(es) on %s (gratuitous ARP / unsolicited NA)",
+	    sent, ifname);
+}

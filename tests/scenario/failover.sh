@@ -1,0 +1,115 @@
+#!/bin/bash
+# Scenario: kill -9 of the dataplane under traffic. Two constant-rate
+# sequence-numbered UDP streams (10 000 datagrams/s: remote VM -> vm1 and
+# vm1 -> remote VM) run while the dataplane is SIGKILLed: agentd falls back to
+# kernel routing, restarts the dataplane, and after the hold-down gives it the
+# NIC back. Every datagram that did not arrive is a gap in a stream; the
+# blocked time of an event is the datagrams missing in the gaps it started
+# divided by the rate. Printed, and asserted only loosely (< 3 s): this proves
+# recovery, the benchmark (bench/failover.sh) measures speed. Then the same
+# with an iperf3 TCP connection, which must survive.
+. "$(dirname "$0")/lib.sh"
+scenario_init failover
+
+# A 1 s hold-down: a whole failover + failback cycle fits in the stream.
+sed -i 's/holddown_ms = [0-9]*;/holddown_ms = 1000;/' "$CONF"
+grep -q 'holddown_ms = 1000;' "$CONF" || fail "config template changed: holddown_ms not rendered"
+
+start_fast
+ping_ok vm1 10.10.2.2 || fail "vm1 cannot reach the remote VM"
+ping_ok rvm 10.10.1.11 || fail "the remote VM cannot reach vm1"
+fds0=$(fd_count "$AGENTD_PID")
+dp_old=$(st .dataplane.pid)
+[ "$dp_old" -gt 0 ] || fail "no dataplane pid"
+
+RATE=10000
+DURATION=12
+udpseq_recv vm1 7001 $((DURATION + 8)) "$WORK/rx-vm1.json" # wire -> VM
+udpseq_recv rvm 7002 $((DURATION + 8)) "$WORK/rx-rvm.json" # VM -> wire
+udpseq_send rvm 10.10.1.11 7001 $RATE $DURATION "$WORK/tx-rvm.json"
+udpseq_send vm1 10.10.2.2 7002 $RATE $DURATION "$WORK/tx-vm1.json"
+sleep 3
+
+t_kill=$(now)
+kill -KILL "$dp_old"
+wait_mode_t kernel 5
+t_kernel=$MODE_SEEN
+log "mode kernel $(fcalc "($t_kernel - $t_kill) * 1000") ms after the kill: $(st .last_failure)"
+wait_mode_t dpdk 20
+t_fb0=$MODE_BEFORE
+t_dpdk=$MODE_SEEN
+log "mode dpdk again $(fcalc "($t_dpdk - $t_kill) * 1000") ms after the kill"
+dp_new=$(st .dataplane.pid)
+[ "$dp_new" -gt 0 ] && [ "$dp_new" != "$dp_old" ] ||
+	fail "dataplane pid after failback: $dp_new (was $dp_old)"
+# The fast path carries the streams again.
+assert_fwd_grows fast_vm_to_wire
+assert_fwd_grows fast_wire_to_vm
+[ "$(st .steering.mode)" = fast ] || fail "steering not fast after failback"
+udpseq_wait
+
+[ "$(st .mode)" = dpdk ] || fail "mode $(st .mode) at the end of the stream"
+[ "$(fb failovers)" -eq 1 ] || fail "fallback.failovers = $(fb failovers), want 1"
+[ "$(fb failbacks)" -eq 1 ] || fail "fallback.failbacks = $(fb failbacks), want 1"
+
+# Gaps, by the event that started them (a gap's time is the arrival of the
+# last datagram before it): failover from the kill until shortly after the
+# kernel mode was seen; restart while the new dataplane is held down; failback
+# around the switch back; anything else is unexplained.
+w_fo0=$(fcalc "$t_kill - 0.05")
+w_fo1=$(fcalc "$t_kernel + 0.3")
+w_fb0=$(fcalc "$t_fb0 - 0.3")
+w_fb1=$(fcalc "$t_dpdk + 0.5")
+report() { # direction, receiver report, sender report
+	local dir=$1 rx=$2 tx=$3 fo fb rs other lost recv last
+	fo=$(gap_sum "$rx" ms "$w_fo0" "$w_fo1")
+	rs=$(gap_sum "$rx" ms "$w_fo1" "$w_fb0")
+	fb=$(gap_sum "$rx" ms "$w_fb0" "$w_fb1")
+	other=$(($(jq .lost "$rx") - $(gap_sum "$rx" missing "$w_fo0" "$w_fb1")))
+	lost=$(jq .lost "$rx")
+	recv=$(jq .received "$rx")
+	last=$(jq .last_rx_epoch "$rx")
+	log "$dir: $(jq -c '{sent, send_errors, max_late_ms}' "$tx"), gaps:"
+	gap_list "$rx" "$t_kill" >&2
+	[ "$recv" -gt 0 ] || fail "$dir: nothing received"
+	[ "$(jq .duplicates "$rx")" -eq 0 ] || fail "$dir: $(jq .duplicates "$rx") duplicates"
+	# received after the failback: the stream recovered on the fast path
+	awk -v l="$last" -v t="$t_dpdk" 'BEGIN { exit !(l > t + 1) }' ||
+		fail "$dir: nothing received more than 1 s after the failback"
+	# loose bounds: recovery, not speed
+	awk -v a="$fo" -v b="$fb" -v c="$rs" 'BEGIN { exit !(a < 3000 && b < 3000 && c < 3000) }' ||
+		fail "$dir: blocked too long (failover $fo ms, restart $rs ms, failback $fb ms)"
+	[ "$other" -le $((RATE / 10)) ] ||
+		fail "$dir: $other datagrams lost outside the failover/failback windows"
+	pass "$dir: failover blocked $fo ms, failback blocked $fb ms (during hold-down $rs ms), lost $lost of $((recv + lost)), $other elsewhere"
+}
+report "remote->vm1" "$WORK/rx-vm1.json" "$WORK/tx-rvm.json"
+report "vm1->remote" "$WORK/rx-rvm.json" "$WORK/tx-vm1.json"
+assert_steering_single
+
+# TCP across a second kill -9: the connection survives.
+port=$((5200 + RANDOM % 500))
+in_ns rvm iperf3 -s -D -1 -p $port --logfile "$WORK/iperf-s.log"
+sleep 0.3
+in_ns vm1 iperf3 -c 10.10.2.2 -p $port -t 10 -J >"$WORK/iperf.json" &
+iperf_pid=$!
+sleep 3
+dp_old=$(st .dataplane.pid)
+kill -KILL "$dp_old"
+wait_mode_t kernel 5
+wait_mode_t dpdk 20
+wait $iperf_pid || fail "iperf3 did not survive the failover: $(jq -r .error "$WORK/iperf.json")"
+bytes=$(jq .end.sum_received.bytes "$WORK/iperf.json")
+[ "$bytes" -gt 0 ] || fail "iperf3 moved no data"
+min_gbps=$(jq '[.intervals[].sum.bits_per_second] | min / 1e9 * 100 | round / 100' "$WORK/iperf.json")
+pass "iperf3 TCP survived a kill -9: $(jq '.end.sum_received.bits_per_second / 1e9 * 100 | round / 100' "$WORK/iperf.json") Gb/s average, slowest second $min_gbps Gb/s, $(jq .end.sum_sent.retransmits "$WORK/iperf.json") retransmits"
+[ "$(fb failovers)" -eq 2 ] && [ "$(fb failbacks)" -eq 2 ] ||
+	fail "fallback counters after two cycles: $(status_json | jq -c .fallback)"
+assert_steering_single
+[ "$(fd_count "$AGENTD_PID")" -eq "$fds0" ] ||
+	fail "agentd has $(fd_count "$AGENTD_PID") fds after two cycles, $fds0 before"
+pass "no fd, filter or netdev leaked over two failover/failback cycles"
+
+stop_agentd || fail "agentd did not stop cleanly"
+assert_clean_after_stop
+pass "nothing left after stop"
