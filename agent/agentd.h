@@ -58,6 +58,7 @@ int dataplane_start(struct agentd *a);
 int dataplane_wait_ready(struct agentd *a, int timeout_ms);
 /* SIGTERM, wait up to timeout_ms, then SIGKILL. */
 void dataplane_stop(struct agentd *a, int timeout_ms);
+void dataplane_remove_runtime_dir(struct agentd *a);
 /* Run a telemetry command; *out gets the value under the command's key. */
 int dataplane_query(struct agentd *a, const char *cmd, json_t **out);
 

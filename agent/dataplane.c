@@ -20,6 +20,8 @@
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <dirent.h>
+#include <limits.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -195,6 +197,7 @@ static void dataplane_exited(struct agentd *a, int fd, uint32_t events, void *ar
 	close(fd);
 	a->dp.pidfd = -1;
 	a->dp.pid = 0;
+	dataplane_remove_runtime_dir(a);
 	if (a->mode == MODE_STOPPING)
 		return;
 	/* The NIC is no longer served: the kernel takes over (fallback.c). */
@@ -340,6 +343,33 @@ gone:
 	close(a->dp.pidfd);
 	a->dp.pidfd = -1;
 	a->dp.pid = 0;
+	dataplane_remove_runtime_dir(a);
+}
+
+/* DPDK leaves its runtime directory (config, fbarrays, sockets, our
+ * heartbeat page) behind, and a killed dataplane cannot clean anything: once
+ * the process is gone, agentd removes it. */
+void dataplane_remove_runtime_dir(struct agentd *a)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 256];
+	struct dirent *e;
+	DIR *d;
+
+	if (a->dp.pid != 0)
+		return;
+	snprintf(dir, sizeof(dir), "/var/run/dpdk/%s", a->cfg.dataplane.file_prefix);
+	d = opendir(dir);
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		unlink(path);
+	}
+	closedir(d);
+	if (rmdir(dir) < 0)
+		LOG(WARNING, "cannot remove %s: %s", dir, strerror(errno));
 }
 
 /* DPDK telemetry v2: connect, read the greeting, send the command, read one

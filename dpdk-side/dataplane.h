@@ -17,6 +17,7 @@
 #include <rte_mempool.h>
 
 struct fib;
+struct dp_heartbeat;
 
 /* Logging: each .c file registers its own log type ("agent.dp",
  * "agent.dp.port", "agent.dp.fwd", "agent.dp.telemetry") and uses RTE_LOG
@@ -192,6 +193,7 @@ struct dp_lcore {
 	 * dp0 carries it too, so it is also where VM frames are handed back). */
 	struct fib *fib;
 	struct rte_ether_addr nic_mac;
+	uint64_t *hb_shm; /* heartbeat published for agentd (dp_heartbeat.turns) */
 	bool quit; /* set by the main lcore, read (relaxed) every loop turn */
 	bool running;
 	/* counters on their own cache line: the telemetry thread reads them */
@@ -218,6 +220,7 @@ enum dp_state {
 #define DP_MAX_FWD_LCORES 1 /* issue 2/3: one forwarding lcore */
 
 struct dataplane {
+	struct dp_heartbeat *hb; /* shared page read by agentd; NULL if unavailable */
 	struct fib *fib;              /* NULL: slow path only (no --bridge) */
 	struct nl_mirror *mirror;     /* feeds fib from the kernel */
 	struct dp_args args;

@@ -150,6 +150,9 @@ int dp_lcore_main(void *arg)
 		if (lc->fib != NULL)
 			rte_rcu_qsbr_quiescent(lc->fib->qsv, 0);
 		dp_counter_add(&lc->counters.heartbeat, 1);
+		if (likely(lc->hb_shm != NULL))
+			__atomic_store_n(lc->hb_shm, dp_counter_read(&lc->counters.heartbeat),
+					 __ATOMIC_RELAXED);
 	}
 
 	flush_all(lc);

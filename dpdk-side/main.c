@@ -34,7 +34,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -46,6 +48,8 @@
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
+
+#include <dp_telemetry.h>
 
 #include "dataplane.h"
 #include "fib.h"
@@ -253,6 +257,48 @@ static int setup_fast_path(void)
 	return 0;
 }
 
+/* ---- heartbeat page ---- */
+
+static char hb_path[PATH_MAX];
+
+/* A shared page in the runtime dir where the forwarding lcore publishes its
+ * loop turns: agentd maps it read-only and checks it without a round trip. */
+static void heartbeat_page_create(void)
+{
+	struct dp_heartbeat *hb;
+	int fd;
+
+	snprintf(hb_path, sizeof(hb_path), "%s/%s", rte_eal_get_runtime_dir(), DP_HEARTBEAT_FILE);
+	fd = open(hb_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || ftruncate(fd, 4096) < 0) {
+		RTE_LOG(WARNING, DP, "heartbeat page %s: %s (agentd falls back to telemetry)\n",
+			hb_path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		hb_path[0] = '\0';
+		return;
+	}
+	hb = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (hb == MAP_FAILED) {
+		hb_path[0] = '\0';
+		return;
+	}
+	hb->pid = (uint64_t)getpid();
+	hb->turns = 0;
+	__atomic_store_n(&hb->magic, DP_HEARTBEAT_MAGIC, __ATOMIC_RELEASE);
+	dp.hb = hb;
+}
+
+static void heartbeat_page_remove(void)
+{
+	if (dp.hb != NULL)
+		munmap(dp.hb, 4096);
+	dp.hb = NULL;
+	if (hb_path[0] != '\0')
+		unlink(hb_path);
+}
+
 /* ---- setup / teardown ---- */
 
 static void list_ports(void)
@@ -344,6 +390,7 @@ static int launch_fwd_lcore(void)
 	}
 	lc->fib = dp.fib;
 	lc->nic_mac = dp.ports[DP_PORT_NIC].mac;
+	lc->hb_shm = dp.hb != NULL ? &dp.hb->turns : NULL;
 	pthread_mutex_lock(&dp.lock);
 	dp.fwd[0] = lc;
 	dp.n_fwd = 1;
@@ -392,6 +439,7 @@ static void teardown(void)
 	dp.fib = NULL;
 	pthread_mutex_unlock(&dp.lock);
 	fib_destroy(fib);
+	heartbeat_page_remove();
 	ctl_close();
 }
 
@@ -488,6 +536,7 @@ int main(int argc, char **argv)
 	pthread_mutex_lock(&dp.lock);
 	dp.ports_up = true;
 	pthread_mutex_unlock(&dp.lock);
+	heartbeat_page_create();
 	ret = setup_fast_path();
 	if (ret < 0) {
 		RTE_LOG(ERR, DP, "fast path setup failed: %s\n", strerror(-ret));

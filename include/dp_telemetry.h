@@ -4,6 +4,8 @@
  * <runtime dir>/<file-prefix>/dpdk_telemetry.v2; so does dpdk-telemetry.py. */
 #pragma once
 
+#include <stdint.h>
+
 /* {"state": "init"|"running"|"stopping", "pid": N, "uptime_s": N,
  *  "heartbeat": N (incremented by the forwarding lcore on every loop turn),
  *  "nic": "<port name>", "exception": "<port name>",
@@ -33,3 +35,16 @@
 /* Later: "/agent/routes", "/agent/neigh" (FIB mirror). */
 #define DP_TEL_ROUTES "/agent/routes"
 #define DP_TEL_NEIGH "/agent/neigh"
+
+/* The forwarding lcore's heartbeat, also published in a shared page so that
+ * agentd can check it every few milliseconds without waking the telemetry
+ * thread (which a loaded or stopped process may not schedule in time):
+ * <runtime dir>/<file-prefix>/agent_heartbeat, mapped read-only by agentd. */
+#define DP_HEARTBEAT_FILE  "agent_heartbeat"
+#define DP_HEARTBEAT_MAGIC 0x6167656e74686231ULL /* "agenthb1" */
+
+struct dp_heartbeat {
+	uint64_t magic; /* DP_HEARTBEAT_MAGIC once initialised */
+	uint64_t pid;
+	uint64_t turns; /* forwarding loop turns, relaxed atomic */
+};

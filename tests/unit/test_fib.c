@@ -5,6 +5,7 @@
  * up concurrently with updates (RCU: never a freed or torn entry). */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -287,6 +288,11 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_concurrent_updates),
 	};
 	int ret = cmocka_run_group_tests(tests, NULL, NULL);
+	char cmd[PATH_MAX + 16];
+	/* EAL leaves its runtime dir behind even with --no-shconf */
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", rte_eal_get_runtime_dir());
 	rte_eal_cleanup();
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove the EAL runtime dir\n");
 	return ret;
 }
