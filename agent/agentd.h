@@ -30,6 +30,7 @@ struct dataplane {
 	char nic_port[64]; /* DPDK port names passed with --nic/--exception */
 	char exc_port[64];
 	char telemetry_path[256];
+	bool standby; /* start with --standby (NIC left to the kernel until SIGUSR1) */
 };
 
 struct agentd {
@@ -43,6 +44,11 @@ struct agentd {
 	struct dataplane dp;
 	uint8_t nic_mac[6];
 	bool nic_mac_known;
+	/* Routes through the underlay that the config does not list (added at
+	 * runtime, e.g. by a routing daemon): they vanish with dp0, so they are
+	 * remembered and moved with the underlay. */
+	struct route_cfg extra_routes[AGENT_CFG_MAX_ROUTES];
+	int n_extra_routes;
 };
 
 const char *agent_mode_name(enum agent_mode m);
@@ -68,6 +74,8 @@ int kernel_setup_bridge(struct agentd *a);
 int kernel_setup_exception(struct agentd *a);
 /* Underlay addresses and routes back onto the kernel NIC netdev. */
 int kernel_setup_nic(struct agentd *a);
+/* Remember the non-kernel routes through the device that holds the underlay. */
+void kernel_snapshot_underlay_routes(struct agentd *a);
 
 /* status.c */
 json_t *status_build(struct agentd *a);
@@ -103,6 +111,7 @@ void steering_fini(struct agentd *a);
 /* nic_handover.c */
 int nic_to_kernel(struct agentd *a); /* rebind (vfio-pci) / remove stale XDP program */
 int nic_to_dpdk(struct agentd *a);   /* rebind to vfio-pci before the dataplane starts */
+bool nic_needs_rebind(struct agentd *a); /* a vfio-pci NIC the kernel gets back on fallback */
 void nic_announce(struct agentd *a, const char *ifname); /* GARP + unsolicited NA */
 
 /* fallback.c — failover to the kernel, restarts, hold-down, failback. */
@@ -111,4 +120,5 @@ void fallback_start(struct agentd *a);
 void fallback_failover(struct agentd *a, const char *why);
 int fallback_force(struct agentd *a, bool kernel);
 json_t *fallback_status(struct agentd *a);
+int fallback_heartbeat_misses(void);
 int dataplane_query_timeout(struct agentd *a, const char *cmd, int timeout_ms, json_t **out);

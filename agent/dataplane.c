@@ -158,6 +158,8 @@ static int build_argv(struct agentd *a, char **argv, char storage[][PATH_MAX + 6
 	ARG("%d", cfg->dataplane.burst);
 	ARG("--mbufs");
 	ARG("%d", cfg->dataplane.mbufs);
+	if (a->dp.standby)
+		ARG("--standby");
 	/* fast path: the FIB mirror needs to know which routes lead where */
 	ARG("--bridge");
 	ARG("%s", cfg->bridge.name);
@@ -305,7 +307,8 @@ int dataplane_wait_ready(struct agentd *a, int timeout_ms)
 		}
 		if (dataplane_query(a, DP_TEL_HEALTH, &h) == 0) {
 			const char *state = json_string_value(json_object_get(h, "state"));
-			bool running = state && strcmp(state, "running") == 0;
+			bool running = state && (strcmp(state, "running") == 0 ||
+						 strcmp(state, "standby") == 0);
 			json_decref(h);
 			if (running)
 				return 0;

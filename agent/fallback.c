@@ -168,11 +168,13 @@ static int nic_mac_from_dataplane(struct agentd *a)
 	return ret;
 }
 
-/* Start (or adopt) the dataplane and wait until its lcore turns. */
-static int bringup(struct agentd *a)
+/* Start (or adopt) the dataplane and wait until its lcore turns. STANDBY:
+ * the NIC stays the kernel's until activate() (failback hold-down). */
+static int bringup(struct agentd *a, bool standby)
 {
 	int ret;
 
+	a->dp.standby = standby;
 	/* The NIC's MAC, for dp0 to be born with (bifurcated/af_xdp NICs: the
 	 * kernel netdev has it; vfio-pci: known once a dataplane reported it). */
 	if (!a->nic_mac_known) {
@@ -182,7 +184,7 @@ static int bringup(struct agentd *a)
 			a->nic_mac_known = true;
 		}
 	}
-	ret = nic_to_dpdk(a);
+	ret = standby ? 0 : nic_to_dpdk(a);
 	if (ret == 0)
 		ret = dataplane_start(a);
 	if (ret == 0)
@@ -197,13 +199,50 @@ static int bringup(struct agentd *a)
 	return ret;
 }
 
-/* The dataplane takes the underlay; steering last, so nothing is steered to
- * a dataplane that has no FIB for it. */
+static const char *dataplane_state(struct agentd *a, char *buf, size_t len)
+{
+	json_t *h = NULL;
+
+	buf[0] = '\0';
+	if (dataplane_query(a, DP_TEL_HEALTH, &h) == 0)
+		snprintf(buf, len, "%s", json_string_value(json_object_get(h, "state")) ?: "");
+	json_decref(h);
+	return buf;
+}
+
+/* A dataplane in standby starts its NIC port on SIGUSR1. */
+static int activate(struct agentd *a)
+{
+	struct timespec ts = {.tv_nsec = 5 * 1000000};
+	char state[32];
+	int ret;
+
+	if (strcmp(dataplane_state(a, state, sizeof(state)), "standby") != 0)
+		return 0;
+	ret = nic_to_dpdk(a);
+	if (ret < 0)
+		return ret;
+	if (kill(a->dp.pid, SIGUSR1) < 0)
+		return -errno;
+	for (int i = 0; i < 1000; i++) {
+		if (strcmp(dataplane_state(a, state, sizeof(state)), "running") == 0)
+			return 0;
+		if (a->dp.pid == 0 || kill(a->dp.pid, 0) < 0)
+			return -ECHILD;
+		nanosleep(&ts, NULL);
+	}
+	return -ETIMEDOUT;
+}
+
+/* The dataplane takes the NIC (if it was in standby), then the underlay;
+ * steering last, so nothing is steered to a dataplane without a FIB. */
 static int takeover(struct agentd *a, const char *why)
 {
-	int ret = kernel_setup_exception(a);
+	int ret = activate(a);
 	bool fast;
 
+	if (ret == 0)
+		ret = kernel_setup_exception(a);
 	if (ret < 0)
 		return ret;
 	fast = dataplane_has_fib(a);
@@ -281,21 +320,14 @@ void fallback_failover(struct agentd *a, const char *why)
 static void holddown_begin(struct agentd *a)
 {
 	const struct agent_config *cfg = &a->cfg;
-	char path[128];
 
-	/* Inbound frames now reach DPDK and come out of dp0: with the NIC's MAC
-	 * (and loose rp_filter) the kernel accepts and routes them at once,
-	 * while its own traffic still leaves by the NIC netdev. */
-	if (ks_link_wait(a->nl, cfg->exception.ifname, 5000) == 0) {
-		ks_link_set_mac(a->nl, cfg->exception.ifname, a->nic_mac);
-		snprintf(path, sizeof(path), "net/ipv4/conf/%s/rp_filter", cfg->exception.ifname);
-		ks_sysctl_set(path, "2");
-		ks_link_set_up(a->nl, cfg->exception.ifname, true);
-	}
+	/* The new dataplane runs in standby: FIB mirrored, lcore turning, but
+	 * the NIC (and so all traffic) stays with the kernel until it has been
+	 * healthy for the whole hold-down. */
 	fb.phase = PH_HOLDDOWN;
 	fb.next_at = now_s() + cfg->fallback.holddown_ms / 1e3;
 	arm(fb.timer_fd, cfg->fallback.holddown_ms, false);
-	LOG(NOTICE, "dataplane pid %d running: hold-down %d ms before failback", a->dp.pid,
+	LOG(NOTICE, "dataplane pid %d in standby: hold-down %d ms before failback", a->dp.pid,
 	    cfg->fallback.holddown_ms);
 }
 
@@ -309,14 +341,22 @@ static void timer_cb(struct agentd *a, int fd, uint32_t events, void *arg)
 	switch (fb.phase) {
 	case PH_RESTART_WAIT:
 		fb.restarts++;
-		ret = bringup(a);
+		/* A vfio-pci NIC must be bound to vfio-pci before EAL probes it:
+		 * the restart takes it from the kernel, so there is nothing to
+		 * hold down — the dataplane takes over at once. */
+		ret = bringup(a, !nic_needs_rebind(a));
+		if (ret == 0 && nic_needs_rebind(a)) {
+			ret = takeover(a, "dataplane restarted (vfio-pci NIC: no hold-down)");
+			if (ret == 0)
+				fb.failbacks++;
+		} else if (ret == 0) {
+			holddown_begin(a);
+		}
 		if (ret < 0) {
 			char why[200];
 			snprintf(why, sizeof(why), "dataplane restart failed: %s", strerror(-ret));
 			fallback_failover(a, why);
-			return;
 		}
-		holddown_begin(a);
 		break;
 	case PH_HOLDDOWN:
 		fb.phase = PH_IDLE;
@@ -400,7 +440,7 @@ int fallback_init(struct agentd *a)
 void fallback_start(struct agentd *a)
 {
 	char why[200];
-	int ret = bringup(a);
+	int ret = bringup(a, false);
 
 	if (ret == 0)
 		ret = takeover(a, "dataplane ready");
@@ -434,6 +474,11 @@ int fallback_force(struct agentd *a, bool kernel)
 	fb.next_at = now_s();
 	arm(fb.timer_fd, 0, false);
 	return 0;
+}
+
+int fallback_heartbeat_misses(void)
+{
+	return fb.misses;
 }
 
 json_t *fallback_status(struct agentd *a)

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <linux/rtnetlink.h>
+
 #include <kernel_side.h>
 
 #include "agentd.h"
@@ -91,8 +93,12 @@ static int underlay_move(struct agentd *a, const char *from, const char *to)
 		if (ret < 0)
 			return ret;
 	}
-	LOG(INFO, "underlay: %d address(es) and %d route(s) on %s", cfg->nic.n_addrs,
-	    cfg->n_routes, to);
+	/* Runtime routes (routing daemons) follow; a failure here is logged and
+	 * the daemon will re-add its route, the configured ones are in place. */
+	for (int i = 0; i < a->n_extra_routes; i++)
+		ks_route_ensure(a->nl, &a->extra_routes[i], to);
+	LOG(INFO, "underlay: %d address(es), %d configured and %d runtime route(s) on %s",
+	    cfg->nic.n_addrs, cfg->n_routes, a->n_extra_routes, to);
 	return 0;
 }
 
@@ -148,4 +154,52 @@ int kernel_setup_nic(struct agentd *a)
 					cfg->exception.ifname :
 					NULL,
 			     cfg->nic.kernel_netdev);
+}
+
+static bool is_config_route(const struct agent_config *cfg, const struct ks_route *k)
+{
+	for (int i = 0; i < cfg->n_routes; i++) {
+		const struct route_cfg *r = &cfg->routes[i];
+		if (r->dst.family == k->dst.family && r->dst.len == k->dst.len &&
+		    memcmp(r->dst.addr.bytes, k->dst.addr.bytes, 16) == 0 &&
+		    (r->metric == 0 || r->metric == k->metric))
+			return true;
+	}
+	return false;
+}
+
+void kernel_snapshot_underlay_routes(struct agentd *a)
+{
+	const struct agent_config *cfg = &a->cfg;
+	const char *dev = a->mode == MODE_DPDK ? cfg->exception.ifname : cfg->nic.kernel_netdev;
+	static struct ks_route routes[AGENT_CFG_MAX_ROUTES * 2];
+	struct ks_link_info li;
+	int n, kept = 0;
+
+	if (a->mode != MODE_DPDK && a->mode != MODE_KERNEL)
+		return;
+	/* A device going away loses its routes before it disappears: only a
+	 * device that is up tells the truth about them. */
+	if (ks_link_get(a->nl, dev, &li) < 0 || !li.admin_up)
+		return;
+	n = ks_route_list(a->nl, dev, routes, AGENT_CFG_MAX_ROUTES * 2);
+	if (n < 0 || ks_link_get(a->nl, dev, &li) < 0 || !li.admin_up)
+		return;
+	for (int i = 0; i < n && kept < AGENT_CFG_MAX_ROUTES; i++) {
+		const struct ks_route *k = &routes[i];
+		struct route_cfg *r = &a->extra_routes[kept];
+		/* connected and link-local routes are the kernel's own */
+		if (k->protocol == RTPROT_KERNEL || is_config_route(cfg, k))
+			continue;
+		memset(r, 0, sizeof(*r));
+		r->dst = k->dst;
+		r->has_via = k->has_via;
+		r->via = k->via;
+		r->metric = k->metric;
+		r->protocol = k->protocol;
+		kept++;
+	}
+	if (kept != a->n_extra_routes)
+		LOG(INFO, "%d runtime route(s) through the underlay (%s) remembered", kept, dev);
+	a->n_extra_routes = kept;
 }

@@ -111,6 +111,12 @@ int nic_to_kernel(struct agentd *a)
 	return 0;
 }
 
+bool nic_needs_rebind(struct agentd *a)
+{
+	char pci[32];
+	return nic_is_pci(&a->cfg, pci, sizeof(pci)) && a->cfg.nic.kernel_driver[0] != '\0';
+}
+
 int nic_to_dpdk(struct agentd *a)
 {
 	const struct agent_config *cfg = &a->cfg;

@@ -126,9 +126,13 @@ json_t *status_build(struct agentd *a)
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		json_object_set_new(dp, "uptime_s",
 				    json_integer(now.tv_sec - a->dp.started.tv_sec));
-		if (dataplane_query(a, DP_TEL_HEALTH, &health) == 0)
-			json_object_set(dp, "health", health);
-		dataplane_query(a, DP_TEL_STATS, &stats);
+		/* Short timeouts, and none at all once heartbeats are missing: an
+		 * operator polling status must not delay the hang detection. */
+		if (fallback_heartbeat_misses() == 0) {
+			if (dataplane_query_timeout(a, DP_TEL_HEALTH, 100, &health) == 0)
+				json_object_set(dp, "health", health);
+			dataplane_query_timeout(a, DP_TEL_STATS, 100, &stats);
+		}
 	}
 	json_object_set_new(st, "dataplane", dp);
 

@@ -36,9 +36,16 @@ static bool dirty;
 static bool fast_wanted; /* MODE_DPDK: steering on */
 static uint64_t reconciles, event_overruns;
 
+static bool routes_dirty;
+
 static int on_event(struct nl_msg *msg, void *arg)
 {
-	dirty = true;
+	int type = nlmsg_hdr(msg)->nlmsg_type;
+
+	if (type == RTM_NEWROUTE || type == RTM_DELROUTE)
+		routes_dirty = true; /* the steering maps do not depend on routes */
+	else
+		dirty = true;
 	return NL_OK;
 }
 
@@ -53,6 +60,10 @@ static void event_cb(struct agentd *a, int fd, uint32_t events, void *arg)
 	}
 	if (dirty)
 		steering_reconcile(a);
+	if (routes_dirty) {
+		routes_dirty = false;
+		kernel_snapshot_underlay_routes(a);
+	}
 }
 
 int steering_init(struct agentd *a)
@@ -75,7 +86,7 @@ int steering_init(struct agentd *a)
 	nl_socket_set_buffer_size(ev_sock, 4 << 20, 0);
 	nl_socket_set_nonblocking(ev_sock);
 	nl_socket_add_memberships(ev_sock, RTNLGRP_LINK, RTNLGRP_NEIGH, RTNLGRP_IPV4_IFADDR,
-				  RTNLGRP_IPV6_IFADDR, 0);
+				  RTNLGRP_IPV6_IFADDR, RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE, 0);
 	ret = loop_add_fd(a, nl_socket_get_fd(ev_sock), event_cb, NULL);
 	if (ret < 0)
 		return ret;

@@ -2,7 +2,7 @@
 /* udpseq: a constant-rate stream of sequence-numbered UDP datagrams, and a
  * receiver that tells exactly which ones never arrived and when.
  *
- *   udpseq send DST PORT --rate PPS (--duration S | --count N) [--size BYTES]
+ *   udpseq send DST PORT --rate PPS (--duration S | --count N) [--size BYTES] [--json]
  *   udpseq recv PORT [--duration S] [--count N] [--rate PPS] [--json]
  *
  * The blocked time of an outage is the number of datagrams missing in the gap
@@ -36,10 +36,10 @@
 #define FLAG_FIN     1u
 #define HDR_SIZE     32
 #define MAX_SIZE     9000
-/* The receiver keeps one arrival time per sequence number: 2^26 of them
- * (512 MB) is over an hour at 10 000 pps. */
-#define MAX_SEQ   (1ull << 26)
-#define NSEC      1000000000ll
+/* The receiver keeps two times per sequence number: 2^24 of them (256 MB)
+ * is 28 minutes at 10 000 pps. */
+#define MAX_SEQ	  (1ull << 24)
+#define NSEC	  1000000000ll
 #define MAX_BATCH 64 /* a late sender catches up at most this many at once */
 
 struct hdr {
@@ -63,12 +63,12 @@ static int64_t now_ns(clockid_t clk)
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: udpseq send DST PORT --rate PPS (--duration S | --count N) [--size BYTES]\n"
-		"       udpseq recv PORT [--duration S] [--count N] [--rate PPS] [--json]\n"
-		"send: constant-rate sequence-numbered UDP datagrams to DST (IPv4 or IPv6)\n"
-		"recv: until the duration ends, N datagrams arrived or the sender's end mark;\n"
-		"      reports received, lost, duplicates, reordered and every gap\n");
+	fprintf(f, "usage: udpseq send DST PORT --rate PPS (--duration S | --count N) [--size "
+		   "BYTES] [--json]\n"
+		   "       udpseq recv PORT [--duration S] [--count N] [--rate PPS] [--json]\n"
+		   "send: constant-rate sequence-numbered UDP datagrams to DST (IPv4 or IPv6)\n"
+		   "recv: until the duration ends, N datagrams arrived or the sender's end mark;\n"
+		   "      reports received, lost, duplicates, reordered and every gap\n");
 }
 
 static int parse_double(const char *s, double *out)
@@ -104,9 +104,9 @@ static int parse_port(const char *s, uint16_t *port)
 }
 
 struct opts {
-	double rate;     /* pps */
+	double rate;	 /* pps */
 	double duration; /* s, 0 = none */
-	uint64_t count;  /* 0 = none */
+	uint64_t count;	 /* 0 = none */
 	unsigned size;
 	bool json;
 };
@@ -114,13 +114,13 @@ struct opts {
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	static const struct option long_opts[] = {
-		{"rate", required_argument, NULL, 'r'},
-		{"duration", required_argument, NULL, 'd'},
-		{"count", required_argument, NULL, 'c'},
-		{"size", required_argument, NULL, 's'},
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
+	    {"rate", required_argument, NULL, 'r'},
+	    {"duration", required_argument, NULL, 'd'},
+	    {"count", required_argument, NULL, 'c'},
+	    {"size", required_argument, NULL, 's'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
 	};
 	uint64_t v;
 	int c;
@@ -296,12 +296,19 @@ static int cmd_send(int argc, char **argv)
 
 /* ---- receiver ---- */
 
+/* Per sequence number, CLOCK_REALTIME ns (sender and receiver share the
+ * clock: both run on this host, in different network namespaces). */
+struct stamp {
+	int64_t rx; /* arrival, 0 = not (yet) received */
+	int64_t tx; /* the sender's timestamp */
+};
+
 struct rx {
-	int64_t *arrival; /* per seq: receive time (CLOCK_REALTIME ns), 0 = not yet */
+	struct stamp *arrival;
 	uint64_t cap;
 	uint64_t received; /* unique */
 	uint64_t duplicates, reordered, foreign, out_of_range;
-	uint64_t max_seq; /* valid when received > 0 */
+	uint64_t max_seq;   /* valid when received > 0 */
 	uint64_t fin_total; /* 0 = no end mark seen */
 	uint32_t session;
 	bool locked;
@@ -314,7 +321,7 @@ struct rx {
 static int rx_grow(struct rx *rx, uint64_t seq)
 {
 	uint64_t cap = rx->cap ? rx->cap : 65536;
-	int64_t *p;
+	struct stamp *p;
 
 	while (cap <= seq)
 		cap *= 2;
@@ -360,11 +367,12 @@ static void rx_packet(struct rx *rx, const unsigned char *buf, ssize_t len, int6
 		rx->out_of_range++;
 		return;
 	}
-	if (rx->arrival[seq] != 0) {
+	if (rx->arrival[seq].rx != 0) {
 		rx->duplicates++;
 		return;
 	}
-	rx->arrival[seq] = t;
+	rx->arrival[seq].rx = t;
+	rx->arrival[seq].tx = (int64_t)be64toh(h.sent_ns);
 	if (rx->received > 0 && seq < rx->max_seq)
 		rx->reordered++;
 	if (rx->received == 0 || seq < rx->first_seq) {
@@ -433,45 +441,56 @@ static void print_report(const struct rx *rx, const struct opts *o, int64_t star
 		       ", reordered %" PRIu64 ", rate %.1f pps (from %s)\n",
 		       rx->received, lost, expected, rx->duplicates, rx->reordered, rate, rate_src);
 
-	/* Every run of missing sequence numbers. Its time is when the last
-	 * datagram before it arrived (the first after it, for a gap at the
-	 * start); end is when the first datagram after it arrived (the end of
-	 * reception, for a gap at the end). */
+	/* Every run of missing sequence numbers. Its time (at) is when its
+	 * first datagram was sent: the datagram before it was sent plus one
+	 * interval. That is when the path stopped carrying traffic, however
+	 * long datagrams queued before it (a stopped process) took to arrive.
+	 * rx_epoch and wall_ms are the receiver's view: the arrivals of the
+	 * datagrams around it (end of reception for a gap at the end). */
+	int64_t interval = rate > 0 ? (int64_t)(1e9 / rate) : 0;
 	for (uint64_t s = 0; s < expected;) {
 		uint64_t run_start, run_len;
-		int64_t at, until;
+		int64_t at, rx_before, rx_after;
 
-		if (s < rx->cap && rx->arrival[s] != 0) {
+		if (s < rx->cap && rx->arrival[s].rx != 0) {
 			s++;
 			continue;
 		}
 		run_start = s;
-		while (s < expected && !(s < rx->cap && rx->arrival[s] != 0))
+		while (s < expected && !(s < rx->cap && rx->arrival[s].rx != 0))
 			s++;
 		run_len = s - run_start;
-		until = s < expected ? rx->arrival[s] : end;
-		at = run_start > 0 ? rx->arrival[run_start - 1] : until;
+		rx_after = s < expected ? rx->arrival[s].rx : end;
+		if (run_start > 0) {
+			rx_before = rx->arrival[run_start - 1].rx;
+			at = rx->arrival[run_start - 1].tx + interval;
+		} else {
+			rx_before = rx_after;
+			at = s < expected ? rx->arrival[s].tx - (int64_t)run_len * interval : start;
+		}
 		n_gaps++;
 		if (run_len > longest)
 			longest = run_len;
 		double ms = rate > 0 ? (double)run_len * 1000.0 / rate : 0;
 		if (o->json)
-			printf("%s{\"at_s\": %.6f, \"at_epoch\": %.6f, \"first_seq\": %" PRIu64
-			       ", \"missing\": %" PRIu64 ", \"ms\": %.3f, \"wall_ms\": %.3f}",
+			printf("%s{\"at_s\": %.6f, \"at_epoch\": %.6f, \"rx_epoch\": %.6f"
+			       ", \"first_seq\": %" PRIu64 ", \"missing\": %" PRIu64
+			       ", \"ms\": %.3f, \"wall_ms\": %.3f}",
 			       first ? "" : ", ", (double)(at - start) / 1e9, (double)at / 1e9,
-			       run_start, run_len, ms, (double)(until - at) / 1e6);
+			       (double)rx_before / 1e9, run_start, run_len, ms,
+			       (double)(rx_after - rx_before) / 1e6);
 		else
 			printf("gap at %.3f s: %" PRIu64 " missing from seq %" PRIu64
 			       " (%.1f ms at the rate, %.1f ms wall)\n",
 			       (double)(at - start) / 1e9, run_len, run_start, ms,
-			       (double)(until - at) / 1e6);
+			       (double)(rx_after - rx_before) / 1e6);
 		first = false;
 	}
 	double longest_ms = rate > 0 ? (double)longest * 1000.0 / rate : 0;
 	int64_t last_rx = 0;
 	for (uint64_t s = 0; s < expected && s < rx->cap; s++)
-		if (rx->arrival[s] > last_rx)
-			last_rx = rx->arrival[s];
+		if (rx->arrival[s].rx > last_rx)
+			last_rx = rx->arrival[s].rx;
 	if (o->json)
 		printf("], \"n_gaps\": %" PRIu64 ", \"longest_gap_missing\": %" PRIu64
 		       ", \"longest_gap_ms\": %.3f, \"last_rx_epoch\": %.6f}\n",

@@ -27,7 +27,9 @@ void dp_args_usage(FILE *out, const char *prog)
 		"  --table N           also mirror routing table N (repeatable, up to %d)\n"
 		"  --fib-rules N       IPv4 FIB size (default %d)\n"
 		"  --fib6-rules N      IPv6 FIB size (default %d)\n"
-		"  --neighbours N      neighbour table size (default %d)\n",
+		"  --neighbours N      neighbour table size (default %d)\n"
+		"  --standby           start everything but the NIC port; SIGUSR1 starts it\n"
+		"                      (agentd's failback hold-down: the kernel keeps the NIC)\n",
 		prog, DP_MAX_BURST, DP_DEFAULT_BURST, DP_MIN_MBUFS, DP_MAX_MBUFS, DP_DEFAULT_MBUFS,
 		DP_MAX_TABLES, DP_DEFAULT_FIB_RULES, DP_DEFAULT_FIB6_RULES, DP_DEFAULT_NEIGHBOURS);
 }
@@ -78,6 +80,7 @@ int dp_args_parse(int argc, char **argv, struct dp_args *args, char *err, size_t
 		OPT_FIB_RULES,
 		OPT_FIB6_RULES,
 		OPT_NEIGHBOURS,
+		OPT_STANDBY,
 	};
 	static const struct option opts[] = {
 	    {"nic", required_argument, NULL, OPT_NIC},
@@ -90,6 +93,7 @@ int dp_args_parse(int argc, char **argv, struct dp_args *args, char *err, size_t
 	    {"fib-rules", required_argument, NULL, OPT_FIB_RULES},
 	    {"fib6-rules", required_argument, NULL, OPT_FIB6_RULES},
 	    {"neighbours", required_argument, NULL, OPT_NEIGHBOURS},
+	    {"standby", no_argument, NULL, OPT_STANDBY},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -150,6 +154,9 @@ int dp_args_parse(int argc, char **argv, struct dp_args *args, char *err, size_t
 		case OPT_NEIGHBOURS:
 			if (parse_uint(optarg, 8, 1u << 24, &args->neighbours) < 0)
 				return fail(err, err_len, "--neighbours must be 8..%u", 1u << 24);
+			break;
+		case OPT_STANDBY:
+			args->standby = true;
 			break;
 		case 'h':
 			return 1;

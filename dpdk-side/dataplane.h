@@ -62,6 +62,7 @@ struct dp_args {
 	unsigned int tables[DP_MAX_TABLES];
 	unsigned int n_tables;
 	unsigned int fib_rules, fib6_rules, neighbours;
+	bool standby; /* leave the NIC alone until SIGUSR1 */
 };
 
 /* Parse the application part of the command line (what follows "--"):
@@ -100,6 +101,10 @@ void dp_port_choose_offloads(const struct rte_eth_dev_info *self, enum dp_port_r
 
 /* Configure `n_queues` rx and tx queues on each port, start both, promiscuous
  * on. Ports are set up as a pair because the offloads of one depend on the other. */
+/* Only the ports whose bit (1 << role) is in MASK; offloads still account
+ * for both. */
+int dp_ports_setup_mask(struct dp_port ports[DP_PORT_COUNT], struct rte_mempool *pool,
+			uint16_t n_queues, unsigned int mask);
 int dp_ports_setup(struct dp_port ports[DP_PORT_COUNT], struct rte_mempool *pool,
 		   uint16_t n_queues);
 void dp_port_close(struct dp_port *port);
@@ -184,6 +189,7 @@ struct dp_lcore {
 	unsigned int lcore_id;
 	uint16_t burst;
 	uint16_t n_rx;
+	uint16_t n_active; /* rx[0..n_active) are polled; atomic (standby: 0) */
 	struct dp_rx_queue rx[DP_MAX_RX_PER_LCORE];
 	uint16_t tx_port[DP_PORT_COUNT];
 	uint16_t tx_queue[DP_PORT_COUNT];
@@ -215,6 +221,7 @@ enum dp_state {
 	DP_STATE_INIT = 0,
 	DP_STATE_RUNNING,
 	DP_STATE_STOPPING,
+	DP_STATE_STANDBY, /* --standby: everything but the NIC is up (failback hold-down) */
 };
 
 #define DP_MAX_FWD_LCORES 1 /* issue 2/3: one forwarding lcore */

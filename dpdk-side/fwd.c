@@ -42,6 +42,7 @@ int dp_lcore_init(struct dp_lcore *lc, unsigned int lcore_id, uint16_t burst,
 		    .queue_id = queue_id,
 		    .role = (enum dp_port_role)i,
 		};
+		lc->n_active = lc->n_rx;
 		lc->tx_port[i] = ports[i].port_id;
 		lc->tx_queue[i] = queue_id;
 		buf = rte_zmalloc_socket("dp_tx_buffer", RTE_ETH_TX_BUFFER_SIZE(burst), 0, socket);
@@ -137,7 +138,9 @@ int dp_lcore_main(void *arg)
 			flush_all(lc);
 			prev_tsc = cur_tsc;
 		}
-		for (uint16_t i = 0; i < lc->n_rx; i++) {
+		/* standby: 0 until the main lcore has started the NIC port */
+		uint16_t n_active = __atomic_load_n(&lc->n_active, __ATOMIC_ACQUIRE);
+		for (uint16_t i = 0; i < n_active; i++) {
 			const struct dp_rx_queue *rxq = &lc->rx[i];
 			uint16_t nb =
 			    rte_eth_rx_burst(rxq->port_id, rxq->queue_id, pkts, lc->burst);

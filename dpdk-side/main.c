@@ -73,6 +73,8 @@ const char *dp_state_name(int state)
 		return "running";
 	case DP_STATE_STOPPING:
 		return "stopping";
+	case DP_STATE_STANDBY:
+		return "standby";
 	}
 	return "unknown";
 }
@@ -96,6 +98,7 @@ static struct {
 	int epfd;
 	int sigfd;
 	bool quit;
+	bool failed; /* quit because of an error: exit code 1 */
 	unsigned int n_watch;
 	struct ctl_watch watch[CTL_MAX_FDS];
 	struct rte_eth_link last_link[DP_PORT_COUNT];
@@ -119,14 +122,45 @@ int dp_ctl_watch_fd(int fd, dp_ctl_cb cb, void *arg)
 	return 0;
 }
 
+static bool activate_requested;
+
 static void on_signal(int fd, uint32_t events, void *arg)
 {
 	struct signalfd_siginfo si;
 
 	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGUSR1) {
+			activate_requested = true;
+			continue;
+		}
 		RTE_LOG(NOTICE, DP, "%s received, stopping\n", strsignal((int)si.ssi_signo));
 		ctl.quit = true;
 	}
+}
+
+/* SIGUSR1 in standby: start the NIC port, then let the lcore poll it. A
+ * failure ends the process: agentd sees it and stays on the kernel. */
+static void activate_nic(void)
+{
+	int ret;
+
+	if (__atomic_load_n(&dp.state, __ATOMIC_ACQUIRE) != DP_STATE_STANDBY)
+		return;
+	ret = dp_ports_setup_mask(dp.ports, dp.pool, 1, 1u << DP_PORT_NIC);
+	if (ret < 0) {
+		RTE_LOG(ERR, DP, "cannot start %s: %s\n", dp.args.nic, strerror(-ret));
+		ctl.quit = true;
+		ctl.failed = true;
+		return;
+	}
+	for (unsigned int i = 0; i < dp.n_fwd; i++) {
+		struct dp_lcore *lc = dp.fwd[i];
+		lc->nic_mac = dp.ports[DP_PORT_NIC].mac; /* not read while n_active is 0 */
+		__atomic_store_n(&lc->n_active, lc->n_rx, __ATOMIC_RELEASE);
+	}
+	set_state(DP_STATE_RUNNING);
+	RTE_LOG(NOTICE, DP, "running: %s <-> %s (activated from standby)\n", dp.args.nic,
+		dp.args.exception);
 }
 
 static void check_links(void)
@@ -154,6 +188,7 @@ static int ctl_open(void)
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGUSR1);
 	ctl.epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (ctl.epfd < 0)
 		return -errno;
@@ -188,6 +223,10 @@ static void ctl_run(void)
 		for (int i = 0; i < n; i++) {
 			struct ctl_watch *w = evs[i].data.ptr;
 			w->cb(w->fd, evs[i].events, w->arg);
+		}
+		if (activate_requested) {
+			activate_requested = false;
+			activate_nic();
 		}
 		check_links();
 	}
@@ -390,6 +429,7 @@ static int launch_fwd_lcore(void)
 	}
 	lc->fib = dp.fib;
 	lc->nic_mac = dp.ports[DP_PORT_NIC].mac;
+	lc->n_active = dp.args.standby ? 0 : lc->n_rx;
 	lc->hb_shm = dp.hb != NULL ? &dp.hb->turns : NULL;
 	pthread_mutex_lock(&dp.lock);
 	dp.fwd[0] = lc;
@@ -491,6 +531,7 @@ int main(int argc, char **argv)
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	clock_gettime(CLOCK_MONOTONIC, &now);
@@ -528,7 +569,9 @@ int main(int argc, char **argv)
 	}
 	if (create_pool() < 0)
 		goto out;
-	ret = dp_ports_setup(dp.ports, dp.pool, 1);
+	/* --standby: the NIC stays the kernel's until agentd's hold-down ends */
+	ret = dp_ports_setup_mask(dp.ports, dp.pool, 1,
+				  dp.args.standby ? 1u << DP_PORT_EXC : (1u << DP_PORT_COUNT) - 1);
 	if (ret < 0) {
 		RTE_LOG(ERR, DP, "port setup failed: %s\n", strerror(-ret));
 		goto out;
@@ -545,11 +588,16 @@ int main(int argc, char **argv)
 	if (launch_fwd_lcore() < 0)
 		goto out;
 
-	set_state(DP_STATE_RUNNING);
-	RTE_LOG(NOTICE, DP, "running: %s <-> %s on lcore %u\n", dp.args.nic, dp.args.exception,
-		dp.fwd[0]->lcore_id);
+	if (dp.args.standby) {
+		set_state(DP_STATE_STANDBY);
+		RTE_LOG(NOTICE, DP, "standby: %s not started until SIGUSR1\n", dp.args.nic);
+	} else {
+		set_state(DP_STATE_RUNNING);
+		RTE_LOG(NOTICE, DP, "running: %s <-> %s on lcore %u\n", dp.args.nic,
+			dp.args.exception, dp.fwd[0]->lcore_id);
+	}
 	ctl_run();
-	code = EXIT_SUCCESS;
+	code = ctl.failed ? EXIT_FAILURE : EXIT_SUCCESS;
 out:
 	set_state(DP_STATE_STOPPING);
 	teardown();

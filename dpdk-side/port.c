@@ -264,6 +264,12 @@ static void log_port(const struct dp_port *port)
 
 int dp_ports_setup(struct dp_port ports[DP_PORT_COUNT], struct rte_mempool *pool, uint16_t n_queues)
 {
+	return dp_ports_setup_mask(ports, pool, n_queues, (1u << DP_PORT_COUNT) - 1);
+}
+
+int dp_ports_setup_mask(struct dp_port ports[DP_PORT_COUNT], struct rte_mempool *pool,
+			uint16_t n_queues, unsigned int mask)
+{
 	uint32_t room = rte_pktmbuf_data_room_size(pool) - RTE_PKTMBUF_HEADROOM;
 	struct rte_eth_dev_info info[DP_PORT_COUNT];
 	bool oversize[DP_PORT_COUNT];
@@ -291,12 +297,17 @@ int dp_ports_setup(struct dp_port ports[DP_PORT_COUNT], struct rte_mempool *pool
 				"%s %s cannot send multi-segment mbufs; frames over %u bytes "
 				"from the %s will be dropped\n",
 				port->role, port->name, room, ports[peer].role);
+		if (!(mask & (1u << i)))
+			continue;
 		ret = port_configure(port, &info[i], pool, n_queues);
 		if (ret < 0)
 			return ret;
 	}
 	for (int i = 0; i < DP_PORT_COUNT; i++) {
 		struct dp_port *port = &ports[i];
+
+		if (!(mask & (1u << i)))
+			continue;
 
 		ret = rte_eth_dev_start(port->port_id);
 		if (ret < 0) {

@@ -39,6 +39,7 @@ struct route_cfg {
 	struct ip_prefix via; /* gateway (len = 32 or 128) */
 	char dev[IFNAMSIZ];   /* optional; empty = via the exception netdev */
 	uint32_t metric;      /* 0 = kernel default */
+	uint8_t protocol;     /* RTPROT_*; 0 = static (routes from the config) */
 	int line;             /* source line, for messages */
 };
 

@@ -69,7 +69,7 @@ static int route_build(struct ks_nl *nl, const struct route_cfg *r, const char *
 	}
 	rtnl_route_set_family(route, r->dst.family);
 	rtnl_route_set_table(route, RT_TABLE_MAIN);
-	rtnl_route_set_protocol(route, RTPROT_STATIC);
+	rtnl_route_set_protocol(route, r->protocol ? r->protocol : RTPROT_STATIC);
 	rtnl_route_set_type(route, RTN_UNICAST);
 	/* Like iproute2: an IPv4 route without a gateway is on-link. */
 	if (r->dst.family == AF_INET && !r->has_via)

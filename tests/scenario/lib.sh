@@ -195,13 +195,13 @@ udpseq_wait() {
 # that started it, however long it lasts.
 gap_sum() {
 	jq -r --argjson t0 "$3" --argjson t1 "$4" \
-		"[.gaps[] | select(.at_epoch >= \$t0 and .at_epoch < \$t1) | .$2] | add // 0" "$1"
+		"[.gaps[] | select(.at_epoch >= \$t0 and .at_epoch < \$t1) | .$2] | add // 0 | . * 10 | round / 10" "$1"
 }
 
 # gap_list REPORT T_REF: the gaps, one per line, times relative to T_REF.
 gap_list() {
 	jq -r --argjson t "$2" \
-		'.gaps[] | "    at \(((.at_epoch - $t) * 1000 | round)) ms: \(.missing) missing = \(.ms) ms (wall \(.wall_ms | round) ms)"' "$1"
+		'.gaps[] | "    at \(((.at_epoch - $t) * 1000 | round)) ms: \(.missing) missing = \(.ms) ms (receiver: \(.wall_ms | round) ms without datagrams)"' "$1"
 }
 
 # Poll agentd until .mode is WANT (up to TIMEOUT s), quickly (the times
@@ -233,9 +233,9 @@ fb() { st ".fallback.$1"; }
 
 # Fast-path counter NAME grows within 1 s (traffic must be running).
 assert_fwd_grows() {
-	local name=$1 a b i
+	local name=$1 a b
 	a=$(fwd "$name")
-	for i in $(seq 20); do
+	for _ in $(seq 20); do
 		sleep 0.05
 		b=$(fwd "$name")
 		[ "$b" -gt "$a" ] && return 0
@@ -273,11 +273,9 @@ assert_clean_after_stop() {
 		in_ns host tc filter show dev "$f" ingress | grep -q steer_ &&
 			fail "steering filter left on $f"
 	done
-	# DPDK removes its sockets on exit; config/fbarray_* stay (reused by the
-	# next start with the same --file-prefix).
-	for f in dpdk_telemetry.v2 mp_socket; do
-		[ -e "/var/run/dpdk/$P/$f" ] && fail "/var/run/dpdk/$P/$f left after stop"
-	done
+	# DPDK leaves config/fbarray_* (and, killed, its sockets) in its runtime
+	# dir; agentd removes the dir once the dataplane is gone.
+	[ -e "/var/run/dpdk/$P" ] && fail "DPDK runtime dir left: $(ls "/var/run/dpdk/$P" | tr '\n' ' ')"
 	if [ -d /dev/hugepages ] && compgen -G "/dev/hugepages/${P}map_*" >/dev/null; then
 		fail "hugepage files /dev/hugepages/${P}map_* left"
 	fi
@@ -288,3 +286,25 @@ assert_clean_after_stop() {
 
 # Floating-point arithmetic on epoch times: fcalc "$t + 0.3"
 fcalc() { awk "BEGIN { printf \"%.6f\", $1 }"; }
+# Milliseconds from epoch T0 to T1, rounded: ms_between "$t0" "$t1"
+ms_between() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%d", (b - a) * 1000 + 0.5 }'; }
+
+# Wait until the underlay address 192.168.100.1 is on DEV (nic0 after a
+# failover, dp0 after a failback), watching the kernel rather than asking
+# agentd (a status request may wait for a hung dataplane). Sets ADDR_BEFORE
+# (last poll that did not see it) and ADDR_SEEN (first that did), epoch s.
+wait_underlay_on() {
+	local dev=$1 timeout=${2:-10} end t
+	end=$(($(date +%s) + timeout))
+	ADDR_BEFORE=$(now)
+	while :; do
+		t=$(now)
+		if [ -n "$(in_ns host ip -o addr show dev "$dev" to 192.168.100.1/32 2>/dev/null)" ]; then
+			ADDR_SEEN=$t
+			return 0
+		fi
+		ADDR_BEFORE=$t
+		[ "$(date +%s)" -lt "$end" ] || fail "the underlay did not move to $dev in ${timeout}s"
+		sleep 0.02
+	done
+}

@@ -1,0 +1,72 @@
+#!/bin/bash
+# Scenario: a hung dataplane (SIGSTOP: the process exists, nothing moves) is
+# found by the heartbeat, the host falls back to kernel routing, and traffic
+# flows meanwhile; once the old process is gone (agentd kills a hung
+# dataplane; we SIGCONT it if it is still there) a new one takes over after
+# the hold-down and the fast path carries the traffic again.
+. "$(dirname "$0")/lib.sh"
+scenario_init sigstop
+
+sed -i 's/holddown_ms = [0-9]*;/holddown_ms = 1000;/' "$CONF"
+grep -q 'holddown_ms = 1000;' "$CONF" || fail "config template changed: holddown_ms not rendered"
+
+start_fast
+ping_ok vm1 10.10.2.2 || fail "vm1 cannot reach the remote VM"
+dp_old=$(st .dataplane.pid)
+
+RATE=5000
+udpseq_recv rvm 7002 20 "$WORK/rx.json"
+udpseq_send vm1 10.10.2.2 7002 $RATE 8 "$WORK/tx.json"
+sleep 1.5
+
+t_stop=$(now)
+kill -STOP "$dp_old"
+# Watch the kernel, not agentd: every status request queries the (hung)
+# dataplane's telemetry and would delay the detection it is measuring.
+wait_underlay_on nic0 5
+detect_ms=$(ms_between "$t_stop" "$ADDR_SEEN")
+[ "$(st .mode)" = kernel ] || fail "underlay on nic0 but mode $(st .mode)"
+[ "$detect_ms" -lt 2000 ] || fail "hang detected after $detect_ms ms"
+why=$(st .last_failure)
+echo "$why" | grep -qi heartbeat || fail "last_failure does not name the heartbeat: $why"
+pass "hang detected, underlay on nic0 $detect_ms ms after SIGSTOP, mode kernel: $why"
+
+# The kernel routes meanwhile (the stream keeps running too).
+ping_ok vm1 10.10.2.2 || fail "no traffic on the kernel path"
+pass "vm1 -> remote VM ping works on the kernel path"
+
+# agentd is expected to kill a hung dataplane; if it did not, continue it.
+if [ -d "/proc/$dp_old" ] && [ "$(awk '{print $3}' "/proc/$dp_old/stat")" != Z ]; then
+	log "old dataplane $dp_old still there: SIGCONT"
+	kill -CONT "$dp_old" 2>/dev/null || true
+else
+	log "agentd removed the hung dataplane $dp_old"
+fi
+wait_mode_t dpdk 20
+t_dpdk=$MODE_SEEN
+dp_new=$(st .dataplane.pid)
+[ "$dp_new" -gt 0 ] && [ "$dp_new" != "$dp_old" ] ||
+	fail "dataplane pid after failback: $dp_new (was $dp_old)"
+for _ in $(seq 20); do [ -d "/proc/$dp_old" ] || break; sleep 0.1; done
+[ -d "/proc/$dp_old" ] && fail "the hung dataplane $dp_old is still there (state $(awk '{print $3}' "/proc/$dp_old/stat"))"
+[ "$(st .steering.mode)" = fast ] || fail "steering not fast after failback"
+assert_fwd_grows fast_vm_to_wire
+pass "back on DPDK $(ms_between "$t_stop" "$t_dpdk") ms after SIGSTOP, new dataplane $dp_new, fast path moving"
+udpseq_wait
+
+lost=$(jq .lost "$WORK/rx.json")
+fo=$(gap_sum "$WORK/rx.json" ms "$(fcalc "$t_stop - 0.05")" "$(fcalc "$t_stop + 3")")
+log "vm1->remote gaps:"
+gap_list "$WORK/rx.json" "$t_stop" >&2
+awk -v l="$(jq .last_rx_epoch "$WORK/rx.json")" -v t="$t_dpdk" 'BEGIN { exit !(l > t + 0.5) }' ||
+	fail "stream not received after the failback"
+awk -v a="$fo" 'BEGIN { exit !(a < 3000) }' || fail "blocked $fo ms by the hang"
+pass "vm1->remote stream: blocked $fo ms by the hang (detection included), lost $lost in all"
+[ "$(fb failovers)" -eq 1 ] && [ "$(fb failbacks)" -eq 1 ] ||
+	fail "fallback counters: $(status_json | jq -c .fallback)"
+assert_steering_single
+ping_ok vm1 10.10.2.2 || fail "ping broken after the failback"
+
+stop_agentd || fail "agentd did not stop cleanly"
+assert_clean_after_stop
+pass "nothing left after stop"
