@@ -9,6 +9,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -29,12 +31,27 @@ void ctl_register(struct ctl_handler *h)
 	handlers = h;
 }
 
-static int read_full(int fd, void *buf, size_t len)
+/* Read exactly LEN bytes before DEADLINE (CLOCK_MONOTONIC, ms): one total
+ * budget per request, so a client trickling bytes cannot hold the loop (and
+ * with it failover) for longer than that. */
+static int read_full(int fd, void *buf, size_t len, int64_t deadline)
 {
 	size_t off = 0;
+
 	while (off < len) {
-		ssize_t n = read(fd, (char *)buf + off, len - off);
-		if (n < 0 && errno == EINTR)
+		struct timespec now;
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		int64_t left;
+		ssize_t n;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		left = deadline - (now.tv_sec * 1000 + now.tv_nsec / 1000000);
+		if (left <= 0)
+			return -ETIMEDOUT;
+		if (poll(&pfd, 1, (int)left) <= 0)
+			return -ETIMEDOUT;
+		n = read(fd, (char *)buf + off, len - off);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n < 0)
 			return -errno;
@@ -43,6 +60,13 @@ static int read_full(int fd, void *buf, size_t len)
 		off += n;
 	}
 	return 0;
+}
+
+static int64_t deadline_in(int ms)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec * 1000 + now.tv_nsec / 1000000 + ms;
 }
 
 static int write_full(int fd, const void *buf, size_t len)
@@ -83,7 +107,9 @@ static void client_cb(struct agentd *a, int fd, uint32_t events, void *arg)
 	char *payload = NULL;
 	int ret;
 
-	ret = read_full(fd, &h, sizeof(h));
+	int64_t deadline = deadline_in(1000);
+
+	ret = read_full(fd, &h, sizeof(h), deadline);
 	if (ret < 0)
 		goto close;
 	if (h.version != AGENT_PROTO_VERSION) {
@@ -97,7 +123,7 @@ static void client_cb(struct agentd *a, int fd, uint32_t events, void *arg)
 		goto close;
 	}
 	payload = calloc(1, h.len + 1);
-	if (payload == NULL || read_full(fd, payload, h.len) < 0)
+	if (payload == NULL || read_full(fd, payload, h.len, deadline) < 0)
 		goto close;
 
 	for (hd = handlers; hd != NULL; hd = hd->next)

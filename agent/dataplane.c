@@ -21,6 +21,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <dirent.h>
+#include <poll.h>
 #include <limits.h>
 #include <time.h>
 #include <unistd.h>
@@ -255,11 +256,16 @@ int dataplane_start(struct agentd *a)
 	ret = dataplane_adopt(a);
 	if (ret != 0)
 		return ret < 0 ? ret : 0;
-
-	for (int i = 0; i < argc; i++) {
-		strncat(cmdline, argv[i], sizeof(cmdline) - strlen(cmdline) - 2);
-		strcat(cmdline, " ");
+	/* Not adopted: a vfio-pci NIC must be bound to vfio-pci before EAL
+	 * probes it (never while a running dataplane holds it). */
+	if (!a->dp.standby) {
+		ret = nic_to_dpdk(a);
+		if (ret < 0)
+			return ret;
 	}
+
+	for (int i = 0, off = 0; i < argc && off < (int)sizeof(cmdline) - 1; i++)
+		off += snprintf(cmdline + off, sizeof(cmdline) - off, "%s ", argv[i]);
 	LOG(INFO, "exception port: %s (%s)", a->dp.exc_type,
 	    a->cfg.exception.type == EXC_AUTO ? "auto-detected" : "configured");
 	LOG(INFO, "starting %s", cmdline);
@@ -338,9 +344,16 @@ void dataplane_stop(struct agentd *a, int timeout_ms)
 		}
 		nanosleep(&ts, NULL);
 	}
-	LOG(WARNING, "dataplane pid %d did not stop in %d ms, killing it", a->dp.pid, timeout_ms);
+	if (timeout_ms > 0)
+		LOG(WARNING, "dataplane pid %d did not stop in %d ms, killing it", a->dp.pid,
+		    timeout_ms);
 	kill(a->dp.pid, SIGKILL);
-	waitid(P_PIDFD, a->dp.pidfd, &si, WEXITED);
+	/* our child: reap it; adopted: the pidfd turns readable once it is gone */
+	if (waitid(P_PIDFD, a->dp.pidfd, &si, WEXITED) < 0 && errno == ECHILD) {
+		struct pollfd pfd = {.fd = a->dp.pidfd, .events = POLLIN};
+		if (poll(&pfd, 1, 5000) <= 0)
+			LOG(WARNING, "dataplane pid %d still there 5 s after SIGKILL", a->dp.pid);
+	}
 gone:
 	loop_del_fd(a, a->dp.pidfd);
 	close(a->dp.pidfd);

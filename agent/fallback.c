@@ -135,15 +135,19 @@ static void record_failure(void)
 	fb.failures[fb.n_failures++ % MAX_FAILURES] = now_s();
 }
 
-/* Is the fast path possible with this dataplane (FIB mirror running)? */
+/* Is the fast path possible with this dataplane? agentd always passes
+ * --bridge, so yes unless the dataplane says explicitly that it has no FIB
+ * (a failed query is not a "no": it would leave steering off for good). */
 static bool dataplane_has_fib(struct agentd *a)
 {
-	json_t *h = NULL;
-	bool fast = false;
+	json_t *h = NULL, *v;
+	bool fast = true;
 
-	if (dataplane_query(a, DP_TEL_HEALTH, &h) == 0)
-		fast = json_is_true(json_object_get(h, "fast_path")) ||
-		       json_integer_value(json_object_get(h, "fast_path")) == 1;
+	if (dataplane_query(a, DP_TEL_HEALTH, &h) == 0) {
+		v = json_object_get(h, "fast_path");
+		if (json_is_false(v) || (json_is_integer(v) && json_integer_value(v) == 0))
+			fast = false;
+	}
 	json_decref(h);
 	return fast;
 }
@@ -184,9 +188,7 @@ static int bringup(struct agentd *a, bool standby)
 			a->nic_mac_known = true;
 		}
 	}
-	ret = standby ? 0 : nic_to_dpdk(a);
-	if (ret == 0)
-		ret = dataplane_start(a);
+	ret = dataplane_start(a); /* adopts a running one; rebinds a vfio NIC otherwise */
 	if (ret == 0)
 		ret = dataplane_wait_ready(a, 30000);
 	if (ret == 0)
@@ -210,24 +212,32 @@ static const char *dataplane_state(struct agentd *a, char *buf, size_t len)
 	return buf;
 }
 
-/* A dataplane in standby starts its NIC port on SIGUSR1. */
+/* A dataplane in standby starts its NIC port on SIGUSR1. Any answer other
+ * than "running" in the end is an error: a dataplane left in standby with
+ * the underlay on dp0 would be a silent black hole. */
 static int activate(struct agentd *a)
 {
 	struct timespec ts = {.tv_nsec = 5 * 1000000};
+	double deadline = now_s() + 3;
 	char state[32];
 	int ret;
 
-	if (strcmp(dataplane_state(a, state, sizeof(state)), "standby") != 0)
+	if (a->dp.pid == 0 || kill(a->dp.pid, 0) < 0)
+		return -ECHILD;
+	dataplane_state(a, state, sizeof(state));
+	if (strcmp(state, "running") == 0)
 		return 0;
+	if (strcmp(state, "standby") != 0)
+		return -EIO; /* no answer: do not guess */
 	ret = nic_to_dpdk(a);
 	if (ret < 0)
 		return ret;
 	if (kill(a->dp.pid, SIGUSR1) < 0)
 		return -errno;
-	for (int i = 0; i < 1000; i++) {
+	while (now_s() < deadline) {
 		if (strcmp(dataplane_state(a, state, sizeof(state)), "running") == 0)
 			return 0;
-		if (a->dp.pid == 0 || kill(a->dp.pid, 0) < 0)
+		if (kill(a->dp.pid, 0) < 0)
 			return -ECHILD;
 		nanosleep(&ts, NULL);
 	}

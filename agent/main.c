@@ -270,11 +270,17 @@ out:
 	/* Orderly stop: the kernel gets the underlay back, the exception
 	 * netdev disappears with the dataplane. The bridge and VM ports stay:
 	 * VMs keep talking to each other and to the host. */
-	agent_set_mode(a, MODE_STOPPING, "shutdown");
-	steering_set_fast(a, false);
-	dataplane_stop(a, 5000);
-	kernel_setup_nic(a);
-	steering_fini(a);
+	/* Only an agentd that got as far as starting (or adopting) the
+	 * dataplane moves the underlay: one that failed earlier must not pull it
+	 * from under a running dataplane it has not adopted. */
+	if (a->mode != MODE_STARTING) {
+		agent_set_mode(a, MODE_STOPPING, "shutdown");
+		steering_set_fast(a, false);
+		dataplane_stop(a, 5000);
+		nic_to_kernel(a);
+		kernel_setup_nic(a);
+		steering_fini(a);
+	}
 	ctl_close(a);
 	ks_close(a->nl);
 	agent_config_free(&a->cfg);

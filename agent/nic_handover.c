@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
 #include <net/if.h>
@@ -120,11 +121,20 @@ bool nic_needs_rebind(struct agentd *a)
 int nic_to_dpdk(struct agentd *a)
 {
 	const struct agent_config *cfg = &a->cfg;
-	char pci[32];
+	char pci[32], link[PATH_MAX], path[128];
+	ssize_t n;
 
-	if (nic_is_pci(cfg, pci, sizeof(pci)) && cfg->nic.kernel_driver[0] != '\0')
-		return pci_rebind(pci, "vfio-pci");
-	return 0;
+	if (!nic_is_pci(cfg, pci, sizeof(pci)) || cfg->nic.kernel_driver[0] == '\0')
+		return 0;
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver", pci);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n > 0) {
+		link[n] = '\0';
+		const char *drv = strrchr(link, '/');
+		if (drv != NULL && strcmp(drv + 1, "vfio-pci") == 0)
+			return 0; /* already DPDK's */
+	}
+	return pci_rebind(pci, "vfio-pci");
 }
 
 /* Gratuitous ARP (request, sender = target = ADDR) from IFNAME. */

@@ -147,7 +147,8 @@ void dp_format_mac(const struct rte_ether_addr *mac, char *out, size_t len);
 	X(kernel_from_vm)                                                                          \
 	X(from_kernel) /* exception -> NIC unchanged: what the kernel itself sent */                \
 	/* why a frame went to the kernel (one reason each) */                                     \
-	X(punt_l2)	   /* NIC: not to our MAC (broadcast, multicast, other) */                   \
+	X(punt_l2)	   /* NIC: broadcast or multicast: the kernel's */                           \
+	X(drop_not_ours)   /* NIC (promiscuous): unicast to another MAC, dropped as a NIC would */ \
 	X(punt_not_ip)	   /* ARP, VLAN, ... */                                                      \
 	X(punt_ip_special) /* IPv4 options, multicast/link-local destination, short frame */       \
 	X(punt_ttl)	   /* TTL / hop limit <= 1: the kernel sends the ICMP error */               \

@@ -94,8 +94,13 @@ static struct rte_hash *hash_create(const char *name, uint32_t entries, uint32_t
 
 int fib_create(struct fib **fp, const struct fib_config *cfg, int socket_id)
 {
-	struct rte_lpm_config lc = {.max_rules = cfg->lpm_rules, .number_tbl8s = 256};
-	struct rte_lpm6_config l6c = {.max_rules = cfg->lpm6_rules, .number_tbl8s = 1 << 12};
+	/* tbl8 groups: one per /25../32 prefix in a distinct /24 at worst (1 KiB
+	 * each), a quarter of the rules is plenty in practice; IPv6 /64s need
+	 * several groups each: two per rule per copy. */
+	struct rte_lpm_config lc = {.max_rules = cfg->lpm_rules,
+				    .number_tbl8s = RTE_MAX(256u, cfg->lpm_rules / 4)};
+	struct rte_lpm6_config l6c = {.max_rules = cfg->lpm6_rules,
+				      .number_tbl8s = RTE_MAX(1u << 12, cfg->lpm6_rules * 2)};
 	struct rte_lpm_rcu_config rc = {.mode = RTE_LPM_QSBR_MODE_SYNC};
 	struct fib *f;
 	struct fib_ctl *c;
@@ -149,8 +154,9 @@ dpdk_err:
 	fib_destroy(f);
 	return -rte_errno ? -rte_errno : -ENOMEM;
 nomem:
+	if (f == NULL || f->ctl == NULL)
+		free(c); /* otherwise fib_destroy frees it */
 	fib_destroy(f);
-	free(c);
 	return -ENOMEM;
 }
 
@@ -335,6 +341,10 @@ static int lpm_add(struct fib *f, const struct prefix_key *k, uint32_t idx)
 {
 	int ret;
 
+	if (k->len == 0) { /* rte_lpm takes depths 1..32 / 1..128 only */
+		__atomic_store_n(&f->default_nh[k->family != AF_INET], idx + 1, __ATOMIC_RELEASE);
+		return 0;
+	}
 	if (k->family == AF_INET) {
 		uint32_t ip;
 		memcpy(&ip, k->dst, 4);
@@ -351,6 +361,10 @@ static int lpm_add(struct fib *f, const struct prefix_key *k, uint32_t idx)
 
 static void lpm_del(struct fib *f, const struct prefix_key *k)
 {
+	if (k->len == 0) {
+		__atomic_store_n(&f->default_nh[k->family != AF_INET], 0, __ATOMIC_RELEASE);
+		return; /* the caller quiesces before freeing the next hop */
+	}
 	if (k->family == AF_INET) {
 		uint32_t ip;
 		memcpy(&ip, k->dst, 4);
@@ -604,12 +618,25 @@ static void fib_resync_end(void *ctx)
 			rte_hash_free_key_with_position(f->local, pos);
 		c->stats.locals--;
 	}
-	/* links */
+	/* links; a lost RTM_DELLINK of dp0 or the bridge must not leave next
+	 * hops pointing at a dead device */
 	for (int i = 0; i < c->n_links;)
 		if (c->links[i].gen != gen)
 			c->links[i] = c->links[--c->n_links];
 		else
 			i++;
+	int exc = 0, br = 0;
+	for (int i = 0; i < c->n_links; i++) {
+		if (strcmp(c->links[i].name, c->exc_ifname) == 0)
+			exc = c->links[i].ifindex;
+		if (strcmp(c->links[i].name, c->bridge_ifname) == 0)
+			br = c->links[i].ifindex;
+	}
+	if (exc != c->exc_ifindex || br != c->bridge_ifindex) {
+		c->exc_ifindex = exc;
+		c->bridge_ifindex = br;
+		nh_rebuild_all(f);
+	}
 	pthread_mutex_unlock(&c->lock);
 	free(stale);
 	free(nk);

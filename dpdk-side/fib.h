@@ -96,6 +96,9 @@ struct fib {
 	struct rte_lpm *lpm4;
 	struct rte_lpm6 *lpm6[2];
 	uint32_t lpm6_active; /* atomic: which copy readers use */
+	/* Default routes (/0), which rte_lpm/rte_lpm6 cannot hold: next hop
+	 * index + 1 per family (0 = none), atomic. [0] IPv4, [1] IPv6. */
+	uint32_t default_nh[2];
 	struct fib_nexthop **nh;
 	struct rte_hash *neigh;
 	struct rte_hash *local;
@@ -156,8 +159,12 @@ static inline enum fib_punt fib_resolve(const struct fib *f, int family, const u
 		uint32_t a = __atomic_load_n(&f->lpm6_active, __ATOMIC_ACQUIRE);
 		ret = rte_lpm6_lookup(f->lpm6[a], dst, &idx);
 	}
-	if (ret != 0)
-		return FIB_PUNT_no_route;
+	if (ret != 0) {
+		uint32_t d = __atomic_load_n(&f->default_nh[family != AF_INET], __ATOMIC_ACQUIRE);
+		if (d == 0)
+			return FIB_PUNT_no_route;
+		idx = d - 1;
+	}
 	nh = __atomic_load_n(&f->nh[idx], __ATOMIC_ACQUIRE);
 	if (nh == NULL || nh->kind != want)
 		return FIB_PUNT_not_fast;

@@ -45,7 +45,7 @@ static inline uint8_t dp_slow_path_verdict(enum dp_port_role in)
 /* Burst-local tallies, added to the shared counters once per burst. */
 struct dp_burst_tally {
 	uint16_t fast_wire_to_vm, fast_vm_to_wire, kernel_from_wire, kernel_from_vm, from_kernel;
-	uint16_t punt_l2, punt_not_ip, punt_ip_special, punt_ttl;
+	uint16_t punt_l2, drop_not_ours, punt_not_ip, punt_ip_special, punt_ttl;
 	uint16_t punt[FIB_PUNT_MAX];
 };
 
@@ -125,6 +125,12 @@ static inline uint8_t dp_process_nic(struct dp_lcore *lc, struct rte_mbuf *m,
 	int r;
 
 	if (!rte_is_same_ether_addr(&eth->dst_addr, &lc->nic_mac)) {
+		if (rte_is_unicast_ether_addr(&eth->dst_addr)) {
+			/* someone else's unicast (the port is promiscuous): a NIC
+			 * would filter it; never let it near the bridge */
+			t->drop_not_ours++;
+			return DP_VERDICT_DROP;
+		}
 		t->punt_l2++;
 		goto kernel;
 	}
@@ -182,6 +188,7 @@ static inline void dp_tally_flush(struct dp_lcore *lc, const struct dp_burst_tal
 	DP_T(kernel_from_vm)
 	DP_T(from_kernel)
 	DP_T(punt_l2)
+	DP_T(drop_not_ours)
 	DP_T(punt_not_ip)
 	DP_T(punt_ip_special)
 	DP_T(punt_ttl)

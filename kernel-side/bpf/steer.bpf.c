@@ -256,6 +256,11 @@ int steer_exc_ingress(struct __sk_buff *skb)
 		return pass(STEER_CNT_EXC_PASS_MODE, skb);
 	if ((void *)(eth + 1) > data_end)
 		return pass(STEER_CNT_EXC_PASS_UNKNOWN_MAC, skb);
+	/* The dataplane rewrites the source of what it routes to a VM to the
+	 * gateway (bridge) MAC. Anything else on dp0 is the wire's own L2
+	 * traffic handed to the kernel, and must never be bridged to a VM. */
+	if (!mac_equal(eth->h_source, set->gateway_mac))
+		return pass(STEER_CNT_EXC_PASS_NOT_ROUTED, skb);
 
 	__builtin_memcpy(key.addr, eth->h_dest, sizeof(key.addr));
 	port = bpf_map_lookup_elem(&vm_macs, &key);

@@ -46,6 +46,7 @@ static const char *const counter_names[STEER_CNT_MAX] = {
     [STEER_CNT_EXC_PASS_UNKNOWN_MAC] = "exc_pass_unknown_mac",
     [STEER_CNT_EXC_PASS_MODE] = "exc_pass_mode",
     [STEER_CNT_EXC_TO_BRIDGE] = "exc_to_bridge",
+    [STEER_CNT_EXC_PASS_NOT_ROUTED] = "exc_pass_not_routed",
 };
 
 const char *steer_counter_name(enum steer_counter c)

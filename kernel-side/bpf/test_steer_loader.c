@@ -220,8 +220,8 @@ static void test_reopen_adopts_pinned_maps(void **state)
 	assert_memory_equal(macs[0].mac, vm_mac, 6);
 	assert_int_equal(macs[0].ifindex, 42);
 	assert_int_equal(steer_counters_read(s, cnt), 0);
-	assert_int_equal(cnt[STEER_CNT_EXC_PASS_UNKNOWN_MAC].packets, 1);
-	assert_int_equal(cnt[STEER_CNT_EXC_PASS_UNKNOWN_MAC].bytes, sizeof(frame));
+	assert_int_equal(cnt[STEER_CNT_EXC_PASS_NOT_ROUTED].packets, 1);
+	assert_int_equal(cnt[STEER_CNT_EXC_PASS_NOT_ROUTED].bytes, sizeof(frame));
 	/* New program instances, and the pins name them. */
 	new_prog = steer_prog_id(s, STEER_PROG_EXC_INGRESS);
 	assert_int_not_equal(new_prog, old_prog);

@@ -132,6 +132,8 @@ static void expect_vm(const struct pkt_spec *spec, int verdict, enum steer_count
 #define V4(...) (&(struct pkt_spec){.family = AF_INET, __VA_ARGS__})
 #define V6(...) (&(struct pkt_spec){.family = AF_INET6, __VA_ARGS__})
 #define GW	.dst_mac = {0x02, 0x00, 0x00, 0x00, 0x01, 0x01}
+/* what the dataplane sends to a VM: source = the gateway (bridge) MAC */
+#define FROM_GW .src_mac = {0x02, 0x00, 0x00, 0x00, 0x01, 0x01}
 
 /* Path 2: forwardable unicast to the gateway goes to dp0. */
 static void test_vm_ipv4_remote_redirects(void **state)
@@ -351,7 +353,7 @@ static void test_mode_pass_passes_everything(void **state)
 		  STEER_CNT_VM_PASS_MODE);
 	expect_vm(V4(GW, .dst = "10.10.1.1"), TC_ACT_OK, STEER_CNT_VM_PASS_MODE);
 	len = pkt_build(
-	    V4(.dst_mac = {0x02, 0, 0, 0, 0, 0x11}, .src = "10.10.2.5", .dst = "10.10.1.11"), frame,
+	    V4(FROM_GW, .dst_mac = {0x02, 0, 0, 0, 0, 0x11}, .src = "10.10.2.5", .dst = "10.10.1.11"), frame,
 	    sizeof(frame));
 	/* frames a live dataplane addressed to a VM are delivered in any mode */
 	expect(STEER_PROG_EXC_INGRESS, frame, len, TC_ACT_REDIRECT, STEER_CNT_EXC_REDIRECTED);
@@ -389,12 +391,13 @@ static void test_exc_known_vm_mac_redirects(void **state)
 	uint8_t frame[256];
 	size_t len;
 
-	len = pkt_build(V4(.dst_mac = {0x02, 0, 0, 0, 0, 0x11}, .src = "10.10.2.5",
+	len = pkt_build(V4(FROM_GW, .dst_mac = {0x02, 0, 0, 0, 0, 0x11}, .src = "10.10.2.5",
 			   .dst = "10.10.1.11", .proto = IPPROTO_TCP),
 			frame, sizeof(frame));
 	expect(STEER_PROG_EXC_INGRESS, frame, len, TC_ACT_REDIRECT, STEER_CNT_EXC_REDIRECTED);
 	len = pkt_build(
-	    V6(.dst_mac = {0x02, 0, 0, 0, 0, 0x11}, .src = "2001:db8:2::5", .dst = "fd00:1::11"),
+	    V6(FROM_GW, .dst_mac = {0x02, 0, 0, 0, 0, 0x11}, .src = "2001:db8:2::5",
+	       .dst = "fd00:1::11"),
 	    frame, sizeof(frame));
 	expect(STEER_PROG_EXC_INGRESS, frame, len, TC_ACT_REDIRECT, STEER_CNT_EXC_REDIRECTED);
 	/* Any frame to that MAC, even ARP: it is the VM's. */
@@ -411,14 +414,31 @@ static void test_exc_unknown_mac_passes(void **state)
 	 * BPF_PROG_TEST_RUN the device is lo, whose MAC is all zeroes). */
 	len = pkt_build_arp(bcast_mac, vm2_mac, 1, "192.168.100.2", "192.168.100.1", frame,
 			    sizeof(frame));
-	expect(STEER_PROG_EXC_INGRESS, frame, len, TC_ACT_OK, STEER_CNT_EXC_PASS_UNKNOWN_MAC);
+	expect(STEER_PROG_EXC_INGRESS, frame, len, TC_ACT_OK, STEER_CNT_EXC_PASS_NOT_ROUTED);
 	len = pkt_build(V4(.dst_mac = {0, 0, 0, 0, 0, 0}, .src = "192.168.100.2",
 			   .dst = "192.168.100.1"),
 			frame, sizeof(frame));
-	expect(STEER_PROG_EXC_INGRESS, frame, len, TC_ACT_OK, STEER_CNT_EXC_PASS_UNKNOWN_MAC);
+	expect(STEER_PROG_EXC_INGRESS, frame, len, TC_ACT_OK, STEER_CNT_EXC_PASS_NOT_ROUTED);
 	/* A bare Ethernet header. */
 	memset(frame, 0, 14);
-	expect(STEER_PROG_EXC_INGRESS, frame, 14, TC_ACT_OK, STEER_CNT_EXC_PASS_UNKNOWN_MAC);
+	expect(STEER_PROG_EXC_INGRESS, frame, 14, TC_ACT_OK, STEER_CNT_EXC_PASS_NOT_ROUTED);
+}
+
+/* The wire's own L2 traffic (NIC in promiscuous mode, unknown-unicast
+ * flooding on the underlay) never reaches a VM, even addressed to its MAC. */
+static void test_exc_not_routed_passes(void **state)
+{
+	uint8_t frame[256];
+	size_t len;
+
+	len = pkt_build(V4(.dst_mac = {0x02, 0, 0, 0, 0, 0x11}, .src = "192.168.100.7",
+			   .dst = "10.10.1.11"),
+			frame, sizeof(frame));
+	expect(STEER_PROG_EXC_INGRESS, frame, len, TC_ACT_OK, STEER_CNT_EXC_PASS_NOT_ROUTED);
+	len = pkt_build(V4(.dst_mac = {0x02, 0, 0, 0, 0, 0x77}, .src = "192.168.100.7",
+			   .dst = "10.10.1.77"),
+			frame, sizeof(frame));
+	expect(STEER_PROG_EXC_INGRESS, frame, len, TC_ACT_OK, STEER_CNT_EXC_PASS_NOT_ROUTED);
 }
 
 /* VM2 is not (yet) in the map: the bridge gets the frame rather than the
@@ -430,7 +450,7 @@ static void test_exc_unknown_vm_mac_to_bridge(void **state)
 	size_t len;
 
 	len = pkt_build(
-	    V4(.dst_mac = {0x02, 0, 0, 0, 0, 0x12}, .src = "10.10.2.5", .dst = "10.10.1.12"), frame,
+	    V4(FROM_GW, .dst_mac = {0x02, 0, 0, 0, 0, 0x12}, .src = "10.10.2.5", .dst = "10.10.1.12"), frame,
 	    sizeof(frame));
 	expect(STEER_PROG_EXC_INGRESS, frame, len, TC_ACT_REDIRECT, STEER_CNT_EXC_TO_BRIDGE);
 	assert_int_equal(steer_settings_get(steer, &set), 0);
@@ -447,7 +467,7 @@ static void test_exc_vm_mac_add_del(void **state)
 	int n;
 
 	len = pkt_build(
-	    V4(.dst_mac = {0x02, 0, 0, 0, 0, 0x12}, .src = "10.10.2.5", .dst = "10.10.1.12"), frame,
+	    V4(FROM_GW, .dst_mac = {0x02, 0, 0, 0, 0, 0x12}, .src = "10.10.2.5", .dst = "10.10.1.12"), frame,
 	    sizeof(frame));
 	assert_int_equal(steer_vm_mac_add(steer, vm2_mac, VM_IFINDEX), 0);
 	expect(STEER_PROG_EXC_INGRESS, frame, len, TC_ACT_REDIRECT, STEER_CNT_EXC_REDIRECTED);
@@ -496,6 +516,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_exc_known_vm_mac_redirects, test_setup),
 	    cmocka_unit_test_setup(test_exc_unknown_mac_passes, test_setup),
 	    cmocka_unit_test_setup(test_exc_unknown_vm_mac_to_bridge, test_setup),
+	    cmocka_unit_test_setup(test_exc_not_routed_passes, test_setup),
 	    cmocka_unit_test_setup(test_exc_vm_mac_add_del, test_setup),
 	    cmocka_unit_test_setup(test_api_errors, test_setup),
 	};

@@ -130,6 +130,17 @@ static void test_resolve_v4(void **state)
 	assert_int_equal(resolve(f, "10.10.2.7", NH_VM, NULL, NULL), FIB_PUNT_not_fast);
 	assert_int_equal(resolve(f, "10.10.1.11", NH_UNDERLAY, NULL, NULL), FIB_PUNT_not_fast);
 	assert_int_equal(resolve(f, "8.8.8.8", NH_UNDERLAY, NULL, NULL), FIB_PUNT_no_route);
+	/* default routes (rte_lpm cannot hold /0) */
+	route(f, false, "0.0.0.0", 0, "192.168.100.2", DP0, RT_TABLE_MAIN, 0);
+	route(f, false, "::", 0, "fd00:100::2", DP0, RT_TABLE_MAIN, 1024);
+	assert_int_equal(resolve(f, "8.8.8.8", NH_UNDERLAY, &d, NULL), FIB_FWD);
+	assert_memory_equal(d, wire_mac, 6);
+	assert_int_equal(resolve(f, "2001:db8::1", NH_UNDERLAY, &d, NULL), FIB_FWD);
+	assert_int_equal(resolve(f, "10.10.1.11", NH_VM, NULL, NULL), FIB_FWD); /* longer wins */
+	route(f, true, "0.0.0.0", 0, "192.168.100.2", DP0, RT_TABLE_MAIN, 0);
+	route(f, true, "::", 0, "fd00:100::2", DP0, RT_TABLE_MAIN, 1024);
+	assert_int_equal(resolve(f, "8.8.8.8", NH_UNDERLAY, NULL, NULL), FIB_PUNT_no_route);
+	assert_int_equal(resolve(f, "2001:db8::1", NH_UNDERLAY, NULL, NULL), FIB_PUNT_no_route);
 	/* route removed at runtime */
 	route(f, true, "10.10.2.0", 24, "192.168.100.2", DP0, RT_TABLE_MAIN, 0);
 	assert_int_equal(resolve(f, "10.10.2.7", NH_UNDERLAY, NULL, NULL), FIB_PUNT_no_route);
