@@ -190,6 +190,14 @@ int nl_mirror_fd(const struct nl_mirror *m)
 	return m->ev ? mnl_socket_get_fd(m->ev) : -1;
 }
 
+int nl_mirror_set_rcvbuf(struct nl_mirror *m, int bytes)
+{
+	if (setsockopt(mnl_socket_get_fd(m->ev), SOL_SOCKET, SO_RCVBUFFORCE, &bytes,
+		       sizeof(bytes)) < 0)
+		return -errno;
+	return 0;
+}
+
 const struct nl_mirror_stats *nl_mirror_stats(const struct nl_mirror *m)
 {
 	return &m->stats;

@@ -90,6 +90,9 @@ int nl_mirror_sync(struct nl_mirror *m);
 /* Apply all pending events (non-blocking). An overrun triggers a resync. */
 int nl_mirror_process(struct nl_mirror *m);
 const struct nl_mirror_stats *nl_mirror_stats(const struct nl_mirror *m);
+/* Resize the event socket's receive buffer (tests use a tiny one to force
+ * overruns). */
+int nl_mirror_set_rcvbuf(struct nl_mirror *m, int bytes);
 
 /* One message → the consumer (exposed for unit tests). Returns 0, or
  * -EINVAL for a malformed message. */

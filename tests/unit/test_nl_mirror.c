@@ -293,6 +293,86 @@ static void test_live_dump_and_events(void **state)
 	free(r);
 }
 
+/* Overrun: events are lost (ENOBUFS) while the mirror is not reading; the
+ * next read must trigger a full resync that ends with exactly the kernel's
+ * state — nothing missing, nothing stale. */
+struct set {
+	int routes, begins, ends;
+	bool have[400];
+};
+static void set_route(void *ctx, bool del, const struct mirror_route *r)
+{
+	struct set *s = ctx;
+	/* 198.18.N.0/24 for N in 0..399 is carried as 198.(18 + N / 256).(N % 256).0 */
+	if (r->family != AF_INET || r->dst_len != 24 || r->dst[0] != 198)
+		return;
+	int n = (r->dst[1] - 18) * 256 + r->dst[2];
+	if (n < 0 || n >= 400)
+		return;
+	if (s->have[n] == !del)
+		return;
+	s->have[n] = !del;
+	s->routes += del ? -1 : 1;
+}
+static void set_begin(void *ctx)
+{
+	struct set *s = ctx;
+	s->begins++;
+	/* a resync sets again everything that exists: start from nothing */
+	memset(s->have, 0, sizeof(s->have));
+	s->routes = 0;
+}
+static void set_end(void *ctx)
+{
+	((struct set *)ctx)->ends++;
+}
+static const struct mirror_ops set_ops = {.route = set_route, .resync_begin = set_begin,
+					  .resync_end = set_end};
+
+static void test_overrun_resyncs(void **state)
+{
+	struct set *s = calloc(1, sizeof(*s));
+	struct nl_mirror *m;
+	FILE *batch;
+	char path[] = "/tmp/nlmirror-batch-XXXXXX";
+	int fd;
+
+	if (unshare(CLONE_NEWNET) < 0)
+		fail_msg("unshare(CLONE_NEWNET): %s", strerror(errno));
+	assert_int_equal(sh("ip link add t0 type veth peer name t1 && ip link set t0 up && "
+			    "ip link set t1 up && ip addr add 192.0.2.1/24 dev t0"),
+			 0);
+	assert_int_equal(nl_mirror_open(&m, &set_ops, s, NULL, 0), 0);
+	assert_int_equal(nl_mirror_sync(m), 0);
+	assert_int_equal(nl_mirror_set_rcvbuf(m, 4096), 0);
+
+	/* 400 routes in one `ip -batch` while nobody reads the event socket */
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	batch = fdopen(fd, "w");
+	for (int n = 0; n < 400; n++)
+		fprintf(batch, "route add 198.%d.%d.0/24 via 192.0.2.2\n", 18 + n / 256, n % 256);
+	fclose(batch);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "ip -batch %s", path);
+	assert_int_equal(sh(cmd), 0);
+	unlink(path);
+
+	assert_int_equal(nl_mirror_process(m), 0);
+	assert_true(nl_mirror_stats(m)->overruns >= 1);
+	assert_true(s->begins >= 2 && s->ends == s->begins);
+	assert_int_equal(s->routes, 400);
+
+	/* and a removal after the resync is seen as an event again */
+	assert_int_equal(nl_mirror_set_rcvbuf(m, 1 << 20), 0);
+	assert_int_equal(sh("ip route del 198.18.7.0/24"), 0);
+	assert_int_equal(nl_mirror_process(m), 0);
+	assert_int_equal(s->routes, 399);
+	assert_false(s->have[7]);
+	nl_mirror_close(m);
+	free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -301,6 +381,7 @@ int main(void)
 		cmocka_unit_test(test_neigh_states),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_live_dump_and_events),
+		cmocka_unit_test(test_overrun_resyncs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
