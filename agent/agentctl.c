@@ -181,7 +181,7 @@ static void print_status(json_t *st)
 	if (fwd) {
 		printf("  forwarded by DPDK:     wire->VM %lld, VM->wire %lld\n",
 		       i(fwd, "fast_wire_to_vm"), i(fwd, "fast_vm_to_wire"));
-		printf("  handed to the kernel:  from wire %lld, from VMs %lld (not ours %lld, "
+		printf("  handed to the kernel:  from wire %lld, from VMs %lld (bcast/mcast %lld, "
 		       "not IP %lld, special %lld, ttl %lld, local %lld, no route %lld, "
 		       "not fast %lld, unresolved %lld)\n",
 		       i(fwd, "kernel_from_wire"), i(fwd, "kernel_from_vm"), i(fwd, "punt_l2"),
@@ -189,12 +189,13 @@ static void print_status(json_t *st)
 		       i(fwd, "punt_local"), i(fwd, "punt_no_route"), i(fwd, "punt_not_fast"),
 		       i(fwd, "punt_unresolved"));
 		printf("  sent by the kernel:    %lld\n", i(fwd, "from_kernel"));
-		printf("  drops:                 tx full nic %lld exc %lld, no mbuf %lld\n",
+		printf("  drops:                 tx full nic %lld exc %lld, no mbuf %lld, "
+		       "unicast not for the NIC %lld\n",
 		       i(fwd, "drop_tx_full_nic"), i(fwd, "drop_tx_full_exc"),
-		       i(fwd, "drop_no_mbuf"));
+		       i(fwd, "drop_no_mbuf"), i(fwd, "drop_not_ours"));
 	}
 	if (truthy(steer, "loaded"))
-		printf("  eBPF steering (%s):    VM->dp0 %lld (GSO batches), dp0->VM %lld, "
+		printf("  eBPF steering (%s):  VM->dp0 %lld (GSO batches), dp0->VM %lld, "
 		       "dp0->bridge %lld, passed on VM ports %lld\n",
 		       s(steer, "mode"), cnt(steer, "vm_redirected"), cnt(steer, "exc_redirected"),
 		       cnt(steer, "exc_to_bridge"),
