@@ -108,8 +108,7 @@ static void print_addrs(json_t *arr)
 	json_t *v;
 	if (json_array_size(arr) == 0)
 		printf(" (none)");
-	json_array_foreach (arr, idx, v)
-		printf(" %s", json_string_value(v));
+	json_array_foreach(arr, idx, v) printf(" %s", json_string_value(v));
 	printf("\n");
 }
 
@@ -142,12 +141,13 @@ static void print_status(json_t *st)
 		printf("last failure: %s\n", s(st, "last_failure"));
 	json_t *fb = json_object_get(st, "fallback");
 	if (fb)
-		printf("fallback:    %lld failover(s), %lld failback(s), %lld restart(s)%s%s, phase %s"
-		       "%s\n",
-		       i(fb, "failovers"), i(fb, "failbacks"), i(fb, "restarts"),
-		       truthy(fb, "forced") ? ", FORCED (agentctl mode kernel)" : "",
-		       truthy(fb, "crash_loop") ? ", CRASH LOOP (agentctl mode dpdk to retry)" : "",
-		       s(fb, "phase"), "");
+		printf(
+		    "fallback:    %lld failover(s), %lld failback(s), %lld restart(s)%s%s, phase %s"
+		    "%s\n",
+		    i(fb, "failovers"), i(fb, "failbacks"), i(fb, "restarts"),
+		    truthy(fb, "forced") ? ", FORCED (agentctl mode kernel)" : "",
+		    truthy(fb, "crash_loop") ? ", CRASH LOOP (agentctl mode dpdk to retry)" : "",
+		    s(fb, "phase"), "");
 	if (i(dp, "pid"))
 		printf("dataplane:   pid %lld, up %lld s, state %s, heartbeat %lld\n", i(dp, "pid"),
 		       i(dp, "uptime_s"), s(health, "state"), i(health, "heartbeat"));
@@ -157,15 +157,14 @@ static void print_status(json_t *st)
 	printf("nic:         %s", s(nic, "device"));
 	if (ndp)
 		printf(" (driver %s, mac %s, link %s%s%lld Mb/s)", s(ndp, "driver"), s(ndp, "mac"),
-		       truthy(ndp, "link_up") ? "up" : "down", ", ",
-		       i(ndp, "speed_mbps"));
+		       truthy(ndp, "link_up") ? "up" : "down", ", ", i(ndp, "speed_mbps"));
 	printf("\n");
 	print_port_counters("counters:", ndp);
 	printf("  kernel netdev %s:", s(nic, "kernel_netdev"));
 	print_addrs(json_object_get(json_object_get(nic, "kernel"), "addresses"));
 	printf("  kernel netdev free of addresses: %s\n",
 	       json_is_true(json_object_get(nic, "kernel_netdev_free_of_addresses")) ? "yes"
-										 : "NO");
+										     : "NO");
 
 	printf("exception:   %s %s", s(exc, "type"), s(exc, "ifname"));
 	if (json_object_get(exc, "dpdk"))
@@ -218,12 +217,13 @@ static void print_status(json_t *st)
 	printf("  ports:");
 	if (json_array_size(json_object_get(br, "ports")) == 0)
 		printf(" (none)");
-	json_array_foreach (json_object_get(br, "ports"), idx, v)
-		printf(" %s%s", s(v, "name"), json_is_true(json_object_get(v, "up")) ? "" : "(down)");
+	json_array_foreach(json_object_get(br, "ports"), idx, v)
+	    printf(" %s%s", s(v, "name"), json_is_true(json_object_get(v, "up")) ? "" : "(down)");
 	printf("\n");
 
 	printf("routes:\n");
-	json_array_foreach (json_object_get(st, "routes"), idx, v) {
+	json_array_foreach(json_object_get(st, "routes"), idx, v)
+	{
 		printf("  %-24s", s(v, "dst"));
 		if (json_object_get(v, "via"))
 			printf(" via %s", s(v, "via"));
@@ -237,7 +237,8 @@ static void print_routes(json_t *r)
 	json_t *v;
 
 	printf("%-28s %-26s %-10s %-6s %s\n", "prefix", "via", "dev", "table", "path");
-	json_object_foreach (r, key, v) {
+	json_object_foreach(r, key, v)
+	{
 		if (json_is_object(v))
 			printf("%-28s %-26s %-10s %-6lld %s\n", s(v, "dst"), s(v, "via"),
 			       s(v, "dev"), i(v, "table"), s(v, "path"));
@@ -252,7 +253,8 @@ static void print_neigh(json_t *r)
 	json_t *v;
 
 	printf("%-28s %-18s %s\n", "address", "mac", "dev");
-	json_object_foreach (r, key, v) {
+	json_object_foreach(r, key, v)
+	{
 		if (json_is_object(v))
 			printf("%-28s %-18s %s\n", s(v, "ip"), s(v, "mac"), s(v, "dev"));
 	}
@@ -267,27 +269,28 @@ static void print_mode(json_t *r)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: agentctl [-s SOCKET] COMMAND [--json]\n"
-		   "commands:\n"
-		   "  status            mode, dataplane, NIC, exception port, traffic split,\n"
-		   "                    steering, bridge, routes\n"
-		   "  routes            the dataplane's mirror of the kernel FIB\n"
-		   "  neigh             the dataplane's mirror of the neighbour table\n"
-		   "  mode kernel       force the kernel path (maintenance); no restarts\n"
-		   "  mode dpdk         back to DPDK (also clears a crash loop)\n"
-		   "options:\n"
-		   "  -s, --socket PATH control socket (default $AGENTD_SOCKET or %s)\n"
-		   "  -j, --json        print the raw JSON\n",
+	fprintf(f,
+		"usage: agentctl [-s SOCKET] COMMAND [--json]\n"
+		"commands:\n"
+		"  status            mode, dataplane, NIC, exception port, traffic split,\n"
+		"                    steering, bridge, routes\n"
+		"  routes            the dataplane's mirror of the kernel FIB\n"
+		"  neigh             the dataplane's mirror of the neighbour table\n"
+		"  mode kernel       force the kernel path (maintenance); no restarts\n"
+		"  mode dpdk         back to DPDK (also clears a crash loop)\n"
+		"options:\n"
+		"  -s, --socket PATH control socket (default $AGENTD_SOCKET or %s)\n"
+		"  -j, --json        print the raw JSON\n",
 		DEFAULT_SOCKET);
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"socket", required_argument, NULL, 's'},
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
+	    {"socket", required_argument, NULL, 's'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
 	};
 	const char *sock = getenv("AGENTD_SOCKET") ? getenv("AGENTD_SOCKET") : DEFAULT_SOCKET;
 	bool json = false;

@@ -15,15 +15,15 @@ struct ks_nl;
 
 enum agent_mode {
 	MODE_STARTING = 0, /* kernel side set up, dataplane not yet serving */
-	MODE_DPDK,         /* dataplane owns the NIC */
-	MODE_KERNEL,       /* kernel routes everything (fallback or forced) */
+	MODE_DPDK,	   /* dataplane owns the NIC */
+	MODE_KERNEL,	   /* kernel routes everything (fallback or forced) */
 	MODE_STOPPING,
 };
 
 /* The supervised agent-dataplane child. */
 struct dataplane {
-	pid_t pid;         /* 0 = not running */
-	int pidfd;         /* -1 = none; readable when the child exits */
+	pid_t pid;		 /* 0 = not running */
+	int pidfd;		 /* -1 = none; readable when the child exits */
 	struct timespec started; /* CLOCK_MONOTONIC */
 	time_t started_wall;
 	char exc_type[16]; /* "tap" | "virtio-user" as resolved from "auto" */
@@ -109,8 +109,8 @@ json_t *steering_status(struct agentd *a);
 void steering_fini(struct agentd *a);
 
 /* nic_handover.c */
-int nic_to_kernel(struct agentd *a); /* rebind (vfio-pci) / remove stale XDP program */
-int nic_to_dpdk(struct agentd *a);   /* rebind to vfio-pci before the dataplane starts */
+int nic_to_kernel(struct agentd *a);	 /* rebind (vfio-pci) / remove stale XDP program */
+int nic_to_dpdk(struct agentd *a);	 /* rebind to vfio-pci before the dataplane starts */
 bool nic_needs_rebind(struct agentd *a); /* a vfio-pci NIC the kernel gets back on fallback */
 void nic_announce(struct agentd *a, const char *ifname); /* GARP + unsolicited NA */
 

@@ -37,9 +37,9 @@
 #define MAX_FAILURES 64
 
 enum phase {
-	PH_IDLE = 0,     /* DPDK serving, or kernel with nothing scheduled */
+	PH_IDLE = 0,	 /* DPDK serving, or kernel with nothing scheduled */
 	PH_RESTART_WAIT, /* kernel; dataplane restart after the back-off */
-	PH_HOLDDOWN,     /* kernel; new dataplane running, proving itself */
+	PH_HOLDDOWN,	 /* kernel; new dataplane running, proving itself */
 };
 
 static struct {
@@ -53,7 +53,7 @@ static struct {
 	unsigned n_failures;
 	bool forced, crash_loop;
 	uint64_t failovers, failbacks, restarts;
-	double next_at; /* monotonic seconds of the pending timer */
+	double next_at;		       /* monotonic seconds of the pending timer */
 	const struct dp_heartbeat *hb; /* the dataplane's heartbeat page, read-only */
 } fb = {.hb_fd = -1, .timer_fd = -1};
 
@@ -162,7 +162,8 @@ static int nic_mac_from_dataplane(struct agentd *a)
 	if (dataplane_query(a, DP_TEL_STATS, &stats) < 0)
 		return -EIO;
 	mac = json_string_value(json_object_get(json_object_get(stats, "nic"), "mac"));
-	if (mac && sscanf(mac, "%x:%x:%x:%x:%x:%x", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5]) == 6) {
+	if (mac &&
+	    sscanf(mac, "%x:%x:%x:%x:%x:%x", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5]) == 6) {
 		for (int i = 0; i < 6; i++)
 			a->nic_mac[i] = m[i];
 		a->nic_mac_known = true;
@@ -275,8 +276,9 @@ static void schedule_restart(struct agentd *a)
 	if (crash_loop_detected(cfg)) {
 		fb.crash_loop = true;
 		fb.phase = PH_IDLE;
-		LOG(ERR, "crash loop: %d failures within %d s; staying on the kernel path until "
-			 "`agentctl mode dpdk`",
+		LOG(ERR,
+		    "crash loop: %d failures within %d s; staying on the kernel path until "
+		    "`agentctl mode dpdk`",
 		    cfg->fallback.crashloop_count, cfg->fallback.crashloop_window_s);
 		snprintf(a->last_failure + strlen(a->last_failure),
 			 sizeof(a->last_failure) - strlen(a->last_failure), " (crash loop)");
@@ -423,8 +425,9 @@ static void heartbeat_cb(struct agentd *a, int fd, uint32_t events, void *arg)
 	if (++fb.misses < cfg->fallback.heartbeat_misses)
 		return;
 	char why[160];
-	snprintf(why, sizeof(why), "dataplane pid %d hung: heartbeat stalled for %d checks of %d ms",
-		 a->dp.pid, fb.misses, cfg->fallback.heartbeat_ms);
+	snprintf(why, sizeof(why),
+		 "dataplane pid %d hung: heartbeat stalled for %d checks of %d ms", a->dp.pid,
+		 fb.misses, cfg->fallback.heartbeat_ms);
 	fb.misses = 0;
 	fallback_failover(a, why);
 }
@@ -525,8 +528,8 @@ static int mode_handle(struct agentd *a, const char *payload, uint32_t len, json
 	return ret;
 }
 static struct ctl_handler mode_handler = {
-	.type = AGENT_REQ_MODE,
-	.name = "mode",
-	.handle = mode_handle,
+    .type = AGENT_REQ_MODE,
+    .name = "mode",
+    .handle = mode_handle,
 };
 CTL_REGISTER(mode_handler);

@@ -129,10 +129,9 @@ int kernel_setup_exception(struct agentd *a)
 		snprintf(path, sizeof(path), "net/ipv4/conf/%s/send_redirects", exc);
 		ks_sysctl_set(path, "0");
 	}
-	return underlay_move(a, ks_link_index(a->nl, cfg->nic.kernel_netdev) > 0 ?
-					cfg->nic.kernel_netdev :
-					NULL,
-			     exc);
+	return underlay_move(
+	    a, ks_link_index(a->nl, cfg->nic.kernel_netdev) > 0 ? cfg->nic.kernel_netdev : NULL,
+	    exc);
 }
 
 int kernel_setup_nic(struct agentd *a)
@@ -150,10 +149,9 @@ int kernel_setup_nic(struct agentd *a)
 	/* the same MAC as dp0 had, so that peers' ARP caches stay valid */
 	if (a->nic_mac_known && memcmp(li.mac, a->nic_mac, 6) != 0)
 		ks_link_set_mac(a->nl, cfg->nic.kernel_netdev, a->nic_mac);
-	return underlay_move(a, ks_link_index(a->nl, cfg->exception.ifname) > 0 ?
-					cfg->exception.ifname :
-					NULL,
-			     cfg->nic.kernel_netdev);
+	return underlay_move(
+	    a, ks_link_index(a->nl, cfg->exception.ifname) > 0 ? cfg->exception.ifname : NULL,
+	    cfg->nic.kernel_netdev);
 }
 
 static bool is_config_route(const struct agent_config *cfg, const struct ks_route *k)

@@ -10,8 +10,8 @@
 int agent_log_level = AGENT_LOG_INFO;
 
 static const char *const level_names[] = {
-	[AGENT_LOG_ERR] = "err",   [AGENT_LOG_WARNING] = "warning", [AGENT_LOG_NOTICE] = "notice",
-	[AGENT_LOG_INFO] = "info", [AGENT_LOG_DEBUG] = "debug",
+    [AGENT_LOG_ERR] = "err",   [AGENT_LOG_WARNING] = "warning", [AGENT_LOG_NOTICE] = "notice",
+    [AGENT_LOG_INFO] = "info", [AGENT_LOG_DEBUG] = "debug",
 };
 
 const char *agent_log_level_name(int level)

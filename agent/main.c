@@ -95,9 +95,9 @@ static int status_handle(struct agentd *a, const char *payload, uint32_t len, js
 	return *resp ? 0 : -ENOMEM;
 }
 static struct ctl_handler status_handler = {
-	.type = AGENT_REQ_STATUS,
-	.name = "status",
-	.handle = status_handle,
+    .type = AGENT_REQ_STATUS,
+    .name = "status",
+    .handle = status_handle,
 };
 CTL_REGISTER(status_handler);
 
@@ -121,9 +121,9 @@ static int routes_handle(struct agentd *a, const char *payload, uint32_t len, js
 	return fib_query(a, DP_TEL_ROUTES, resp);
 }
 static struct ctl_handler routes_handler = {
-	.type = AGENT_REQ_ROUTES,
-	.name = "routes",
-	.handle = routes_handle,
+    .type = AGENT_REQ_ROUTES,
+    .name = "routes",
+    .handle = routes_handle,
 };
 CTL_REGISTER(routes_handler);
 
@@ -132,29 +132,30 @@ static int neigh_handle(struct agentd *a, const char *payload, uint32_t len, jso
 	return fib_query(a, DP_TEL_NEIGH, resp);
 }
 static struct ctl_handler neigh_handler = {
-	.type = AGENT_REQ_NEIGH,
-	.name = "neigh",
-	.handle = neigh_handle,
+    .type = AGENT_REQ_NEIGH,
+    .name = "neigh",
+    .handle = neigh_handle,
 };
 CTL_REGISTER(neigh_handler);
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: agentd -c FILE [--check-config] [--log-level LEVEL]\n"
-		   "  -c, --config FILE     configuration file (libconfig syntax, see agentd.conf(5))\n"
-		   "  -n, --check-config    validate the configuration and exit (0 ok, 2 invalid)\n"
-		   "  -L, --log-level LEVEL err|warning|notice|info|debug (overrides the file)\n"
-		   "  -h, --help\n");
+	fprintf(
+	    f, "usage: agentd -c FILE [--check-config] [--log-level LEVEL]\n"
+	       "  -c, --config FILE     configuration file (libconfig syntax, see agentd.conf(5))\n"
+	       "  -n, --check-config    validate the configuration and exit (0 ok, 2 invalid)\n"
+	       "  -L, --log-level LEVEL err|warning|notice|info|debug (overrides the file)\n"
+	       "  -h, --help\n");
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"check-config", no_argument, NULL, 'n'},
-		{"log-level", required_argument, NULL, 'L'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
+	    {"config", required_argument, NULL, 'c'},
+	    {"check-config", no_argument, NULL, 'n'},
+	    {"log-level", required_argument, NULL, 'L'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
 	};
 	static struct agentd agent = {.epfd = -1, .dp = {.pidfd = -1}};
 	struct agentd *a = &agent;

@@ -219,6 +219,6 @@ void nic_announce(struct agentd *a, const char *ifname)
 		else
 			sent++;
 	}
-	LOG(INFO, "announced %d underlay address(es) on %s (gratuitous ARP / unsolicited NA)",
-	    sent, ifname);
+	LOG(INFO, "announced %d underlay address(es) on %s (gratuitous ARP / unsolicited NA)", sent,
+	    ifname);
 }

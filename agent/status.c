@@ -27,7 +27,8 @@ static json_t *addr_array(struct agentd *a, const char *ifname)
 	int n = ks_addr_list(a->nl, ifname, addrs, 32);
 
 	for (int i = 0; i < n; i++)
-		json_array_append_new(arr, json_string(ip_prefix_fmt(&addrs[i], true, buf, sizeof(buf))));
+		json_array_append_new(
+		    arr, json_string(ip_prefix_fmt(&addrs[i], true, buf, sizeof(buf))));
 	return arr;
 }
 
@@ -38,8 +39,8 @@ static json_t *link_object(struct agentd *a, const char *ifname)
 
 	if (ks_link_get(a->nl, ifname, &li) < 0)
 		return json_pack("{s:s,s:b}", "name", ifname, "exists", 0);
-	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", li.mac[0], li.mac[1],
-		 li.mac[2], li.mac[3], li.mac[4], li.mac[5]);
+	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", li.mac[0], li.mac[1], li.mac[2],
+		 li.mac[3], li.mac[4], li.mac[5]);
 	return json_pack("{s:s,s:b,s:i,s:s,s:i,s:b,s:b,s:o}", "name", ifname, "exists", 1,
 			 "ifindex", li.ifindex, "mac", mac, "mtu", li.mtu, "up", li.admin_up,
 			 "carrier", li.carrier, "addresses", addr_array(a, ifname));
@@ -98,8 +99,9 @@ static json_t *routes_array(struct agentd *a)
 				      routes[i].dev, "protocol", routes[i].protocol, "metric",
 				      routes[i].metric);
 		if (routes[i].has_via)
-			json_object_set_new(r, "via", json_string(ip_prefix_fmt(&routes[i].via, false,
-										 via, sizeof(via))));
+			json_object_set_new(
+			    r, "via",
+			    json_string(ip_prefix_fmt(&routes[i].via, false, via, sizeof(via))));
 		json_array_append_new(arr, r);
 	}
 	return arr;
@@ -151,8 +153,8 @@ json_t *status_build(struct agentd *a)
 	}
 	json_object_set_new(st, "nic", nic);
 
-	exc = json_pack("{s:s,s:s}", "type", a->dp.exc_type[0] ? a->dp.exc_type : "none",
-			"ifname", cfg->exception.ifname);
+	exc = json_pack("{s:s,s:s}", "type", a->dp.exc_type[0] ? a->dp.exc_type : "none", "ifname",
+			cfg->exception.ifname);
 	if (stats && json_object_get(stats, "exception"))
 		json_object_set(exc, "dpdk", json_object_get(stats, "exception"));
 	json_object_set_new(exc, "kernel", link_object(a, cfg->exception.ifname));
@@ -181,8 +183,9 @@ json_t *status_build(struct agentd *a)
 	kern = json_object();
 	json_object_set_new(kern, "IpForwDatagrams",
 			    json_integer(snmp_counter("/proc/net/snmp", "Ip", "ForwDatagrams")));
-	json_object_set_new(kern, "Ip6OutForwDatagrams",
-			    json_integer(snmp_counter("/proc/net/snmp6", "", "Ip6OutForwDatagrams")));
+	json_object_set_new(
+	    kern, "Ip6OutForwDatagrams",
+	    json_integer(snmp_counter("/proc/net/snmp6", "", "Ip6OutForwDatagrams")));
 	json_object_set_new(st, "kernel", kern);
 
 	json_decref(stats);

@@ -29,7 +29,7 @@
 
 #include "agentd.h"
 
-static struct nl_sock *ev_sock;  /* subscribed: tells us when to reconcile */
+static struct nl_sock *ev_sock;	 /* subscribed: tells us when to reconcile */
 static struct nl_sock *req_sock; /* cache fills */
 static struct steer *steer;
 static bool dirty;
@@ -125,7 +125,8 @@ static void reconcile_links(struct agentd *a, struct nl_cache *links, int br_ifi
 		if (attached > 0 && id == steer_prog_id(steer, want))
 			continue;
 		if (steer_attach(steer, want, ifindex) == 0)
-			LOG(INFO, "attached %s to %s", steer_prog_name(want), rtnl_link_get_name(l));
+			LOG(INFO, "attached %s to %s", steer_prog_name(want),
+			    rtnl_link_get_name(l));
 	}
 }
 
@@ -283,8 +284,9 @@ json_t *steering_status(struct agentd *a)
 	if (steer_counters_read(steer, c) == 0)
 		for (int i = 0; i < STEER_CNT_MAX; i++)
 			json_object_set_new(cnt, steer_counter_name(i),
-					    json_pack("{s:I,s:I}", "packets", (json_int_t)c[i].packets,
-						      "bytes", (json_int_t)c[i].bytes));
+					    json_pack("{s:I,s:I}", "packets",
+						      (json_int_t)c[i].packets, "bytes",
+						      (json_int_t)c[i].bytes));
 	json_object_set_new(st, "counters", cnt);
 	json_object_set_new(st, "vm_macs", json_integer(steer_vm_mac_list(steer, NULL, 0)));
 	json_object_set_new(st, "reconciles", json_integer(reconciles));

@@ -140,21 +140,21 @@ void dp_format_mac(const struct rte_ether_addr *mac, char *out, size_t len);
 	X(drop_tx_full_exc)                                                                        \
 	X(drop_verdict) /* dp_process_burst() said drop */                                         \
 	/* fast path: forwarded by DPDK, never seen by kernel IP forwarding */                     \
-	X(fast_wire_to_vm) /* NIC -> exception, rewritten for a VM (tc delivers it) */              \
-	X(fast_vm_to_wire) /* exception -> NIC, a VM frame routed by DPDK */                        \
-	/* to the kernel: NIC frames passed unchanged / VM frames handed back for routing */      \
+	X(fast_wire_to_vm) /* NIC -> exception, rewritten for a VM (tc delivers it) */             \
+	X(fast_vm_to_wire) /* exception -> NIC, a VM frame routed by DPDK */                       \
+	/* to the kernel: NIC frames passed unchanged / VM frames handed back for routing */       \
 	X(kernel_from_wire)                                                                        \
 	X(kernel_from_vm)                                                                          \
-	X(from_kernel) /* exception -> NIC unchanged: what the kernel itself sent */                \
+	X(from_kernel) /* exception -> NIC unchanged: what the kernel itself sent */               \
 	/* why a frame went to the kernel (one reason each) */                                     \
-	X(punt_l2)	   /* NIC: broadcast or multicast: the kernel's */                           \
+	X(punt_l2)	   /* NIC: broadcast or multicast: the kernel's */                         \
 	X(drop_not_ours)   /* NIC (promiscuous): unicast to another MAC, dropped as a NIC would */ \
-	X(punt_not_ip)	   /* ARP, VLAN, ... */                                                      \
+	X(punt_not_ip)	   /* ARP, VLAN, ... */                                                    \
 	X(punt_ip_special) /* IPv4 options, multicast/link-local destination, short frame */       \
-	X(punt_ttl)	   /* TTL / hop limit <= 1: the kernel sends the ICMP error */               \
-	X(punt_local)	   /* to one of the host's addresses */                                     \
+	X(punt_ttl)	   /* TTL / hop limit <= 1: the kernel sends the ICMP error */             \
+	X(punt_local)	   /* to one of the host's addresses */                                    \
 	X(punt_no_route)                                                                           \
-	X(punt_not_fast)   /* the route leads elsewhere (not bridge / not underlay) */              \
+	X(punt_not_fast)   /* the route leads elsewhere (not bridge / not underlay) */             \
 	X(punt_unresolved) /* next hop not resolved yet: the kernel resolves it */
 
 struct dp_fwd_counters {
@@ -201,7 +201,7 @@ struct dp_lcore {
 	struct fib *fib;
 	struct rte_ether_addr nic_mac;
 	uint64_t *hb_shm; /* heartbeat published for agentd (dp_heartbeat.turns) */
-	bool quit; /* set by the main lcore, read (relaxed) every loop turn */
+	bool quit;	  /* set by the main lcore, read (relaxed) every loop turn */
 	bool running;
 	/* counters on their own cache line: the telemetry thread reads them */
 	struct dp_fwd_counters counters __rte_cache_aligned;
@@ -228,9 +228,9 @@ enum dp_state {
 #define DP_MAX_FWD_LCORES 1 /* issue 2/3: one forwarding lcore */
 
 struct dataplane {
-	struct dp_heartbeat *hb; /* shared page read by agentd; NULL if unavailable */
-	struct fib *fib;              /* NULL: slow path only (no --bridge) */
-	struct nl_mirror *mirror;     /* feeds fib from the kernel */
+	struct dp_heartbeat *hb;  /* shared page read by agentd; NULL if unavailable */
+	struct fib *fib;	  /* NULL: slow path only (no --bridge) */
+	struct nl_mirror *mirror; /* feeds fib from the kernel */
 	struct dp_args args;
 	struct dp_port ports[DP_PORT_COUNT];
 	struct rte_mempool *pool;

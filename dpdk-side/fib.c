@@ -18,10 +18,11 @@
 #include "fib.h"
 
 RTE_LOG_REGISTER_DEFAULT(fib_logtype, INFO);
-#define FIB_LOG(level, fmt, ...) rte_log(RTE_LOG_##level, fib_logtype, "fib: " fmt "\n", ##__VA_ARGS__)
+#define FIB_LOG(level, fmt, ...)                                                                   \
+	rte_log(RTE_LOG_##level, fib_logtype, "fib: " fmt "\n", ##__VA_ARGS__)
 
 #define MAX_CANDIDATES 4
-#define FIB_MAX_LINKS 1024
+#define FIB_MAX_LINKS  1024
 
 struct prefix_key {
 	uint8_t family;
@@ -80,14 +81,14 @@ static struct rte_hash *hash_create(const char *name, uint32_t entries, uint32_t
 				    int socket_id, bool lockfree)
 {
 	struct rte_hash_parameters p = {
-		.name = name,
-		.entries = entries,
-		.key_len = key_len,
-		.hash_func = rte_jhash,
-		.socket_id = socket_id,
-		.extra_flag = lockfree ? (RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF |
-					  RTE_HASH_EXTRA_FLAGS_NO_FREE_ON_DEL) :
-					 0,
+	    .name = name,
+	    .entries = entries,
+	    .key_len = key_len,
+	    .hash_func = rte_jhash,
+	    .socket_id = socket_id,
+	    .extra_flag = lockfree ? (RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF |
+				      RTE_HASH_EXTRA_FLAGS_NO_FREE_ON_DEL)
+				   : 0,
 	};
 	return rte_hash_create(&p);
 }
@@ -143,8 +144,8 @@ int fib_create(struct fib **fp, const struct fib_config *cfg, int socket_id)
 	f->neigh = hash_create("fib_neigh", cfg->neighbours, sizeof(struct fib_neigh_key),
 			       socket_id, true);
 	f->local = hash_create("fib_local", 1024, sizeof(struct fib_local_key), socket_id, true);
-	c->prefixes = hash_create("fib_prefixes", c->max_nh, sizeof(struct prefix_key), socket_id,
-				  false);
+	c->prefixes =
+	    hash_create("fib_prefixes", c->max_nh, sizeof(struct prefix_key), socket_id, false);
 	if (f->neigh == NULL || f->local == NULL || c->prefixes == NULL)
 		goto dpdk_err;
 	*fp = f;
@@ -644,12 +645,12 @@ static void fib_resync_end(void *ctx)
 }
 
 const struct mirror_ops fib_mirror_ops = {
-	.link = fib_link,
-	.addr = fib_addr,
-	.route = fib_route,
-	.neigh = fib_neigh,
-	.resync_begin = fib_resync_begin,
-	.resync_end = fib_resync_end,
+    .link = fib_link,
+    .addr = fib_addr,
+    .route = fib_route,
+    .neigh = fib_neigh,
+    .resync_begin = fib_resync_begin,
+    .resync_end = fib_resync_end,
 };
 
 void fib_get_stats(struct fib *f, struct fib_stats *st)

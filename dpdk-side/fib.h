@@ -29,7 +29,7 @@
 /* Where a route leads, as far as the fast path is concerned. */
 enum fib_nh_kind {
 	NH_KERNEL = 0, /* anything the kernel must handle (other device, blackhole...) */
-	NH_VM,         /* out of the VM bridge: wire → VM fast path */
+	NH_VM,	       /* out of the VM bridge: wire → VM fast path */
 	NH_UNDERLAY,   /* out of the exception netdev: VM → wire fast path */
 };
 
@@ -61,9 +61,9 @@ struct fib_local_key {
 
 /* Why a packet went to the kernel instead of the fast path. */
 #define FIB_PUNT_REASONS(X)                                                                        \
-	X(local)      /* to one of the host's addresses */                                        \
+	X(local) /* to one of the host's addresses */                                              \
 	X(no_route)                                                                                \
-	X(not_fast)   /* the route leads elsewhere than the fast path's direction */              \
+	X(not_fast)   /* the route leads elsewhere than the fast path's direction */               \
 	X(unresolved) /* next hop's neighbour not (yet) resolved by the kernel */
 
 enum fib_punt {
@@ -71,16 +71,16 @@ enum fib_punt {
 #define FIB_X(n) FIB_PUNT_##n,
 	FIB_PUNT_REASONS(FIB_X)
 #undef FIB_X
-	FIB_PUNT_MAX,
+	    FIB_PUNT_MAX,
 };
 
 struct fib_config {
 	uint32_t lpm_rules;
 	uint32_t lpm6_rules;
 	uint32_t neighbours;
-	const char *exc_ifname;    /* the exception netdev (dp0) */
+	const char *exc_ifname;	   /* the exception netdev (dp0) */
 	const char *bridge_ifname; /* the VM bridge (br-vm) */
-	const uint32_t *tables;    /* extra tables to mirror */
+	const uint32_t *tables;	   /* extra tables to mirror */
 	int n_tables;
 };
 

@@ -248,14 +248,14 @@ static void on_netlink(int fd, uint32_t events, void *arg)
 static int setup_fast_path(void)
 {
 	struct fib_config cfg = {
-		.lpm_rules = dp.args.fib_rules,
-		.lpm6_rules = dp.args.fib6_rules,
-		.neighbours = dp.args.neighbours,
-		.bridge_ifname = dp.args.bridge,
-		.exc_ifname = dp.args.exc_ifname[0] ? dp.args.exc_ifname
-						    : dp.ports[DP_PORT_EXC].kernel_ifname,
-		.tables = dp.args.tables,
-		.n_tables = (int)dp.args.n_tables,
+	    .lpm_rules = dp.args.fib_rules,
+	    .lpm6_rules = dp.args.fib6_rules,
+	    .neighbours = dp.args.neighbours,
+	    .bridge_ifname = dp.args.bridge,
+	    .exc_ifname =
+		dp.args.exc_ifname[0] ? dp.args.exc_ifname : dp.ports[DP_PORT_EXC].kernel_ifname,
+	    .tables = dp.args.tables,
+	    .n_tables = (int)dp.args.n_tables,
 	};
 	const struct nl_mirror_stats *st;
 	int ret;

@@ -33,7 +33,7 @@
 #include "dataplane.h"
 #include "fib.h"
 
-#define DP_VERDICT_DROP	   0xff
+#define DP_VERDICT_DROP 0xff
 /* Packets ahead whose headers are prefetched while one is being processed. */
 #define DP_PREFETCH_OFFSET 3
 

@@ -291,8 +291,9 @@ int dp_telemetry_register(void)
 					 "Port and forwarding counters. No parameters.");
 	if (ret < 0)
 		return ret;
-	ret = rte_telemetry_register_cmd(DP_TEL_ROUTES, routes_cb,
-					 "The FIB mirrored from the kernel (first 256). No parameters.");
+	ret = rte_telemetry_register_cmd(
+	    DP_TEL_ROUTES, routes_cb,
+	    "The FIB mirrored from the kernel (first 256). No parameters.");
 	if (ret < 0)
 		return ret;
 	ret = rte_telemetry_register_cmd(DP_TEL_NEIGH, neigh_cb,

@@ -14,7 +14,7 @@
 #define AGENT_CFG_MAX_ROUTES   256
 #define AGENT_CFG_MAX_EAL_ARGS 32
 #define AGENT_CFG_MAX_TABLES   8
-#define AGENT_CFG_STR          256
+#define AGENT_CFG_STR	       256
 
 /* An address with prefix length, IPv4 or IPv6 ("10.0.0.1/24", "fd00::1/64"). */
 struct ip_prefix {
@@ -28,8 +28,8 @@ struct ip_prefix {
 };
 
 enum exception_type {
-	EXC_AUTO = 0,    /* virtio-user if /dev/vhost-net exists, else tap */
-	EXC_TAP,         /* DPDK TAP PMD */
+	EXC_AUTO = 0,	 /* virtio-user if /dev/vhost-net exists, else tap */
+	EXC_TAP,	 /* DPDK TAP PMD */
 	EXC_VIRTIO_USER, /* virtio-user + vhost-net */
 };
 
@@ -40,32 +40,32 @@ struct route_cfg {
 	char dev[IFNAMSIZ];   /* optional; empty = via the exception netdev */
 	uint32_t metric;      /* 0 = kernel default */
 	uint8_t protocol;     /* RTPROT_*; 0 = static (routes from the config) */
-	int line;             /* source line, for messages */
+	int line;	      /* source line, for messages */
 };
 
 struct agent_config {
 	char path[PATH_MAX]; /* the file this was loaded from */
-	int log_level;       /* AGENT_LOG_* ("log_level", default "info") */
+	int log_level;	     /* AGENT_LOG_* ("log_level", default "info") */
 
 	struct {
 		char socket[PATH_MAX]; /* "control.socket", default /run/agentd/agentd.sock */
 	} control;
 
 	struct {
-		char binary[PATH_MAX];            /* default "agent-dataplane" (beside agentd) */
-		char lcores[64];                  /* EAL -l, default "0-1" */
-		char file_prefix[64];             /* EAL --file-prefix, default "agent" */
+		char binary[PATH_MAX]; /* default "agent-dataplane" (beside agentd) */
+		char lcores[64];       /* EAL -l, default "0-1" */
+		char file_prefix[64];  /* EAL --file-prefix, default "agent" */
 		char *eal_args[AGENT_CFG_MAX_EAL_ARGS]; /* extra EAL args (strdup'ed) */
 		int n_eal_args;
-		int burst;                        /* rx burst size, default 32 */
-		int mbufs;                        /* mbuf pool size, default 8191 */
+		int burst; /* rx burst size, default 32 */
+		int mbufs; /* mbuf pool size, default 8191 */
 	} dataplane;
 
 	struct {
 		char device[AGENT_CFG_STR];   /* DPDK devargs: "0000:03:00.0" or
-		                               * "net_af_xdp0,iface=nic0" (required) */
+					       * "net_af_xdp0,iface=nic0" (required) */
 		char kernel_netdev[IFNAMSIZ]; /* kernel name of the NIC (required) */
-		char kernel_driver[64];       /* driver to rebind on fallback ("" = none) */
+		char kernel_driver[64];	      /* driver to rebind on fallback ("" = none) */
 		struct ip_prefix addrs[AGENT_CFG_MAX_ADDRS]; /* underlay addresses */
 		int n_addrs;
 		int mtu; /* default 1500 */
@@ -73,9 +73,9 @@ struct agent_config {
 
 	struct {
 		enum exception_type type; /* "auto" | "tap" | "virtio-user" */
-		char ifname[IFNAMSIZ];    /* default "dp0" */
-		int queues;               /* default 1 */
-		int queue_size;           /* default 1024 */
+		char ifname[IFNAMSIZ];	  /* default "dp0" */
+		int queues;		  /* default 1 */
+		int queue_size;		  /* default 1024 */
 	} exception;
 
 	struct {
@@ -90,25 +90,25 @@ struct agent_config {
 	int n_routes;
 
 	struct {
-		char bpffs[PATH_MAX];   /* bpffs mount point, default /sys/fs/bpf */
-		char pin_name[64];      /* pins under <bpffs>/<pin_name>, default "agent" */
+		char bpffs[PATH_MAX]; /* bpffs mount point, default /sys/fs/bpf */
+		char pin_name[64];    /* pins under <bpffs>/<pin_name>, default "agent" */
 	} bpf;
 
 	struct {
 		uint32_t tables[AGENT_CFG_MAX_TABLES]; /* extra routing tables mirrored */
 		int n_tables;
-		int lpm_rules;      /* IPv4 FIB size, default 65536 */
-		int lpm6_rules;     /* IPv6 FIB size, default 16384 */
-		int neighbours;     /* neighbour table size, default 4096 */
+		int lpm_rules;	/* IPv4 FIB size, default 65536 */
+		int lpm6_rules; /* IPv6 FIB size, default 16384 */
+		int neighbours; /* neighbour table size, default 4096 */
 	} fib;
 
 	struct {
-		int heartbeat_ms;     /* default 100 */
-		int heartbeat_misses; /* default 3 */
-		int holddown_ms;      /* default 3000 */
-		int backoff_min_ms;   /* default 200 */
-		int backoff_max_ms;   /* default 10000 */
-		int crashloop_count;  /* default 5 */
+		int heartbeat_ms;	/* default 100 */
+		int heartbeat_misses;	/* default 3 */
+		int holddown_ms;	/* default 3000 */
+		int backoff_min_ms;	/* default 200 */
+		int backoff_max_ms;	/* default 10000 */
+		int crashloop_count;	/* default 5 */
 		int crashloop_window_s; /* default 60 */
 	} fallback;
 };

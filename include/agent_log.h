@@ -26,7 +26,7 @@ enum agent_log_level {
 extern int agent_log_level;
 
 void agent_log(int level, const char *type, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Parse "err", "warning", "notice", "info", "debug". Returns level or -EINVAL. */
 int agent_log_level_parse(const char *name);

@@ -20,9 +20,9 @@ enum agent_req_type {
 
 struct agent_req_hdr {
 	uint16_t version; /* AGENT_PROTO_VERSION */
-	uint16_t type;    /* enum agent_req_type */
-	uint32_t id;      /* chosen by the client, echoed back */
-	uint32_t len;     /* payload bytes after the header */
+	uint16_t type;	  /* enum agent_req_type */
+	uint32_t id;	  /* chosen by the client, echoed back */
+	uint32_t len;	  /* payload bytes after the header */
 } __attribute__((packed));
 
 struct agent_resp_hdr {

@@ -34,7 +34,7 @@
 
 /* Later: "/agent/routes", "/agent/neigh" (FIB mirror). */
 #define DP_TEL_ROUTES "/agent/routes"
-#define DP_TEL_NEIGH "/agent/neigh"
+#define DP_TEL_NEIGH  "/agent/neigh"
 
 /* The forwarding lcore's heartbeat, also published in a shared page so that
  * agentd can check it every few milliseconds without waking the telemetry

@@ -24,13 +24,14 @@ struct ks_link_info {
 	int mtu;
 	bool admin_up;
 	bool carrier;
-	int master; /* ifindex of the master (bridge), 0 = none */
+	int master;    /* ifindex of the master (bridge), 0 = none */
 	char kind[32]; /* "bridge", "veth", "tun", "" ... */
 };
 
 /* nl_link.c */
-int ks_link_get(struct ks_nl *nl, const char *name, struct ks_link_info *info); /* -ENODEV if absent */
-int ks_link_index(struct ks_nl *nl, const char *name);                         /* ifindex or -ENODEV */
+int ks_link_get(struct ks_nl *nl, const char *name,
+		struct ks_link_info *info);	       /* -ENODEV if absent */
+int ks_link_index(struct ks_nl *nl, const char *name); /* ifindex or -ENODEV */
 int ks_link_set_up(struct ks_nl *nl, const char *name, bool up);
 int ks_link_set_mac(struct ks_nl *nl, const char *name, const uint8_t mac[6]);
 int ks_link_set_mtu(struct ks_nl *nl, const char *name, int mtu);
@@ -46,7 +47,8 @@ int ks_bridge_ports(struct ks_nl *nl, const char *bridge, char (*names)[IFNAMSIZ
 
 /* nl_addr.c */
 int ks_addr_ensure(struct ks_nl *nl, const char *ifname, const struct ip_prefix *p);
-int ks_addr_remove(struct ks_nl *nl, const char *ifname, const struct ip_prefix *p); /* 0 if absent */
+int ks_addr_remove(struct ks_nl *nl, const char *ifname,
+		   const struct ip_prefix *p); /* 0 if absent */
 /* Global-scope addresses on IFNAME (link-local IPv6 excluded); returns count. */
 int ks_addr_list(struct ks_nl *nl, const char *ifname, struct ip_prefix *out, int max);
 

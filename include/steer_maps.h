@@ -64,11 +64,11 @@ enum steer_counter {
 	/* steer_exc_ingress (tc ingress on dp0) */
 	STEER_CNT_EXC_REDIRECTED,	/* sent to a VM port (fast path) */
 	STEER_CNT_EXC_PASS_UNKNOWN_MAC, /* dst MAC is not a VM's: the kernel handles it */
-	STEER_CNT_EXC_PASS_MODE,	/* no settings entry (unused since exc_ingress ignores the mode) */
-	STEER_CNT_EXC_TO_BRIDGE,	/* unicast to a MAC not (or no longer) in vm_macs, not dp0's
-					 * own: handed to the bridge, which floods or forwards it */
-	STEER_CNT_EXC_PASS_NOT_ROUTED,	/* not from the gateway MAC: not a frame the dataplane routed
-					 * to a VM (wire L2 traffic must never reach the VMs) */
+	STEER_CNT_EXC_PASS_MODE, /* no settings entry (unused since exc_ingress ignores the mode) */
+	STEER_CNT_EXC_TO_BRIDGE, /* unicast to a MAC not (or no longer) in vm_macs, not dp0's
+				  * own: handed to the bridge, which floods or forwards it */
+	STEER_CNT_EXC_PASS_NOT_ROUTED, /* not from the gateway MAC: not a frame the dataplane routed
+					* to a VM (wire L2 traffic must never reach the VMs) */
 	STEER_CNT_MAX,
 };
 

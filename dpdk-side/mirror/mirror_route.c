@@ -71,7 +71,9 @@ int mirror_route_parse(const struct nlmsghdr *nlh, struct mirror_route *r)
 			const struct nlattr *attr; /* named for the libmnl macro */
 			r->oif = nh->rtnh_ifindex;
 			r->multipath = true;
-			mnl_attr_for_each_payload((const void *)RTNH_DATA(nh), nh->rtnh_len - sizeof(*nh)) {
+			mnl_attr_for_each_payload((const void *)RTNH_DATA(nh),
+						  nh->rtnh_len - sizeof(*nh))
+			{
 				if (mnl_attr_get_type(attr) == RTA_GATEWAY &&
 				    mnl_attr_get_payload_len(attr) == alen) {
 					memcpy(r->gw, mnl_attr_get_payload(attr), alen);

@@ -21,12 +21,12 @@
 
 #include "nl_mirror.h"
 
-#define MAX_TABLES 8
+#define MAX_TABLES   8
 #define DUMP_RETRIES 20
 #define EVENT_RCVBUF (32 << 20)
 
 struct nl_mirror {
-	struct mnl_socket *ev;   /* subscribed to the groups */
+	struct mnl_socket *ev;	 /* subscribed to the groups */
 	struct mnl_socket *dump; /* request/response */
 	unsigned int seq;
 	const struct mirror_ops *ops;
@@ -46,7 +46,8 @@ static bool table_wanted(const struct nl_mirror *m, uint32_t table)
 
 static bool neigh_usable(uint16_t state)
 {
-	return state & (NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE | NUD_PERMANENT | NUD_NOARP);
+	return state &
+	       (NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE | NUD_PERMANENT | NUD_NOARP);
 }
 
 int nl_mirror_dispatch(struct nl_mirror *m, const struct nlmsghdr *nlh)
@@ -162,7 +163,8 @@ int nl_mirror_open(struct nl_mirror **mp, const struct mirror_ops *ops, void *ct
 	 * buffer (FORCE: above rmem_max, we are root); overruns still resync. */
 	if (setsockopt(mnl_socket_get_fd(m->ev), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf,
 		       sizeof(rcvbuf)) < 0)
-		setsockopt(mnl_socket_get_fd(m->ev), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+		setsockopt(mnl_socket_get_fd(m->ev), SOL_SOCKET, SO_RCVBUF, &rcvbuf,
+			   sizeof(rcvbuf));
 	if (mnl_socket_bind(m->ev, groups, MNL_SOCKET_AUTOPID) < 0 ||
 	    mnl_socket_bind(m->dump, 0, MNL_SOCKET_AUTOPID) < 0)
 		goto err;
@@ -225,10 +227,10 @@ static int dump_one(struct nl_mirror *m, uint16_t type, uint8_t family, struct d
 	g->rtgen_family = family;
 	/* RTM_GETROUTE/ADDR/NEIGH accept a struct the size of rtmsg etc.;
 	 * pad so strict-checking kernels parse the header as intended. */
-	nlh->nlmsg_len = mnl_nlmsg_size(type == RTM_GETLINK ? sizeof(struct ifinfomsg) :
-					type == RTM_GETADDR ? sizeof(struct ifaddrmsg) :
-					type == RTM_GETNEIGH ? sizeof(struct ndmsg) :
-							       sizeof(struct rtmsg));
+	nlh->nlmsg_len = mnl_nlmsg_size(type == RTM_GETLINK    ? sizeof(struct ifinfomsg)
+					: type == RTM_GETADDR  ? sizeof(struct ifaddrmsg)
+					: type == RTM_GETNEIGH ? sizeof(struct ndmsg)
+							       : sizeof(struct rtmsg));
 	if (mnl_socket_sendto(m->dump, nlh, nlh->nlmsg_len) < 0)
 		return -errno;
 
@@ -273,8 +275,8 @@ int nl_mirror_sync(struct nl_mirror *m)
 		uint16_t type;
 		uint8_t family;
 	} dumps[] = {
-		{RTM_GETLINK, AF_UNSPEC}, {RTM_GETADDR, AF_UNSPEC}, {RTM_GETROUTE, AF_INET},
-		{RTM_GETROUTE, AF_INET6}, {RTM_GETNEIGH, AF_INET},  {RTM_GETNEIGH, AF_INET6},
+	    {RTM_GETLINK, AF_UNSPEC}, {RTM_GETADDR, AF_UNSPEC}, {RTM_GETROUTE, AF_INET},
+	    {RTM_GETROUTE, AF_INET6}, {RTM_GETNEIGH, AF_INET},	{RTM_GETNEIGH, AF_INET6},
 	};
 	struct dump_buf db = {0};
 	int ret = 0;

@@ -18,8 +18,8 @@ struct mirror_link {
 	char name[IFNAMSIZ];
 	uint8_t mac[6];
 	bool has_mac;
-	bool up;     /* IFF_UP */
-	int master;  /* IFLA_MASTER, 0 = none */
+	bool up;    /* IFF_UP */
+	int master; /* IFLA_MASTER, 0 = none */
 	uint32_t mtu;
 };
 
@@ -35,13 +35,13 @@ struct mirror_route {
 	uint8_t dst[16];
 	uint8_t dst_len;
 	uint32_t table;
-	uint8_t type;     /* RTN_UNICAST, RTN_LOCAL, RTN_BLACKHOLE, ... */
+	uint8_t type;	  /* RTN_UNICAST, RTN_LOCAL, RTN_BLACKHOLE, ... */
 	uint8_t protocol; /* RTPROT_* */
 	uint32_t priority;
-	int oif;          /* 0 = none */
+	int oif; /* 0 = none */
 	bool has_gw;
 	uint8_t gw[16];
-	bool multipath;   /* RTA_MULTIPATH: only the first next hop is used */
+	bool multipath; /* RTA_MULTIPATH: only the first next hop is used */
 };
 
 struct mirror_neigh {
@@ -67,12 +67,12 @@ struct mirror_ops {
 };
 
 struct nl_mirror_stats {
-	uint64_t events;        /* messages applied from the event socket */
-	uint64_t dumps;         /* complete dumps applied */
-	uint64_t dump_retries;  /* dumps restarted (NLM_F_DUMP_INTR) */
-	uint64_t overruns;      /* ENOBUFS on the event socket → full resync */
-	uint64_t parse_errors;  /* malformed messages skipped */
-	uint64_t ignored;       /* other tables, families, types */
+	uint64_t events;       /* messages applied from the event socket */
+	uint64_t dumps;	       /* complete dumps applied */
+	uint64_t dump_retries; /* dumps restarted (NLM_F_DUMP_INTR) */
+	uint64_t overruns;     /* ENOBUFS on the event socket → full resync */
+	uint64_t parse_errors; /* malformed messages skipped */
+	uint64_t ignored;      /* other tables, families, types */
 };
 
 struct nl_mirror;

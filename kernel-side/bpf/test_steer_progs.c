@@ -352,9 +352,9 @@ static void test_mode_pass_passes_everything(void **state)
 	expect_vm(V6(GW, .dst = "2001:db8:2::5", .proto = IPPROTO_TCP), TC_ACT_OK,
 		  STEER_CNT_VM_PASS_MODE);
 	expect_vm(V4(GW, .dst = "10.10.1.1"), TC_ACT_OK, STEER_CNT_VM_PASS_MODE);
-	len = pkt_build(
-	    V4(FROM_GW, .dst_mac = {0x02, 0, 0, 0, 0, 0x11}, .src = "10.10.2.5", .dst = "10.10.1.11"), frame,
-	    sizeof(frame));
+	len = pkt_build(V4(FROM_GW, .dst_mac = {0x02, 0, 0, 0, 0, 0x11}, .src = "10.10.2.5",
+			   .dst = "10.10.1.11"),
+			frame, sizeof(frame));
 	/* frames a live dataplane addressed to a VM are delivered in any mode */
 	expect(STEER_PROG_EXC_INGRESS, frame, len, TC_ACT_REDIRECT, STEER_CNT_EXC_REDIRECTED);
 
@@ -395,10 +395,9 @@ static void test_exc_known_vm_mac_redirects(void **state)
 			   .dst = "10.10.1.11", .proto = IPPROTO_TCP),
 			frame, sizeof(frame));
 	expect(STEER_PROG_EXC_INGRESS, frame, len, TC_ACT_REDIRECT, STEER_CNT_EXC_REDIRECTED);
-	len = pkt_build(
-	    V6(FROM_GW, .dst_mac = {0x02, 0, 0, 0, 0, 0x11}, .src = "2001:db8:2::5",
-	       .dst = "fd00:1::11"),
-	    frame, sizeof(frame));
+	len = pkt_build(V6(FROM_GW, .dst_mac = {0x02, 0, 0, 0, 0, 0x11}, .src = "2001:db8:2::5",
+			   .dst = "fd00:1::11"),
+			frame, sizeof(frame));
 	expect(STEER_PROG_EXC_INGRESS, frame, len, TC_ACT_REDIRECT, STEER_CNT_EXC_REDIRECTED);
 	/* Any frame to that MAC, even ARP: it is the VM's. */
 	len = pkt_build_arp(vm1_mac, gw_mac, 2, "10.10.1.1", "10.10.1.11", frame, sizeof(frame));
@@ -415,9 +414,9 @@ static void test_exc_unknown_mac_passes(void **state)
 	len = pkt_build_arp(bcast_mac, vm2_mac, 1, "192.168.100.2", "192.168.100.1", frame,
 			    sizeof(frame));
 	expect(STEER_PROG_EXC_INGRESS, frame, len, TC_ACT_OK, STEER_CNT_EXC_PASS_NOT_ROUTED);
-	len = pkt_build(V4(.dst_mac = {0, 0, 0, 0, 0, 0}, .src = "192.168.100.2",
-			   .dst = "192.168.100.1"),
-			frame, sizeof(frame));
+	len = pkt_build(
+	    V4(.dst_mac = {0, 0, 0, 0, 0, 0}, .src = "192.168.100.2", .dst = "192.168.100.1"),
+	    frame, sizeof(frame));
 	expect(STEER_PROG_EXC_INGRESS, frame, len, TC_ACT_OK, STEER_CNT_EXC_PASS_NOT_ROUTED);
 	/* A bare Ethernet header. */
 	memset(frame, 0, 14);
@@ -431,13 +430,13 @@ static void test_exc_not_routed_passes(void **state)
 	uint8_t frame[256];
 	size_t len;
 
-	len = pkt_build(V4(.dst_mac = {0x02, 0, 0, 0, 0, 0x11}, .src = "192.168.100.7",
-			   .dst = "10.10.1.11"),
-			frame, sizeof(frame));
+	len = pkt_build(
+	    V4(.dst_mac = {0x02, 0, 0, 0, 0, 0x11}, .src = "192.168.100.7", .dst = "10.10.1.11"),
+	    frame, sizeof(frame));
 	expect(STEER_PROG_EXC_INGRESS, frame, len, TC_ACT_OK, STEER_CNT_EXC_PASS_NOT_ROUTED);
-	len = pkt_build(V4(.dst_mac = {0x02, 0, 0, 0, 0, 0x77}, .src = "192.168.100.7",
-			   .dst = "10.10.1.77"),
-			frame, sizeof(frame));
+	len = pkt_build(
+	    V4(.dst_mac = {0x02, 0, 0, 0, 0, 0x77}, .src = "192.168.100.7", .dst = "10.10.1.77"),
+	    frame, sizeof(frame));
 	expect(STEER_PROG_EXC_INGRESS, frame, len, TC_ACT_OK, STEER_CNT_EXC_PASS_NOT_ROUTED);
 }
 
@@ -449,9 +448,9 @@ static void test_exc_unknown_vm_mac_to_bridge(void **state)
 	uint8_t frame[256];
 	size_t len;
 
-	len = pkt_build(
-	    V4(FROM_GW, .dst_mac = {0x02, 0, 0, 0, 0, 0x12}, .src = "10.10.2.5", .dst = "10.10.1.12"), frame,
-	    sizeof(frame));
+	len = pkt_build(V4(FROM_GW, .dst_mac = {0x02, 0, 0, 0, 0, 0x12}, .src = "10.10.2.5",
+			   .dst = "10.10.1.12"),
+			frame, sizeof(frame));
 	expect(STEER_PROG_EXC_INGRESS, frame, len, TC_ACT_REDIRECT, STEER_CNT_EXC_TO_BRIDGE);
 	assert_int_equal(steer_settings_get(steer, &set), 0);
 	set.bridge_ifindex = 0;
@@ -466,9 +465,9 @@ static void test_exc_vm_mac_add_del(void **state)
 	size_t len;
 	int n;
 
-	len = pkt_build(
-	    V4(FROM_GW, .dst_mac = {0x02, 0, 0, 0, 0, 0x12}, .src = "10.10.2.5", .dst = "10.10.1.12"), frame,
-	    sizeof(frame));
+	len = pkt_build(V4(FROM_GW, .dst_mac = {0x02, 0, 0, 0, 0, 0x12}, .src = "10.10.2.5",
+			   .dst = "10.10.1.12"),
+			frame, sizeof(frame));
 	assert_int_equal(steer_vm_mac_add(steer, vm2_mac, VM_IFINDEX), 0);
 	expect(STEER_PROG_EXC_INGRESS, frame, len, TC_ACT_REDIRECT, STEER_CNT_EXC_REDIRECTED);
 	n = steer_vm_mac_list(steer, list, 8);

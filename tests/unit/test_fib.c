@@ -23,7 +23,7 @@
 
 #include "fib.h"
 
-#define BR 10
+#define BR  10
 #define DP0 20
 static const uint8_t br_mac[6] = {0x02, 0xbb, 0, 0, 0, 1};
 static const uint8_t dp0_mac[6] = {0x02, 0xdd, 0, 0, 0, 1};
@@ -42,8 +42,8 @@ static void link_(struct fib *f, int ifindex, const char *name, const uint8_t *m
 static void route(struct fib *f, bool del, const char *dst, int len, const char *gw, int oif,
 		  uint32_t table, uint32_t prio)
 {
-	struct mirror_route r = {.dst_len = len, .table = table, .type = RTN_UNICAST, .oif = oif,
-				 .priority = prio};
+	struct mirror_route r = {
+	    .dst_len = len, .table = table, .type = RTN_UNICAST, .oif = oif, .priority = prio};
 	r.family = strchr(dst, ':') ? AF_INET6 : AF_INET;
 	inet_pton(r.family, dst, r.dst);
 	if (gw) {
@@ -89,8 +89,11 @@ static enum fib_punt resolve(struct fib *f, const char *ip, enum fib_nh_kind wan
 
 static struct fib *lab_fib(void)
 {
-	struct fib_config cfg = {.lpm_rules = 1024, .lpm6_rules = 1024, .neighbours = 1024,
-				 .exc_ifname = "dp0", .bridge_ifname = "br-vm"};
+	struct fib_config cfg = {.lpm_rules = 1024,
+				 .lpm6_rules = 1024,
+				 .neighbours = 1024,
+				 .exc_ifname = "dp0",
+				 .bridge_ifname = "br-vm"};
 	static int n;
 	struct fib *f;
 
@@ -285,18 +288,18 @@ int main(int argc, char **argv)
 {
 	char prefix[64];
 	snprintf(prefix, sizeof(prefix), "--file-prefix=fibtest%d", getpid());
-	char *eal[] = {"test_fib", "-l", "0-1", "--no-huge", "-m", "256", "--no-pci",
-		       "--no-shconf", "--no-telemetry", "--log-level=lib.eal:error", prefix};
+	char *eal[] = {
+	    "test_fib", "-l",	    "0-1",	   "--no-huge",	     "-m",
+	    "256",	"--no-pci", "--no-shconf", "--no-telemetry", "--log-level=lib.eal:error",
+	    prefix};
 	if (rte_eal_init(sizeof(eal) / sizeof(eal[0]), eal) < 0) {
 		fprintf(stderr, "EAL init failed\n");
 		return 1;
 	}
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_resolve_v4),
-		cmocka_unit_test(test_resolve_v6),
-		cmocka_unit_test(test_candidates_and_links),
-		cmocka_unit_test(test_resync_drops_stale),
-		cmocka_unit_test(test_concurrent_updates),
+	    cmocka_unit_test(test_resolve_v4),		 cmocka_unit_test(test_resolve_v6),
+	    cmocka_unit_test(test_candidates_and_links), cmocka_unit_test(test_resync_drops_stale),
+	    cmocka_unit_test(test_concurrent_updates),
 	};
 	int ret = cmocka_run_group_tests(tests, NULL, NULL);
 	char cmd[PATH_MAX + 16];

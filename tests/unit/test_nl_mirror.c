@@ -109,7 +109,7 @@ static void test_route_v4_v6(void **state)
 
 	assert_int_equal(nl_mirror_new_detached(&m, &ops, r, NULL, 0), 0);
 	assert_int_equal(nl_mirror_dispatch(m, route_msg(buf, RTM_NEWROUTE, AF_INET, "10.10.2.0",
-							  24, "192.168.100.2", RT_TABLE_MAIN, 7)),
+							 24, "192.168.100.2", RT_TABLE_MAIN, 7)),
 			 0);
 	assert_int_equal(r->n_route, 1);
 	assert_int_equal(r->routes[0].dst_len, 24);
@@ -120,7 +120,7 @@ static void test_route_v4_v6(void **state)
 	assert_false(r->route_del[0]);
 
 	assert_int_equal(nl_mirror_dispatch(m, route_msg(buf, RTM_DELROUTE, AF_INET6, "fd00:20::",
-							  64, "fd00:100::2", RT_TABLE_MAIN, 3)),
+							 64, "fd00:100::2", RT_TABLE_MAIN, 3)),
 			 0);
 	assert_int_equal(r->n_route, 2);
 	assert_true(r->route_del[1]);
@@ -130,7 +130,7 @@ static void test_route_v4_v6(void **state)
 
 	/* default route: no RTA_DST */
 	assert_int_equal(nl_mirror_dispatch(m, route_msg(buf, RTM_NEWROUTE, AF_INET, NULL, 0,
-							  "192.168.100.2", RT_TABLE_MAIN, 7)),
+							 "192.168.100.2", RT_TABLE_MAIN, 7)),
 			 0);
 	assert_int_equal(r->routes[2].dst_len, 0);
 	nl_mirror_close(m);
@@ -145,8 +145,8 @@ static void test_route_table_filter(void **state)
 	struct nl_mirror *m;
 
 	assert_int_equal(nl_mirror_new_detached(&m, &ops, r, tables, 1), 0);
-	nl_mirror_dispatch(m, route_msg(buf, RTM_NEWROUTE, AF_INET, "10.1.0.0", 16, NULL,
-					RT_TABLE_LOCAL, 1));
+	nl_mirror_dispatch(
+	    m, route_msg(buf, RTM_NEWROUTE, AF_INET, "10.1.0.0", 16, NULL, RT_TABLE_LOCAL, 1));
 	nl_mirror_dispatch(m, route_msg(buf, RTM_NEWROUTE, AF_INET, "10.2.0.0", 16, NULL, 200, 1));
 	assert_int_equal(r->n_route, 0);
 	assert_int_equal(nl_mirror_stats(m)->ignored, 2);
@@ -189,14 +189,14 @@ static void test_neigh_states(void **state)
 	struct nl_mirror *m;
 
 	assert_int_equal(nl_mirror_new_detached(&m, &ops, r, NULL, 0), 0);
-	nl_mirror_dispatch(m, neigh_msg(buf, RTM_NEWNEIGH, AF_INET, "10.10.1.11", mac,
-					NUD_REACHABLE, 5));
-	nl_mirror_dispatch(m, neigh_msg(buf, RTM_NEWNEIGH, AF_INET6, "fd00:10::11", mac, NUD_STALE,
-					5));
-	nl_mirror_dispatch(m, neigh_msg(buf, RTM_NEWNEIGH, AF_INET, "10.10.1.12", NULL,
-					NUD_INCOMPLETE, 5));
-	nl_mirror_dispatch(m, neigh_msg(buf, RTM_NEWNEIGH, AF_INET, "10.10.1.13", mac, NUD_FAILED,
-					5));
+	nl_mirror_dispatch(
+	    m, neigh_msg(buf, RTM_NEWNEIGH, AF_INET, "10.10.1.11", mac, NUD_REACHABLE, 5));
+	nl_mirror_dispatch(
+	    m, neigh_msg(buf, RTM_NEWNEIGH, AF_INET6, "fd00:10::11", mac, NUD_STALE, 5));
+	nl_mirror_dispatch(
+	    m, neigh_msg(buf, RTM_NEWNEIGH, AF_INET, "10.10.1.12", NULL, NUD_INCOMPLETE, 5));
+	nl_mirror_dispatch(m,
+			   neigh_msg(buf, RTM_NEWNEIGH, AF_INET, "10.10.1.13", mac, NUD_FAILED, 5));
 	assert_int_equal(r->n_neigh, 4);
 	assert_false(r->neigh_del[0]);
 	assert_memory_equal(r->neighs[0].mac, mac, 6);
@@ -229,11 +229,11 @@ static void test_malformed(void **state)
 	assert_int_equal(nl_mirror_dispatch(m, nlh), -EINVAL);
 	/* prefix length beyond the family */
 	assert_int_equal(nl_mirror_dispatch(m, route_msg(buf, RTM_NEWROUTE, AF_INET, "10.0.0.0", 33,
-							  NULL, RT_TABLE_MAIN, 1)),
+							 NULL, RT_TABLE_MAIN, 1)),
 			 -EINVAL);
 	/* neighbour without a destination */
 	assert_int_equal(nl_mirror_dispatch(m, neigh_msg(buf, RTM_NEWNEIGH, AF_INET, NULL, NULL,
-							  NUD_REACHABLE, 1)),
+							 NUD_REACHABLE, 1)),
 			 -EINVAL);
 	assert_int_equal(nl_mirror_stats(m)->parse_errors, 4);
 	assert_int_equal(r->n_route + r->n_neigh, 0);
@@ -326,8 +326,8 @@ static void set_end(void *ctx)
 {
 	((struct set *)ctx)->ends++;
 }
-static const struct mirror_ops set_ops = {.route = set_route, .resync_begin = set_begin,
-					  .resync_end = set_end};
+static const struct mirror_ops set_ops = {
+    .route = set_route, .resync_begin = set_begin, .resync_end = set_end};
 
 static void test_overrun_resyncs(void **state)
 {
@@ -376,12 +376,9 @@ static void test_overrun_resyncs(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_route_v4_v6),
-		cmocka_unit_test(test_route_table_filter),
-		cmocka_unit_test(test_neigh_states),
-		cmocka_unit_test(test_malformed),
-		cmocka_unit_test(test_live_dump_and_events),
-		cmocka_unit_test(test_overrun_resyncs),
+	    cmocka_unit_test(test_route_v4_v6),		 cmocka_unit_test(test_route_table_filter),
+	    cmocka_unit_test(test_neigh_states),	 cmocka_unit_test(test_malformed),
+	    cmocka_unit_test(test_live_dump_and_events), cmocka_unit_test(test_overrun_resyncs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
