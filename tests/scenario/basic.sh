@@ -59,6 +59,12 @@ in_ns host ip -o addr show dev nic0 | grep '192.168.100.1/24' >/dev/null || fail
 ping_ok vm1 10.10.2.2 || fail "kernel routing does not work after agentd stopped"
 pass "SIGTERM: no dataplane, no dp0, underlay back on nic0, kernel routes"
 
+rc=0
+out=$(agentctl status 2>&1) || rc=$?
+[ $rc -eq 1 ] || fail "agentctl status without agentd: exit $rc, want 1"
+echo "$out" | grep "is agentd running" >/dev/null || fail "agentctl status without agentd: '$out'"
+pass "agentctl status without agentd: clear error, exit 1"
+
 "$LAB" down "$P" >/dev/null 2>&1
 ip netns list | grep "^$P-" >/dev/null && fail "namespaces left after lab down"
 pass "lab down leaves no namespaces"
