@@ -44,6 +44,7 @@ struct agentd {
 	struct dataplane dp;
 	uint8_t nic_mac[6];
 	bool nic_mac_known;
+	bool managed; /* the dataplane and the underlay are this agentd's to move */
 	/* Routes through the underlay that the config does not list (added at
 	 * runtime, e.g. by a routing daemon): they vanish with dp0, so they are
 	 * remembered and moved with the underlay. */
@@ -61,7 +62,6 @@ void loop_del_fd(struct agentd *a, int fd);
 
 /* dataplane.c — spawn/stop agent-dataplane and talk to its telemetry. */
 int dataplane_start(struct agentd *a);
-int dataplane_wait_ready(struct agentd *a, int timeout_ms);
 /* SIGTERM, wait up to timeout_ms, then SIGKILL. */
 void dataplane_stop(struct agentd *a, int timeout_ms);
 void dataplane_remove_runtime_dir(struct agentd *a);

@@ -297,33 +297,6 @@ int dataplane_start(struct agentd *a)
 	return 0;
 }
 
-int dataplane_wait_ready(struct agentd *a, int timeout_ms)
-{
-	struct timespec ts = {.tv_nsec = 50 * 1000000};
-	for (int waited = 0; waited < timeout_ms; waited += 50) {
-		json_t *h = NULL;
-		if (a->dp.pid == 0)
-			return -ECHILD;
-		siginfo_t si = {0};
-		if (waitid(P_PIDFD, a->dp.pidfd, &si, WEXITED | WNOHANG | WNOWAIT) == 0) {
-			if (si.si_pid != 0)
-				return -ECHILD; /* reaped later by dataplane_exited() */
-		} else if (kill(a->dp.pid, 0) < 0) {
-			return -ECHILD; /* adopted process gone */
-		}
-		if (dataplane_query(a, DP_TEL_HEALTH, &h) == 0) {
-			const char *state = json_string_value(json_object_get(h, "state"));
-			bool running = state && (strcmp(state, "running") == 0 ||
-						 strcmp(state, "standby") == 0);
-			json_decref(h);
-			if (running)
-				return 0;
-		}
-		nanosleep(&ts, NULL);
-	}
-	return -ETIMEDOUT;
-}
-
 void dataplane_stop(struct agentd *a, int timeout_ms)
 {
 	struct timespec ts = {.tv_nsec = 10 * 1000000};

@@ -40,6 +40,7 @@ enum phase {
 	PH_IDLE = 0,	 /* DPDK serving, or kernel with nothing scheduled */
 	PH_RESTART_WAIT, /* kernel; dataplane restart after the back-off */
 	PH_HOLDDOWN,	 /* kernel; new dataplane running, proving itself */
+	PH_STARTING,	 /* a dataplane was started: polled until ready (loop stays free) */
 };
 
 static struct {
@@ -55,6 +56,8 @@ static struct {
 	uint64_t failovers, failbacks, restarts;
 	double next_at;		       /* monotonic seconds of the pending timer */
 	const struct dp_heartbeat *hb; /* the dataplane's heartbeat page, read-only */
+	bool start_initial;	       /* PH_STARTING: agentd's first start (no hold-down) */
+	double start_deadline;
 } fb = {.hb_fd = -1, .timer_fd = -1};
 
 static void hb_unmap(void)
@@ -93,7 +96,7 @@ static void hb_map(struct agentd *a)
 	fb.hb = hb;
 }
 
-static const char *const phase_names[] = {"idle", "restart_wait", "holddown"};
+static const char *const phase_names[] = {"idle", "restart_wait", "holddown", "starting"};
 
 static double now_s(void)
 {
@@ -173,9 +176,14 @@ static int nic_mac_from_dataplane(struct agentd *a)
 	return ret;
 }
 
-/* Start (or adopt) the dataplane and wait until its lcore turns. STANDBY:
- * the NIC stays the kernel's until activate() (failback hold-down). */
-static int bringup(struct agentd *a, bool standby)
+#define START_POLL_MS	20
+#define START_TIMEOUT_S 30
+
+/* Start (or adopt) the dataplane; readiness is then polled from the timer
+ * (PH_STARTING) so that the event loop — pidfd, heartbeat, agentctl — is
+ * never blocked by a slow EAL start. STANDBY: the NIC stays the kernel's
+ * until activate() (failback hold-down). */
+static int bringup_begin(struct agentd *a, bool standby)
 {
 	int ret;
 
@@ -190,16 +198,13 @@ static int bringup(struct agentd *a, bool standby)
 		}
 	}
 	ret = dataplane_start(a); /* adopts a running one; rebinds a vfio NIC otherwise */
-	if (ret == 0)
-		ret = dataplane_wait_ready(a, 30000);
-	if (ret == 0)
-		ret = nic_mac_from_dataplane(a);
-	if (ret == 0) {
-		fb.hb_valid = false;
-		fb.misses = 0;
-		hb_map(a);
-	}
-	return ret;
+	if (ret < 0)
+		return ret;
+	fb.phase = PH_STARTING;
+	fb.start_deadline = now_s() + START_TIMEOUT_S;
+	fb.next_at = now_s();
+	arm(fb.timer_fd, 0, false);
+	return 0;
 }
 
 static const char *dataplane_state(struct agentd *a, char *buf, size_t len)
@@ -343,6 +348,54 @@ static void holddown_begin(struct agentd *a)
 	    cfg->fallback.holddown_ms);
 }
 
+static const char *dataplane_state(struct agentd *a, char *buf, size_t len);
+static int takeover(struct agentd *a, const char *why);
+
+/* PH_STARTING tick: is the dataplane's lcore turning yet? */
+static void starting_poll(struct agentd *a)
+{
+	char state[32], why[200];
+	int ret;
+
+	if (a->dp.pid == 0)
+		return; /* it died: dataplane_exited() took over */
+	dataplane_state(a, state, sizeof(state));
+	if (strcmp(state, "running") != 0 && strcmp(state, "standby") != 0) {
+		if (now_s() < fb.start_deadline) {
+			arm(fb.timer_fd, START_POLL_MS, false);
+			return;
+		}
+		snprintf(why, sizeof(why), "dataplane pid %d not ready after %d s", a->dp.pid,
+			 START_TIMEOUT_S);
+		fallback_failover(a, why);
+		return;
+	}
+	ret = nic_mac_from_dataplane(a);
+	if (ret < 0) {
+		fallback_failover(a, "dataplane did not report the NIC's MAC");
+		return;
+	}
+	fb.hb_valid = false;
+	fb.misses = 0;
+	hb_map(a);
+	fb.phase = PH_IDLE;
+	if (fb.start_initial || nic_needs_rebind(a)) {
+		/* first start, or a vfio-pci NIC (the restart took it from the
+		 * kernel already: nothing to hold down) */
+		ret = takeover(a, fb.start_initial
+				      ? "dataplane ready"
+				      : "dataplane restarted (vfio-pci NIC: no hold-down)");
+		if (ret == 0 && !fb.start_initial)
+			fb.failbacks++;
+		if (ret < 0) {
+			snprintf(why, sizeof(why), "dataplane start failed: %s", strerror(-ret));
+			fallback_failover(a, why);
+		}
+		return;
+	}
+	holddown_begin(a);
+}
+
 static void timer_cb(struct agentd *a, int fd, uint32_t events, void *arg)
 {
 	uint64_t n;
@@ -353,22 +406,18 @@ static void timer_cb(struct agentd *a, int fd, uint32_t events, void *arg)
 	switch (fb.phase) {
 	case PH_RESTART_WAIT:
 		fb.restarts++;
+		fb.start_initial = false;
 		/* A vfio-pci NIC must be bound to vfio-pci before EAL probes it:
-		 * the restart takes it from the kernel, so there is nothing to
-		 * hold down — the dataplane takes over at once. */
-		ret = bringup(a, !nic_needs_rebind(a));
-		if (ret == 0 && nic_needs_rebind(a)) {
-			ret = takeover(a, "dataplane restarted (vfio-pci NIC: no hold-down)");
-			if (ret == 0)
-				fb.failbacks++;
-		} else if (ret == 0) {
-			holddown_begin(a);
-		}
+		 * no standby for it. */
+		ret = bringup_begin(a, !nic_needs_rebind(a));
 		if (ret < 0) {
 			char why[200];
 			snprintf(why, sizeof(why), "dataplane restart failed: %s", strerror(-ret));
 			fallback_failover(a, why);
 		}
+		break;
+	case PH_STARTING:
+		starting_poll(a);
 		break;
 	case PH_HOLDDOWN:
 		fb.phase = PH_IDLE;
@@ -399,7 +448,8 @@ static void heartbeat_cb(struct agentd *a, int fd, uint32_t events, void *arg)
 
 	if (read(fd, &n, sizeof(n)) < 0)
 		return;
-	if (a->dp.pid == 0 || a->mode == MODE_STOPPING || a->mode == MODE_STARTING) {
+	if (a->dp.pid == 0 || a->mode == MODE_STOPPING || a->mode == MODE_STARTING ||
+	    fb.phase == PH_STARTING) {
 		if (a->dp.pid == 0)
 			hb_unmap();
 		return;
@@ -453,12 +503,13 @@ int fallback_init(struct agentd *a)
 void fallback_start(struct agentd *a)
 {
 	char why[200];
-	int ret = bringup(a, false);
+	int ret;
 
+	a->managed = true;
+	fb.start_initial = true;
+	ret = bringup_begin(a, false);
 	if (ret == 0)
-		ret = takeover(a, "dataplane ready");
-	if (ret == 0)
-		return;
+		return; /* starting_poll() finishes the job */
 	snprintf(why, sizeof(why), "dataplane start failed: %s", strerror(-ret));
 	fallback_failover(a, why);
 }

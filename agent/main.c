@@ -274,7 +274,7 @@ out:
 	/* Only an agentd that got as far as starting (or adopting) the
 	 * dataplane moves the underlay: one that failed earlier must not pull it
 	 * from under a running dataplane it has not adopted. */
-	if (a->mode != MODE_STARTING) {
+	if (a->managed) {
 		agent_set_mode(a, MODE_STOPPING, "shutdown");
 		steering_set_fast(a, false);
 		dataplane_stop(a, 5000);
