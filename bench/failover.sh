@@ -37,24 +37,7 @@ for b in agentd agentctl agent-dataplane udpseq; do
 	[ -x "$BIN_DIR/$b" ] || fail "$BIN_DIR/$b missing: build first (make)"
 done
 
-# One benchmark at a time: the lab prefix is fixed.
-mkdir -p /run/agentd
-exec 9>/run/agentd/agtbench.lock
-flock -n 9 || fail "another bench/failover.sh is running"
-P=agtbench
-"$LAB" down "$P" >/dev/null 2>&1 || true # leftovers of an interrupted run
-WORK=$(mktemp -d /tmp/agt-bench.XXXXXX)
-CONF=$WORK/agentd.conf
-SOCK=/run/agentd/$P.sock
-AGENTD_LOG=$WORK/agentd.log
-AGENTD_PID=
-trap scenario_cleanup EXIT
-trap 'exit 130' INT TERM
-"$LAB" up "$P" >"$WORK/lab.log" 2>&1 || {
-	cat "$WORK/lab.log" >&2
-	fail "lab up"
-}
-render_config
+bench_init agtbench
 # Short hold-down; no crash loop however often we kill it.
 sed -i -e "s/holddown_ms = [0-9]*;/holddown_ms = $HOLDDOWN_MS;/" \
 	-e 's/crashloop_count = [0-9]*;/crashloop_count = 1000;/' "$CONF"

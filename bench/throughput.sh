@@ -14,20 +14,7 @@ set -euo pipefail
 T=${1:-5}
 SRC_DIR=$(cd "$(dirname "$0")/.." && pwd)
 . "$SRC_DIR/tests/scenario/lib.sh"
-mkdir -p /run/agentd
-exec 9>/run/agentd/agtthru.lock
-flock -n 9 || fail "another bench/throughput.sh is running"
-P=agtthru
-"$LAB" down "$P" >/dev/null 2>&1 || true
-WORK=$(mktemp -d /tmp/agt-thru.XXXXXX)
-CONF=$WORK/agentd.conf
-SOCK=/run/agentd/$P.sock
-AGENTD_LOG=$WORK/agentd.log
-AGENTD_PID=
-trap scenario_cleanup EXIT
-trap 'exit 130' INT TERM
-"$LAB" up "$P" >"$WORK/lab.log" 2>&1 || fail "lab up"
-render_config
+bench_init agtthru
 start_fast
 ping_ok vm1 10.10.2.2 || fail "vm1 cannot reach the remote VM"
 ping_ok rvm 10.10.1.11 || fail "the remote VM cannot reach vm1"

@@ -43,6 +43,28 @@ scenario_init() {
 	render_config
 }
 
+# A benchmark's lab: a fixed prefix, so one run at a time (lock); leftovers of
+# an interrupted run are removed first. Same cleanup as a scenario.
+bench_init() {
+	P=$1
+	mkdir -p /run/agentd
+	exec 9>"/run/agentd/$P.lock"
+	flock -n 9 || fail "another benchmark on lab $P is running"
+	"$LAB" down "$P" >/dev/null 2>&1 || true
+	WORK=$(mktemp -d "/tmp/$P.XXXXXX")
+	CONF=$WORK/agentd.conf
+	SOCK=/run/agentd/$P.sock
+	AGENTD_LOG=$WORK/agentd.log
+	AGENTD_PID=
+	trap scenario_cleanup EXIT
+	trap 'exit 130' INT TERM
+	"$LAB" up "$P" >"$WORK/lab.log" 2>&1 || {
+		cat "$WORK/lab.log" >&2
+		fail "lab up"
+	}
+	render_config
+}
+
 # The lab default config, made unique to this lab.
 render_config() {
 	sed -e "s|/run/agentd/lab.sock|$SOCK|" \
@@ -66,7 +88,7 @@ scenario_cleanup() {
 	pkill -KILL -f -- "--file-prefix $P " 2>/dev/null
 	if declare -F extra_cleanup >/dev/null; then extra_cleanup; fi
 	"$LAB" down "$P" >/dev/null 2>&1
-	rm -f "$SOCK"
+	rm -f "$SOCK" "/run/agentd/$P.lock"
 	rm -rf "/var/run/dpdk/$P"
 	if [ $rc -ne 0 ] && [ -f "$AGENTD_LOG" ]; then
 		log "agentd log (last 60 lines):"
