@@ -85,6 +85,12 @@ static void signal_cb(struct agentd *a, int fd, uint32_t events, void *arg)
 
 	if (read(fd, &si, sizeof(si)) != sizeof(si))
 		return;
+	if (si.ssi_signo == SIGHUP) {
+		/* no live reload: a restart is cheap (the dataplane is adopted) */
+		LOG(NOTICE, "SIGHUP: configuration reload is not supported; restart agentd "
+			    "to apply a new configuration (traffic is not interrupted)");
+		return;
+	}
 	LOG(NOTICE, "received %s", strsignal(si.ssi_signo));
 	a->stop = true;
 }
@@ -270,10 +276,10 @@ int main(int argc, char **argv)
 out:
 	/* Orderly stop: the kernel gets the underlay back, the exception
 	 * netdev disappears with the dataplane. The bridge and VM ports stay:
-	 * VMs keep talking to each other and to the host. */
-	/* Only an agentd that got as far as starting (or adopting) the
-	 * dataplane moves the underlay: one that failed earlier must not pull it
-	 * from under a running dataplane it has not adopted. */
+	 * VMs keep talking to each other and to the host. Only an agentd that
+	 * got as far as starting (or adopting) the dataplane does this: one that
+	 * failed earlier must not pull the underlay from under a running
+	 * dataplane it has not adopted. */
 	if (a->managed) {
 		agent_set_mode(a, MODE_STOPPING, "shutdown");
 		steering_set_fast(a, false);
