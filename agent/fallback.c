@@ -63,7 +63,7 @@ static struct {
 static void hb_unmap(void)
 {
 	if (fb.hb != NULL)
-		munmap((void *)fb.hb, 4096);
+		munmap((void *)fb.hb, DP_HEARTBEAT_SIZE);
 	fb.hb = NULL;
 }
 
@@ -83,14 +83,14 @@ static void hb_map(struct agentd *a)
 		LOG(WARNING, "no heartbeat page %s: checking through telemetry", path);
 		return;
 	}
-	hb = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+	hb = mmap(NULL, DP_HEARTBEAT_SIZE, PROT_READ, MAP_SHARED, fd, 0);
 	close(fd);
 	if (hb == MAP_FAILED)
 		return;
 	if (__atomic_load_n(&hb->magic, __ATOMIC_ACQUIRE) != DP_HEARTBEAT_MAGIC ||
 	    hb->pid != (uint64_t)a->dp.pid) {
 		LOG(WARNING, "heartbeat page %s is not dataplane pid %d's", path, a->dp.pid);
-		munmap((void *)hb, 4096);
+		munmap((void *)hb, DP_HEARTBEAT_SIZE);
 		return;
 	}
 	fb.hb = hb;

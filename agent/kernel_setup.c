@@ -58,13 +58,20 @@ static bool route_follows_underlay(const struct agent_config *cfg, const struct 
 	       strcmp(r->dev, cfg->nic.kernel_netdev) == 0;
 }
 
-static void no_dad(const char *ifname)
+/* net/<proto>/conf/<ifname>/<key> = value */
+static int conf_set(const char *proto, const char *ifname, const char *key, const char *value)
 {
 	char path[128];
+
+	snprintf(path, sizeof(path), "net/%s/conf/%s/%s", proto, ifname, key);
+	return ks_sysctl_set(path, value);
+}
+
+static void no_dad(const char *ifname)
+{
 	/* The underlay addresses move between two netdevs of the same host with
 	 * the same MAC: duplicate address detection would only delay them. */
-	snprintf(path, sizeof(path), "net/ipv6/conf/%s/accept_dad", ifname);
-	ks_sysctl_set(path, "0");
+	conf_set("ipv6", ifname, "accept_dad", "0");
 }
 
 /* Move the underlay from FROM (may be absent) to TO. */
@@ -120,15 +127,10 @@ int kernel_setup_exception(struct agentd *a)
 	/* Frames the dataplane could not fast-path (no route or neighbour yet)
 	 * come back to the kernel through dp0 with a VM's source address: loose
 	 * reverse-path filtering lets the kernel route them (effective value is
-	 * max(all, dev), so 2 also overrides a strict "all"). */
-	{
-		char path[128];
-		snprintf(path, sizeof(path), "net/ipv4/conf/%s/rp_filter", exc);
-		ks_sysctl_set(path, "2");
-		/* ...and routes them back out of dp0: no ICMP redirects for that */
-		snprintf(path, sizeof(path), "net/ipv4/conf/%s/send_redirects", exc);
-		ks_sysctl_set(path, "0");
-	}
+	 * max(all, dev), so 2 also overrides a strict "all")... */
+	conf_set("ipv4", exc, "rp_filter", "2");
+	/* ...and routes them back out of dp0: no ICMP redirects for that */
+	conf_set("ipv4", exc, "send_redirects", "0");
 	return underlay_move(
 	    a, ks_link_index(a->nl, cfg->nic.kernel_netdev) > 0 ? cfg->nic.kernel_netdev : NULL,
 	    exc);

@@ -309,7 +309,7 @@ static void heartbeat_page_create(void)
 
 	snprintf(hb_path, sizeof(hb_path), "%s/%s", rte_eal_get_runtime_dir(), DP_HEARTBEAT_FILE);
 	fd = open(hb_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || ftruncate(fd, 4096) < 0) {
+	if (fd < 0 || ftruncate(fd, DP_HEARTBEAT_SIZE) < 0) {
 		RTE_LOG(WARNING, DP, "heartbeat page %s: %s (agentd falls back to telemetry)\n",
 			hb_path, strerror(errno));
 		if (fd >= 0)
@@ -317,7 +317,7 @@ static void heartbeat_page_create(void)
 		hb_path[0] = '\0';
 		return;
 	}
-	hb = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	hb = mmap(NULL, DP_HEARTBEAT_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	close(fd);
 	if (hb == MAP_FAILED) {
 		hb_path[0] = '\0';
@@ -332,7 +332,7 @@ static void heartbeat_page_create(void)
 static void heartbeat_page_remove(void)
 {
 	if (dp.hb != NULL)
-		munmap(dp.hb, 4096);
+		munmap(dp.hb, DP_HEARTBEAT_SIZE);
 	dp.hb = NULL;
 	if (hb_path[0] != '\0')
 		unlink(hb_path);

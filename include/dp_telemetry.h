@@ -41,6 +41,7 @@
  * thread (which a loaded or stopped process may not schedule in time):
  * <runtime dir>/<file-prefix>/agent_heartbeat, mapped read-only by agentd. */
 #define DP_HEARTBEAT_FILE  "agent_heartbeat"
+#define DP_HEARTBEAT_SIZE  4096 /* the page mapped by both sides */
 #define DP_HEARTBEAT_MAGIC 0x6167656e74686231ULL /* "agenthb1" */
 
 struct dp_heartbeat {

@@ -23,24 +23,29 @@ in_ns() {
 	ip netns exec "$P-$ns" "$@"
 }
 
-scenario_init() {
-	local name=$1
-	# Unique per run: several scenarios (or CI runs) may share the machine.
-	P="agt${name:0:6}$$"
-	P=${P:0:14}
-	WORK=$(mktemp -d "/tmp/agt-$name.XXXXXX")
+# The lab of prefix $P, with its work dir, rendered config and cleanup trap.
+lab_setup() { # work-dir-template
+	WORK=$(mktemp -d "$1")
 	CONF=$WORK/agentd.conf
 	SOCK=/run/agentd/$P.sock
 	AGENTD_LOG=$WORK/agentd.log
 	AGENTD_PID=
 	trap scenario_cleanup EXIT
 	trap 'exit 130' INT TERM
-	log "scenario $name: lab prefix $P, work dir $WORK"
 	"$LAB" up "$P" >"$WORK/lab.log" 2>&1 || {
 		cat "$WORK/lab.log" >&2
 		fail "lab up"
 	}
 	render_config
+}
+
+scenario_init() {
+	local name=$1
+	# Unique per run: several scenarios (or CI runs) may share the machine.
+	P="agt${name:0:6}$$"
+	P=${P:0:14}
+	lab_setup "/tmp/agt-$name.XXXXXX"
+	log "scenario $name: lab prefix $P, work dir $WORK"
 }
 
 # A benchmark's lab: a fixed prefix, so one run at a time (lock); leftovers of
@@ -51,18 +56,7 @@ bench_init() {
 	exec 9>"/run/agentd/$P.lock"
 	flock -n 9 || fail "another benchmark on lab $P is running"
 	"$LAB" down "$P" >/dev/null 2>&1 || true
-	WORK=$(mktemp -d "/tmp/$P.XXXXXX")
-	CONF=$WORK/agentd.conf
-	SOCK=/run/agentd/$P.sock
-	AGENTD_LOG=$WORK/agentd.log
-	AGENTD_PID=
-	trap scenario_cleanup EXIT
-	trap 'exit 130' INT TERM
-	"$LAB" up "$P" >"$WORK/lab.log" 2>&1 || {
-		cat "$WORK/lab.log" >&2
-		fail "lab up"
-	}
-	render_config
+	lab_setup "/tmp/$P.XXXXXX"
 }
 
 # The lab default config, made unique to this lab.
