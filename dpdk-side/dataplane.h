@@ -155,7 +155,8 @@ void dp_format_mac(const struct rte_ether_addr *mac, char *out, size_t len);
 	X(punt_local)	   /* to one of the host's addresses */                                    \
 	X(punt_no_route)                                                                           \
 	X(punt_not_fast)   /* the route leads elsewhere (not bridge / not underlay) */             \
-	X(punt_unresolved) /* next hop not resolved yet: the kernel resolves it */
+	X(punt_unresolved) /* next hop not resolved yet: the kernel resolves it */                \
+	X(punt_behind)	   /* the FIB mirror lost events or is full: the kernel decides */
 
 struct dp_fwd_counters {
 #define DP_X(name) uint64_t name;

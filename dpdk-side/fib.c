@@ -2,18 +2,39 @@
 /* Control side of the FIB (see fib.h): applies netlink mirror events to the
  * lock-free tables the forwarding lcore reads. Runs on the main lcore; the
  * control lock only orders it against telemetry walks, never against the
- * forwarding lcore. */
+ * forwarding lcore.
+ *
+ * Bookkeeping:
+ *   prefixes  rte_hash prefix → struct pfx: the kernel's candidates for that
+ *             prefix (one per table × metric), the best one installed in
+ *             rte_fib / rte_fib6 as a slot number;
+ *   slots     slot → struct slot_rec: what the slot's next hop is made of
+ *             (content key, or a kernel nexthop object id) and how many
+ *             candidates use it; a slot is freed (after RCU quiescence) when
+ *             its last user goes;
+ *   by_key    rte_hash content key → slot, so that equal next hops share one;
+ *   nhobjs    rte_hash kernel nexthop id → struct nhobj (RTM_NEWNEXTHOP).
+ * Every change costs O(1) table operations (plus rte_fib's own O(log n) rib
+ * and the tbl24 range it writes), never a walk of the table, except for the
+ * rare events that must touch every route: resync end, deletion of a
+ * nexthop object still in use, and a change of the bridge or dp0 device. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <linux/rtnetlink.h>
 #include <rte_errno.h>
+#include <rte_fib.h>
+#include <rte_fib6.h>
+#include <rte_hash_crc.h>
 #include <rte_jhash.h>
 #include <rte_log.h>
 #include <rte_malloc.h>
+#include <rte_rib.h>
+#include <rte_rib6.h>
 
 #include "fib.h"
 
@@ -21,8 +42,11 @@ RTE_LOG_REGISTER_DEFAULT(fib_logtype, INFO);
 #define FIB_LOG(level, fmt, ...)                                                                   \
 	rte_log(RTE_LOG_##level, fib_logtype, "fib: " fmt "\n", ##__VA_ARGS__)
 
-#define MAX_CANDIDATES 4
-#define FIB_MAX_LINKS  1024
+#define FIB_MAX_LINKS	 1024
+#define FIB_MAX_NHOBJS	 65536
+#define FIB_MAX_SLOTS	 65535 /* slot numbers fit the candidates' 16 bits */
+#define FULL_LOG_PERIOD	 10    /* seconds between two "FIB full" log lines */
+#define RESYNC_FULL_WAIT 5     /* seconds before a full FIB asks for a resync */
 
 struct prefix_key {
 	uint8_t family;
@@ -31,16 +55,44 @@ struct prefix_key {
 	uint8_t dst[16];
 };
 
-struct candidate {
-	struct mirror_route r;
+/* One route the kernel has for a prefix. */
+struct cand {
+	uint32_t table;
+	uint32_t priority;
 	uint32_t gen;
+	uint16_t slot;
+	uint8_t type;
+	uint8_t protocol;
 };
 
-struct prefix_rec {
+struct pfx {
 	struct prefix_key key;
-	uint32_t nh_idx;
-	int n;
-	struct candidate cand[MAX_CANDIDATES];
+	uint16_t installed; /* slot in rte_fib, 0 = not installed (table full) */
+	uint8_t n, cap;
+	struct cand *c; /* points to one_c when cap == 1 */
+	struct cand one_c;
+};
+
+/* The content of a next hop: what makes two routes' next hops equal. */
+struct nh_key {
+	uint8_t family;
+	uint8_t type; /* RTN_UNICAST, or why it is the kernel's */
+	uint8_t n;
+	uint8_t pad;
+	struct mirror_path p[FIB_ECMP_MAX];
+};
+
+struct slot_rec {
+	uint32_t refs;	   /* candidates using it, + 1 held by its nhobj */
+	uint32_t nhobj_id; /* != 0: the slot of a kernel nexthop object */
+	struct nh_key key; /* content-keyed slots; nhobj slots: last built */
+};
+
+struct nhobj {
+	struct mirror_nexthop m;
+	bool known; /* false: a placeholder for a route that named it first */
+	uint16_t slot;
+	uint32_t gen;
 };
 
 struct link_rec {
@@ -56,12 +108,21 @@ struct fib_ctl {
 	char exc_ifname[IFNAMSIZ];
 	char bridge_ifname[IFNAMSIZ];
 	int exc_ifindex, bridge_ifindex;
-	struct rte_hash *prefixes; /* prefix_key → prefix_rec* (control only) */
-	uint32_t *free_idx;
-	uint32_t n_free, max_nh;
+	struct rte_hash *prefixes; /* prefix_key → struct pfx * */
+	struct rte_hash *by_key;   /* nh_key → slot */
+	struct rte_hash *nhobjs;   /* uint32_t id → struct nhobj * */
+	struct slot_rec **slots;
+	uint32_t *free_slots;
+	uint32_t n_free, max_slots;
 	struct link_rec links[FIB_MAX_LINKS];
 	int n_links;
 	uint32_t gen;
+	bool full;	    /* a route could not be added since the last resync */
+	time_t full_since;  /* when */
+	time_t full_logged; /* rate limit of the log line */
+	uint64_t full_unlogged;
+	bool behind; /* the mirror says it lost events */
+	uint64_t mem_bytes;
 	struct fib_stats stats;
 };
 
@@ -75,6 +136,16 @@ static void quiesce(struct fib *f)
 	/* Wait until the forwarding lcore has passed a quiescent state: after
 	 * this, nothing it read before our last store is still in use. */
 	rte_rcu_qsbr_synchronize(f->qsv, RTE_QSBR_THRID_INVALID);
+}
+
+static void trust_update(struct fib *f)
+{
+	struct fib_ctl *c = f->ctl;
+	uint32_t u = c->behind || c->full;
+
+	__atomic_store_n(&f->untrusted, u, __ATOMIC_RELEASE);
+	c->stats.behind = c->behind;
+	c->stats.full = c->full;
 }
 
 static struct rte_hash *hash_create(const char *name, uint32_t entries, uint32_t key_len,
@@ -95,18 +166,29 @@ static struct rte_hash *hash_create(const char *name, uint32_t entries, uint32_t
 
 int fib_create(struct fib **fp, const struct fib_config *cfg, int socket_id)
 {
-	/* tbl8 groups: one per /25../32 prefix in a distinct /24 at worst (1 KiB
-	 * each), a quarter of the rules is plenty in practice; IPv6 /64s need
-	 * several groups each: two per rule per copy. */
-	struct rte_lpm_config lc = {.max_rules = cfg->lpm_rules,
-				    .number_tbl8s = RTE_MAX(256u, cfg->lpm_rules / 4)};
-	struct rte_lpm6_config l6c = {.max_rules = cfg->lpm6_rules,
-				      .number_tbl8s = RTE_MAX(1u << 12, cfg->lpm6_rules * 2)};
-	struct rte_lpm_rcu_config rc = {.mode = RTE_LPM_QSBR_MODE_SYNC};
+	/* 4-byte next hops: the tbl8 index lives in the entry, so 2 bytes
+	 * would cap tbl8 groups at 32767. IPv4 needs a tbl8 group per /24
+	 * holding longer prefixes; IPv6 one per 8 bits below /24 per branch. */
+	uint32_t tbl8 = cfg->tbl8s ? cfg->tbl8s : RTE_MAX(1024u, cfg->lpm_rules / 16);
+	uint32_t tbl8_6 = cfg->tbl8s6 ? cfg->tbl8s6 : RTE_MAX(1024u, cfg->lpm6_rules);
+	struct rte_fib_conf fc = {
+	    .type = RTE_FIB_DIR24_8,
+	    .default_nh = 0,
+	    .max_routes = (int)cfg->lpm_rules,
+	    .dir24_8 = {.nh_sz = RTE_FIB_DIR24_8_4B, .num_tbl8 = tbl8},
+	};
+	struct rte_fib6_conf fc6 = {
+	    .type = RTE_FIB6_TRIE,
+	    .default_nh = 0,
+	    .max_routes = (int)cfg->lpm6_rules,
+	    .trie = {.nh_sz = RTE_FIB6_TRIE_4B, .num_tbl8 = tbl8_6},
+	};
+	struct rte_malloc_socket_stats ms0, ms1;
 	struct fib *f;
 	struct fib_ctl *c;
 	size_t qsz;
 
+	rte_malloc_get_socket_stats(socket_id, &ms0);
 	f = rte_zmalloc("fib", sizeof(*f), RTE_CACHE_LINE_SIZE);
 	c = calloc(1, sizeof(*c));
 	if (f == NULL || c == NULL)
@@ -121,37 +203,40 @@ int fib_create(struct fib **fp, const struct fib_config *cfg, int socket_id)
 	if (f->qsv == NULL || rte_rcu_qsbr_init(f->qsv, 1) != 0)
 		goto nomem;
 
-	f->lpm4 = rte_lpm_create("fib_lpm4", socket_id, &lc);
-	f->lpm6[0] = rte_lpm6_create("fib_lpm6a", socket_id, &l6c);
-	f->lpm6[1] = rte_lpm6_create("fib_lpm6b", socket_id, &l6c);
-	if (f->lpm4 == NULL || f->lpm6[0] == NULL || f->lpm6[1] == NULL)
+	f->fib4 = rte_fib_create("fib4", socket_id, &fc);
+	if (f->fib4 == NULL)
 		goto dpdk_err;
-	rc.v = f->qsv;
-	if (rte_lpm_rcu_qsbr_add(f->lpm4, &rc) != 0)
+	f->fib6 = rte_fib6_create("fib6", socket_id, &fc6);
+	if (f->fib6 == NULL)
 		goto dpdk_err;
 
-	/* One next hop per prefix (replaced in place), so as many as rules. */
-	c->max_nh = cfg->lpm_rules + cfg->lpm6_rules;
-	if (c->max_nh >= (1u << 21)) /* rte_lpm6 next hops are 21 bits */
-		c->max_nh = (1u << 21) - 1;
-	f->nh = rte_zmalloc("fib_nh", sizeof(*f->nh) * c->max_nh, RTE_CACHE_LINE_SIZE);
-	c->free_idx = calloc(c->max_nh, sizeof(uint32_t));
-	if (f->nh == NULL || c->free_idx == NULL)
+	c->max_slots = FIB_MAX_SLOTS;
+	f->nh = rte_zmalloc("fib_nh", sizeof(*f->nh) * (c->max_slots + 1), RTE_CACHE_LINE_SIZE);
+	c->slots = calloc(c->max_slots + 1, sizeof(*c->slots));
+	c->free_slots = calloc(c->max_slots, sizeof(uint32_t));
+	if (f->nh == NULL || c->slots == NULL || c->free_slots == NULL)
 		goto nomem;
-	for (uint32_t i = 0; i < c->max_nh; i++)
-		c->free_idx[c->n_free++] = c->max_nh - 1 - i;
+	for (uint32_t i = 0; i < c->max_slots; i++) /* slot 0 means "no route" */
+		c->free_slots[c->n_free++] = c->max_slots - i;
 
 	f->neigh = hash_create("fib_neigh", cfg->neighbours, sizeof(struct fib_neigh_key),
 			       socket_id, true);
 	f->local = hash_create("fib_local", 1024, sizeof(struct fib_local_key), socket_id, true);
-	c->prefixes =
-	    hash_create("fib_prefixes", c->max_nh, sizeof(struct prefix_key), socket_id, false);
-	if (f->neigh == NULL || f->local == NULL || c->prefixes == NULL)
+	c->prefixes = hash_create("fib_prefixes", cfg->lpm_rules + cfg->lpm6_rules,
+				  sizeof(struct prefix_key), socket_id, false);
+	c->by_key = hash_create("fib_nhkeys", c->max_slots, sizeof(struct nh_key), socket_id, false);
+	c->nhobjs = hash_create("fib_nhobjs", FIB_MAX_NHOBJS, sizeof(uint32_t), socket_id, false);
+	if (f->neigh == NULL || f->local == NULL || c->prefixes == NULL || c->by_key == NULL ||
+	    c->nhobjs == NULL)
 		goto dpdk_err;
+	rte_malloc_get_socket_stats(socket_id, &ms1);
+	c->mem_bytes = ms1.heap_allocsz_bytes - ms0.heap_allocsz_bytes;
+	c->stats.mem_bytes = c->mem_bytes;
 	*fp = f;
 	return 0;
 dpdk_err:
-	FIB_LOG(ERR, "cannot create tables: %s", rte_strerror(rte_errno));
+	FIB_LOG(ERR, "cannot create tables (%u IPv4 + %u IPv6 routes): %s", cfg->lpm_rules,
+		cfg->lpm6_rules, rte_strerror(rte_errno));
 	fib_destroy(f);
 	return -rte_errno ? -rte_errno : -ENOMEM;
 nomem:
@@ -159,6 +244,13 @@ nomem:
 		free(c); /* otherwise fib_destroy frees it */
 	fib_destroy(f);
 	return -ENOMEM;
+}
+
+static void pfx_free(struct pfx *p)
+{
+	if (p->c != &p->one_c)
+		free(p->c);
+	free(p);
 }
 
 void fib_destroy(struct fib *f)
@@ -171,9 +263,17 @@ void fib_destroy(struct fib *f)
 		return;
 	if (f->ctl && f->ctl->prefixes) {
 		while (rte_hash_iterate(f->ctl->prefixes, &key, &data, &it) >= 0)
-			free(data);
+			pfx_free(data);
 		rte_hash_free(f->ctl->prefixes);
 	}
+	if (f->ctl && f->ctl->nhobjs) {
+		it = 0;
+		while (rte_hash_iterate(f->ctl->nhobjs, &key, &data, &it) >= 0)
+			free(data);
+		rte_hash_free(f->ctl->nhobjs);
+	}
+	if (f->ctl)
+		rte_hash_free(f->ctl->by_key);
 	if (f->neigh) {
 		it = 0;
 		while (rte_hash_iterate(f->neigh, &key, &data, &it) >= 0)
@@ -182,16 +282,19 @@ void fib_destroy(struct fib *f)
 	}
 	rte_hash_free(f->local);
 	if (f->nh && f->ctl) {
-		for (uint32_t i = 0; i < f->ctl->max_nh; i++)
+		for (uint32_t i = 0; i <= f->ctl->max_slots; i++) {
 			rte_free(f->nh[i]);
+			if (f->ctl->slots)
+				free(f->ctl->slots[i]);
+		}
 	}
 	rte_free(f->nh);
-	rte_lpm_free(f->lpm4);
-	rte_lpm6_free(f->lpm6[0]);
-	rte_lpm6_free(f->lpm6[1]);
+	rte_fib_free(f->fib4);
+	rte_fib6_free(f->fib6);
 	rte_free(f->qsv);
 	if (f->ctl) {
-		free(f->ctl->free_idx);
+		free(f->ctl->slots);
+		free(f->ctl->free_slots);
 		pthread_mutex_destroy(&f->ctl->lock);
 		free(f->ctl);
 	}
@@ -208,70 +311,158 @@ static struct link_rec *link_find(struct fib_ctl *c, int ifindex)
 	return NULL;
 }
 
-static void nh_build(struct fib *f, const struct mirror_route *r, struct fib_nexthop *nh)
+/* ---- next hop slots ---- */
+
+static void sel_build(struct fib_nexthop *nh, const struct nh_key *k)
+{
+	unsigned int total = 0;
+
+	for (int i = 0; i < nh->n; i++)
+		total += k->p[i].weight ? k->p[i].weight : 1;
+	/* Weighted hash-threshold: path i owns a share of sel[] proportional
+	 * to its weight (at least one entry each). */
+	nh->n_sel = 0;
+	for (int i = 0; i < nh->n && nh->n_sel < FIB_SEL_MAX; i++) {
+		unsigned int w = k->p[i].weight ? k->p[i].weight : 1;
+		unsigned int share = total <= FIB_SEL_MAX ? w : (w * FIB_SEL_MAX) / total;
+		if (share == 0)
+			share = 1;
+		for (unsigned int j = 0; j < share && nh->n_sel < FIB_SEL_MAX; j++)
+			nh->sel[nh->n_sel++] = (uint8_t)i;
+	}
+	if (nh->n_sel == 0) {
+		nh->sel[0] = 0;
+		nh->n_sel = 1;
+	}
+}
+
+/* What the forwarding lcore sees for a next hop content. */
+static void nh_build(struct fib *f, const struct nh_key *k, struct fib_nexthop *nh)
 {
 	struct fib_ctl *c = f->ctl;
-	struct link_rec *l = r->oif ? link_find(c, r->oif) : NULL;
 
 	memset(nh, 0, sizeof(*nh));
-	nh->oif = r->oif;
-	nh->has_gw = r->has_gw;
-	memcpy(nh->gw, r->gw, addr_len(r->family));
-	nh->kind = NH_KERNEL;
-	if (r->type != RTN_UNICAST || l == NULL || !l->has_mac)
-		return; /* blackhole, unreachable, ... or unknown device: the kernel's */
-	nh->smac = l->mac;
-	if (c->exc_ifindex && r->oif == c->exc_ifindex)
-		nh->kind = NH_UNDERLAY;
-	else if (c->bridge_ifindex && r->oif == c->bridge_ifindex)
-		nh->kind = NH_VM;
-}
+	if (k->type != RTN_UNICAST)
+		return; /* blackhole, unreachable, ...: n = 0, the kernel's */
+	for (int i = 0; i < k->n; i++) {
+		const struct mirror_path *mp = &k->p[i];
+		struct fib_nh_path *p = &nh->p[nh->n++];
+		struct link_rec *l = mp->oif ? link_find(c, mp->oif) : NULL;
 
-/* The candidate the kernel would use: main table first, then lowest metric. */
-static const struct mirror_route *best(const struct prefix_rec *p)
-{
-	const struct mirror_route *b = NULL;
-	for (int i = 0; i < p->n; i++) {
-		const struct mirror_route *r = &p->cand[i].r;
-		if (b == NULL || ((r->table == RT_TABLE_MAIN) > (b->table == RT_TABLE_MAIN)) ||
-		    ((r->table == RT_TABLE_MAIN) == (b->table == RT_TABLE_MAIN) &&
-		     r->priority < b->priority))
-			b = r;
+		p->oif = mp->oif;
+		p->has_gw = mp->has_gw;
+		p->gw_family = mp->has_gw ? mp->gw_family : k->family;
+		memcpy(p->gw, mp->gw, 16);
+		p->kind = NH_KERNEL;
+		/* unknown device, or an IPv4 route via an IPv6 gateway: the
+		 * kernel's (the fast path rewrites with IPv4 neighbours only) */
+		if (l == NULL || !l->has_mac || (mp->has_gw && mp->gw_family != k->family))
+			continue;
+		p->smac = l->mac;
+		if (c->exc_ifindex && mp->oif == c->exc_ifindex)
+			p->kind = NH_UNDERLAY;
+		else if (c->bridge_ifindex && mp->oif == c->bridge_ifindex)
+			p->kind = NH_VM;
 	}
-	return b;
+	sel_build(nh, k);
 }
 
-/* Publish the next hop of P's best candidate, if it changed. */
-static int nh_publish(struct fib *f, struct prefix_rec *p)
+/* Build and publish slot S's next hop from its record's key. */
+static int slot_publish(struct fib *f, uint32_t s)
 {
-	struct fib_nexthop *old = f->nh[p->nh_idx], *nh;
+	struct fib_nexthop *old = f->nh[s], *nh;
 	struct fib_nexthop tmp;
 
-	nh_build(f, best(p), &tmp);
+	nh_build(f, &f->ctl->slots[s]->key, &tmp);
 	if (old != NULL && memcmp(old, &tmp, sizeof(tmp)) == 0)
 		return 0;
 	nh = rte_malloc("fib_nexthop", sizeof(*nh), 0);
 	if (nh == NULL)
 		return -ENOMEM;
 	*nh = tmp;
-	__atomic_store_n(&f->nh[p->nh_idx], nh, __ATOMIC_RELEASE);
+	__atomic_store_n(&f->nh[s], nh, __ATOMIC_RELEASE);
 	if (old != NULL) {
 		quiesce(f);
 		rte_free(old);
-	} else {
-		f->ctl->stats.nexthops++;
 	}
 	return 0;
 }
 
+static int slot_alloc(struct fib *f, const struct nh_key *k, uint32_t nhobj_id)
+{
+	struct fib_ctl *c = f->ctl;
+	struct slot_rec *r;
+	uint32_t s;
+
+	if (c->n_free == 0)
+		return -ENOSPC;
+	r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		return -ENOMEM;
+	s = c->free_slots[--c->n_free];
+	r->key = *k;
+	r->nhobj_id = nhobj_id;
+	c->slots[s] = r;
+	if (slot_publish(f, s) < 0) {
+		c->slots[s] = NULL;
+		c->free_slots[c->n_free++] = s;
+		free(r);
+		return -ENOMEM;
+	}
+	if (nhobj_id == 0 && rte_hash_add_key_data(c->by_key, k, (void *)(uintptr_t)s) < 0) {
+		struct fib_nexthop *nh = f->nh[s];
+		f->nh[s] = NULL;
+		rte_free(nh); /* never installed anywhere: no reader can hold it */
+		c->slots[s] = NULL;
+		c->free_slots[c->n_free++] = s;
+		free(r);
+		return -ENOSPC;
+	}
+	c->stats.nexthops++;
+	return (int)s;
+}
+
+/* The slot for a content key, shared. Takes a reference. */
+static int slot_get(struct fib *f, const struct nh_key *k)
+{
+	void *data;
+	int s;
+
+	if (rte_hash_lookup_data(f->ctl->by_key, k, &data) >= 0)
+		s = (int)(uintptr_t)data;
+	else if ((s = slot_alloc(f, k, 0)) < 0)
+		return s;
+	f->ctl->slots[s]->refs++;
+	return s;
+}
+
+/* Drop a reference; the last one frees the slot once no reader can see it.
+ * The caller has already removed the slot from every rte_fib entry. */
+static void slot_put(struct fib *f, uint32_t s)
+{
+	struct fib_ctl *c = f->ctl;
+	struct slot_rec *r = c->slots[s];
+	struct fib_nexthop *nh;
+
+	if (r == NULL || --r->refs > 0)
+		return;
+	if (r->nhobj_id == 0)
+		rte_hash_del_key(c->by_key, &r->key);
+	nh = f->nh[s];
+	__atomic_store_n(&f->nh[s], NULL, __ATOMIC_RELEASE);
+	quiesce(f);
+	rte_free(nh);
+	free(r);
+	c->slots[s] = NULL;
+	c->free_slots[c->n_free++] = s;
+	c->stats.nexthops--;
+}
+
 static void nh_rebuild_all(struct fib *f)
 {
-	const void *key;
-	void *data;
-	uint32_t it = 0;
-
-	while (rte_hash_iterate(f->ctl->prefixes, &key, &data, &it) >= 0)
-		nh_publish(f, data);
+	for (uint32_t s = 1; s <= f->ctl->max_slots; s++)
+		if (f->ctl->slots[s] != NULL)
+			slot_publish(f, s);
 }
 
 static void fib_link(void *ctx, bool del, const struct mirror_link *ml)
@@ -279,7 +470,7 @@ static void fib_link(void *ctx, bool del, const struct mirror_link *ml)
 	struct fib *f = ctx;
 	struct fib_ctl *c = f->ctl;
 	struct link_rec *l;
-	bool relevant;
+	bool relevant, mac_changed = false;
 
 	pthread_mutex_lock(&c->lock);
 	l = link_find(c, ml->ifindex);
@@ -287,9 +478,13 @@ static void fib_link(void *ctx, bool del, const struct mirror_link *ml)
 		if (l != NULL)
 			*l = c->links[--c->n_links];
 	} else {
-		if (l == NULL && c->n_links < FIB_MAX_LINKS)
+		if (l == NULL && c->n_links < FIB_MAX_LINKS) {
 			l = &c->links[c->n_links++];
+			memset(l, 0, sizeof(*l));
+		}
 		if (l != NULL) {
+			mac_changed = l->has_mac != ml->has_mac ||
+				      memcmp(l->mac.addr_bytes, ml->mac, 6) != 0;
 			l->ifindex = ml->ifindex;
 			snprintf(l->name, sizeof(l->name), "%s", ml->name);
 			l->has_mac = ml->has_mac;
@@ -302,9 +497,11 @@ static void fib_link(void *ctx, bool del, const struct mirror_link *ml)
 		c->exc_ifindex = del ? 0 : ml->ifindex;
 	if (strcmp(ml->name, c->bridge_ifname) == 0)
 		c->bridge_ifindex = del ? 0 : ml->ifindex;
-	/* Which routes are fast, and the MAC they rewrite with, depend on these
-	 * two devices: re-derive every next hop (rare). */
-	if (relevant)
+	/* Which paths are fast, and the MAC they rewrite with, depend on these
+	 * two devices; a slot is a next hop set, not a route, so this is
+	 * O(distinct next hops). */
+	if (relevant || (mac_changed && l != NULL && l->ifindex &&
+			 (l->ifindex == c->exc_ifindex || l->ifindex == c->bridge_ifindex)))
 		nh_rebuild_all(f);
 	pthread_mutex_unlock(&c->lock);
 }
@@ -338,71 +535,162 @@ static void fib_addr(void *ctx, bool del, const struct mirror_addr *a)
 
 /* ---- routes ---- */
 
-static int lpm_add(struct fib *f, const struct prefix_key *k, uint32_t idx)
-{
-	int ret;
-
-	if (k->len == 0) { /* rte_lpm takes depths 1..32 / 1..128 only */
-		__atomic_store_n(&f->default_nh[k->family != AF_INET], idx + 1, __ATOMIC_RELEASE);
-		return 0;
-	}
-	if (k->family == AF_INET) {
-		uint32_t ip;
-		memcpy(&ip, k->dst, 4);
-		return rte_lpm_add(f->lpm4, rte_be_to_cpu_32(ip), k->len, idx);
-	}
-	uint32_t a = f->lpm6_active;
-	ret = rte_lpm6_add(f->lpm6[!a], k->dst, k->len, idx);
-	if (ret < 0)
-		return ret;
-	__atomic_store_n(&f->lpm6_active, !a, __ATOMIC_RELEASE);
-	quiesce(f);
-	return rte_lpm6_add(f->lpm6[a], k->dst, k->len, idx);
-}
-
-static void lpm_del(struct fib *f, const struct prefix_key *k)
-{
-	if (k->len == 0) {
-		__atomic_store_n(&f->default_nh[k->family != AF_INET], 0, __ATOMIC_RELEASE);
-		return; /* the caller quiesces before freeing the next hop */
-	}
-	if (k->family == AF_INET) {
-		uint32_t ip;
-		memcpy(&ip, k->dst, 4);
-		rte_lpm_delete(f->lpm4, rte_be_to_cpu_32(ip), k->len); /* SYNC RCU mode */
-		return;
-	}
-	uint32_t a = f->lpm6_active;
-	rte_lpm6_delete(f->lpm6[!a], k->dst, k->len);
-	__atomic_store_n(&f->lpm6_active, !a, __ATOMIC_RELEASE);
-	quiesce(f);
-	rte_lpm6_delete(f->lpm6[a], k->dst, k->len);
-}
-
-static void prefix_remove(struct fib *f, struct prefix_rec *p)
+static void fib_full(struct fib *f, const char *what)
 {
 	struct fib_ctl *c = f->ctl;
-	struct fib_nexthop *nh;
+	time_t now = time(NULL);
 
-	lpm_del(f, &p->key);
-	quiesce(f);
-	nh = f->nh[p->nh_idx];
-	__atomic_store_n(&f->nh[p->nh_idx], NULL, __ATOMIC_RELEASE);
-	rte_free(nh);
-	if (nh)
-		c->stats.nexthops--;
-	c->free_idx[c->n_free++] = p->nh_idx;
-	rte_hash_del_key(c->prefixes, &p->key);
-	if (p->key.family == AF_INET)
-		c->stats.routes4--;
-	else
-		c->stats.routes6--;
-	free(p);
+	c->stats.route_errors++;
+	if (!c->full) {
+		c->full = true;
+		c->full_since = now;
+		trust_update(f);
+	}
+	/* One line per period, not one per route of a burst. */
+	if (now - c->full_logged >= FULL_LOG_PERIOD) {
+		FIB_LOG(WARNING,
+			"%s: the FIB is full (%" PRIu64 " more since the last message); "
+			"the fast path hands every packet to the kernel until the routes fit "
+			"(raise fib.lpm_rules / lpm6_rules / tbl8s)",
+			what, c->full_unlogged);
+		c->full_logged = now;
+		c->full_unlogged = 0;
+	} else {
+		c->full_unlogged++;
+	}
 }
 
-static bool same_route(const struct mirror_route *a, const struct mirror_route *b)
+static int fib_install(struct fib *f, const struct prefix_key *k, uint32_t slot)
 {
-	return a->table == b->table && a->priority == b->priority;
+	if (k->family == AF_INET) {
+		uint32_t ip;
+		memcpy(&ip, k->dst, 4);
+		return rte_fib_add(f->fib4, rte_be_to_cpu_32(ip), k->len, slot);
+	}
+	return rte_fib6_add(f->fib6, k->dst, k->len, slot);
+}
+
+static void fib_uninstall(struct fib *f, const struct prefix_key *k)
+{
+	if (k->family == AF_INET) {
+		uint32_t ip;
+		memcpy(&ip, k->dst, 4);
+		rte_fib_delete(f->fib4, rte_be_to_cpu_32(ip), k->len);
+	} else {
+		rte_fib6_delete(f->fib6, k->dst, k->len);
+	}
+}
+
+/* The candidate the kernel would use: main table first, then lowest metric. */
+static const struct cand *best(const struct pfx *p)
+{
+	const struct cand *b = NULL;
+	for (int i = 0; i < p->n; i++) {
+		const struct cand *r = &p->c[i];
+		if (b == NULL || ((r->table == RT_TABLE_MAIN) > (b->table == RT_TABLE_MAIN)) ||
+		    ((r->table == RT_TABLE_MAIN) == (b->table == RT_TABLE_MAIN) &&
+		     r->priority < b->priority))
+			b = r;
+	}
+	return b;
+}
+
+/* Make rte_fib agree with P's best candidate; remove P when it has none.
+ * Returns true when P was freed. */
+static bool pfx_sync(struct fib *f, struct pfx *p)
+{
+	struct fib_ctl *c = f->ctl;
+	const struct cand *b = best(p);
+
+	if (b == NULL) {
+		if (p->installed) {
+			fib_uninstall(f, &p->key);
+			if (p->key.family == AF_INET)
+				c->stats.routes4--;
+			else
+				c->stats.routes6--;
+		}
+		rte_hash_del_key(c->prefixes, &p->key);
+		pfx_free(p);
+		return true;
+	}
+	if (p->installed == b->slot)
+		return false;
+	if (fib_install(f, &p->key, b->slot) < 0) {
+		/* rte_fib keeps the old entry on failure: better none than a
+		 * stale one */
+		if (p->installed) {
+			fib_uninstall(f, &p->key);
+			if (p->key.family == AF_INET)
+				c->stats.routes4--;
+			else
+				c->stats.routes6--;
+			p->installed = 0;
+		}
+		fib_full(f, "cannot add a route");
+		return false;
+	}
+	if (!p->installed) {
+		if (p->key.family == AF_INET)
+			c->stats.routes4++;
+		else
+			c->stats.routes6++;
+	}
+	p->installed = b->slot;
+	return false;
+}
+
+static struct nhobj *nhobj_find(struct fib_ctl *c, uint32_t id)
+{
+	void *data;
+	return rte_hash_lookup_data(c->nhobjs, &id, &data) >= 0 ? data : NULL;
+}
+
+static void nhobj_key(struct fib_ctl *c, const struct nhobj *o, struct nh_key *k);
+static struct nhobj *nhobj_get(struct fib *f, uint32_t id);
+
+/* The slot a route's candidate uses (takes a reference), or < 0. */
+static int route_slot(struct fib *f, const struct mirror_route *r)
+{
+	struct nh_key k;
+
+	if (r->nh_id) {
+		struct nhobj *o = nhobj_get(f, r->nh_id);
+		if (o == NULL)
+			return -ENOSPC;
+		f->ctl->slots[o->slot]->refs++;
+		return o->slot;
+	}
+	memset(&k, 0, sizeof(k));
+	k.family = (uint8_t)r->family;
+	k.type = r->type;
+	if (r->type == RTN_UNICAST) {
+		k.n = (uint8_t)r->n_paths;
+		for (int i = 0; i < r->n_paths && i < FIB_ECMP_MAX; i++) {
+			k.p[i] = r->paths[i];
+			if (!k.p[i].has_gw) {
+				memset(k.p[i].gw, 0, sizeof(k.p[i].gw));
+				k.p[i].gw_family = 0;
+			}
+			if (k.p[i].gw_family == AF_INET)
+				memset(k.p[i].gw + 4, 0, 12);
+		}
+		if (r->n_paths == 0 && r->oif) { /* a caller that filled oif/gw only */
+			k.n = 1;
+			k.p[0].oif = r->oif;
+			k.p[0].has_gw = r->has_gw;
+			k.p[0].gw_family = r->has_gw ? (uint8_t)r->family : 0;
+			if (r->has_gw)
+				memcpy(k.p[0].gw, r->gw, addr_len(r->family));
+			k.p[0].weight = 1;
+		}
+	}
+	return slot_get(f, &k);
+}
+
+static bool same_cand(const struct cand *a, const struct mirror_route *r)
+{
+	return a->table == r->table && a->priority == r->priority;
 }
 
 static void fib_route(void *ctx, bool del, const struct mirror_route *r)
@@ -410,11 +698,11 @@ static void fib_route(void *ctx, bool del, const struct mirror_route *r)
 	struct fib *f = ctx;
 	struct fib_ctl *c = f->ctl;
 	struct prefix_key k;
-	struct prefix_rec *p = NULL;
-	int i, ret;
+	struct pfx *p = NULL;
+	int i, s;
 
 	memset(&k, 0, sizeof(k));
-	k.family = r->family;
+	k.family = (uint8_t)r->family;
 	k.len = r->dst_len;
 	memcpy(k.dst, r->dst, addr_len(r->family));
 
@@ -424,61 +712,249 @@ static void fib_route(void *ctx, bool del, const struct mirror_route *r)
 		if (p == NULL)
 			goto out;
 		for (i = 0; i < p->n; i++)
-			if (same_route(&p->cand[i].r, r))
+			if (same_cand(&p->c[i], r))
 				break;
 		if (i == p->n)
 			goto out;
-		p->cand[i] = p->cand[--p->n];
-		if (p->n == 0)
-			prefix_remove(f, p);
-		else
-			nh_publish(f, p);
+		s = p->c[i].slot;
+		p->c[i] = p->c[--p->n];
+		pfx_sync(f, p); /* may free p */
+		slot_put(f, (uint32_t)s);
+		goto out;
+	}
+	s = route_slot(f, r);
+	if (s < 0) {
+		fib_full(f, "no next hop slot left");
 		goto out;
 	}
 	if (p == NULL) {
-		if (c->n_free == 0) {
-			c->stats.route_errors++;
-			goto out;
-		}
 		p = calloc(1, sizeof(*p));
-		if (p == NULL) {
-			c->stats.route_errors++;
+		if (p == NULL || rte_hash_add_key_data(c->prefixes, &k, p) < 0) {
+			free(p);
+			slot_put(f, (uint32_t)s);
+			fib_full(f, "cannot add a prefix");
 			goto out;
 		}
 		p->key = k;
-		p->nh_idx = c->free_idx[--c->n_free];
-		p->cand[p->n++] = (struct candidate){*r, c->gen};
-		/* next hop first, then the prefix that points to it */
-		if (nh_publish(f, p) < 0 || (ret = lpm_add(f, &k, p->nh_idx)) < 0 ||
-		    rte_hash_add_key_data(c->prefixes, &k, p) < 0) {
-			FIB_LOG(WARNING, "cannot add a route (table full?)");
-			c->stats.route_errors++;
-			lpm_del(f, &k);
-			quiesce(f);
-			rte_free(f->nh[p->nh_idx]);
-			f->nh[p->nh_idx] = NULL;
-			c->free_idx[c->n_free++] = p->nh_idx;
-			free(p);
-			goto out;
-		}
-		if (k.family == AF_INET)
-			c->stats.routes4++;
-		else
-			c->stats.routes6++;
-		goto out;
+		p->c = &p->one_c;
+		p->cap = 1;
 	}
 	for (i = 0; i < p->n; i++)
-		if (same_route(&p->cand[i].r, r))
+		if (same_cand(&p->c[i], r))
 			break;
+	int old_slot = -1;
 	if (i == p->n) {
-		if (p->n == MAX_CANDIDATES) {
-			c->stats.route_errors++;
+		if (p->n == 255) {
+			slot_put(f, (uint32_t)s);
+			fib_full(f, "too many routes for one prefix");
 			goto out;
 		}
+		if (p->n == p->cap) {
+			int cap = p->cap * 2;
+			struct cand *nc = malloc(sizeof(*nc) * cap);
+			if (nc == NULL) {
+				slot_put(f, (uint32_t)s);
+				fib_full(f, "out of memory");
+				goto out;
+			}
+			memcpy(nc, p->c, sizeof(*nc) * p->n);
+			if (p->c != &p->one_c)
+				free(p->c);
+			p->c = nc;
+			p->cap = (uint8_t)RTE_MIN(cap, 255);
+		}
 		p->n++;
+	} else {
+		old_slot = p->c[i].slot;
 	}
-	p->cand[i] = (struct candidate){*r, c->gen};
-	nh_publish(f, p);
+	p->c[i] = (struct cand){.table = r->table,
+				.priority = r->priority,
+				.gen = c->gen,
+				.slot = (uint16_t)s,
+				.type = r->type,
+				.protocol = r->protocol};
+	pfx_sync(f, p);
+	if (old_slot >= 0)
+		slot_put(f, (uint32_t)old_slot);
+out:
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* ---- kernel nexthop objects ---- */
+
+static void nhobj_key(struct fib_ctl *c, const struct nhobj *o, struct nh_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->family = (uint8_t)o->m.family;
+	k->type = RTN_UNICAST;
+	if (!o->known || o->m.blackhole || o->m.fdb) {
+		k->type = RTN_BLACKHOLE; /* n = 0: the kernel's */
+		return;
+	}
+	if (o->m.n_grp == 0) {
+		k->n = 1;
+		k->p[0].oif = o->m.oif;
+		k->p[0].has_gw = o->m.has_gw;
+		k->p[0].gw_family = o->m.has_gw ? (uint8_t)o->m.family : 0;
+		memcpy(k->p[0].gw, o->m.gw, 16);
+		k->p[0].weight = 1;
+		return;
+	}
+	/* A group: its members' paths, in order; a member not known (yet) is
+	 * left out, as the kernel would not use it either. */
+	for (int i = 0; i < o->m.n_grp && k->n < FIB_ECMP_MAX; i++) {
+		const struct nhobj *m = nhobj_find(c, o->m.grp[i].id);
+		if (m == NULL || !m->known || m->m.n_grp > 0 || m->m.blackhole)
+			continue;
+		struct mirror_path *p = &k->p[k->n++];
+		p->oif = m->m.oif;
+		p->has_gw = m->m.has_gw;
+		p->gw_family = m->m.has_gw ? (uint8_t)m->m.family : 0;
+		memcpy(p->gw, m->m.gw, 16);
+		p->weight = o->m.grp[i].weight ? o->m.grp[i].weight : 1;
+		if (k->family == AF_UNSPEC)
+			k->family = (uint8_t)m->m.family;
+	}
+	if (k->n == 0)
+		k->type = RTN_UNREACHABLE;
+}
+
+/* Find or create (as a placeholder) the object ID, with its own slot. */
+static struct nhobj *nhobj_get(struct fib *f, uint32_t id)
+{
+	struct fib_ctl *c = f->ctl;
+	struct nhobj *o = nhobj_find(c, id);
+	struct nh_key k;
+	int s;
+
+	if (o != NULL)
+		return o;
+	o = calloc(1, sizeof(*o));
+	if (o == NULL)
+		return NULL;
+	o->m.id = id;
+	o->gen = c->gen;
+	nhobj_key(c, o, &k);
+	s = slot_alloc(f, &k, id);
+	if (s < 0 || rte_hash_add_key_data(c->nhobjs, &id, o) < 0) {
+		if (s >= 0) {
+			struct slot_rec *r = c->slots[s];
+			r->refs = 1;
+			slot_put(f, (uint32_t)s);
+		}
+		free(o);
+		return NULL;
+	}
+	o->slot = (uint16_t)s;
+	c->slots[s]->refs = 1; /* held by the object */
+	c->stats.nhobjs++;
+	return o;
+}
+
+static void nhobj_republish(struct fib *f, struct nhobj *o)
+{
+	nhobj_key(f->ctl, o, &f->ctl->slots[o->slot]->key);
+	slot_publish(f, o->slot);
+}
+
+/* Groups that contain ID are rebuilt (the kernel shrinks/grows them
+ * silently when a member changes or goes). */
+static void groups_with_member(struct fib *f, uint32_t id)
+{
+	const void *key;
+	void *data;
+	uint32_t it = 0;
+
+	while (rte_hash_iterate(f->ctl->nhobjs, &key, &data, &it) >= 0) {
+		struct nhobj *g = data;
+		for (int i = 0; i < g->m.n_grp; i++)
+			if (g->m.grp[i].id == id) {
+				nhobj_republish(f, g);
+				break;
+			}
+	}
+}
+
+/* Remove every route candidate that uses SLOT (the kernel deleted their
+ * nexthop object, and with it the routes, without a word about them). */
+static void routes_drop_slot(struct fib *f, uint32_t slot)
+{
+	struct fib_ctl *c = f->ctl;
+	const void *key;
+	void *data;
+	uint32_t it = 0, n = 0, cap = 0;
+	struct pfx **hit = NULL;
+
+	while (rte_hash_iterate(c->prefixes, &key, &data, &it) >= 0) {
+		struct pfx *p = data;
+		for (int i = 0; i < p->n; i++)
+			if (p->c[i].slot == slot) {
+				if (n == cap) {
+					cap = cap ? cap * 2 : 256;
+					struct pfx **h = realloc(hit, cap * sizeof(*h));
+					if (h == NULL)
+						goto out;
+					hit = h;
+				}
+				hit[n++] = p;
+				break;
+			}
+	}
+	for (uint32_t j = 0; j < n; j++) {
+		struct pfx *p = hit[j];
+		int dropped = 0;
+		for (int i = 0; i < p->n;)
+			if (p->c[i].slot == slot) {
+				p->c[i] = p->c[--p->n];
+				dropped++;
+			} else {
+				i++;
+			}
+		pfx_sync(f, p);
+		while (dropped-- > 0)
+			slot_put(f, slot);
+	}
+out:
+	free(hit);
+}
+
+static void nhobj_delete(struct fib *f, struct nhobj *o)
+{
+	struct fib_ctl *c = f->ctl;
+	uint32_t id = o->m.id, slot = o->slot;
+
+	routes_drop_slot(f, slot);
+	rte_hash_del_key(c->nhobjs, &id);
+	c->stats.nhobjs--;
+	free(o);
+	slot_put(f, slot); /* the object's own reference */
+	groups_with_member(f, id);
+}
+
+static void fib_nexthop(void *ctx, bool del, const struct mirror_nexthop *m)
+{
+	struct fib *f = ctx;
+	struct fib_ctl *c = f->ctl;
+	struct nhobj *o;
+
+	pthread_mutex_lock(&c->lock);
+	o = nhobj_find(c, m->id);
+	if (del) {
+		if (o != NULL)
+			nhobj_delete(f, o);
+		goto out;
+	}
+	if (o == NULL && (o = nhobj_get(f, m->id)) == NULL) {
+		fib_full(f, "no next hop slot left for a nexthop object");
+		goto out;
+	}
+	o->m = *m;
+	o->known = true;
+	o->gen = c->gen;
+	/* Replaced in place: every route using it follows with one store. */
+	nhobj_republish(f, o);
+	if (m->n_grp == 0)
+		groups_with_member(f, m->id);
 out:
 	pthread_mutex_unlock(&c->lock);
 }
@@ -495,7 +971,7 @@ static void fib_neigh(void *ctx, bool del, const struct mirror_neigh *mn)
 
 	memset(&k, 0, sizeof(k));
 	k.ifindex = mn->ifindex;
-	k.family = mn->family;
+	k.family = (uint8_t)mn->family;
 	memcpy(k.addr, mn->addr, addr_len(mn->family));
 
 	pthread_mutex_lock(&c->lock);
@@ -539,13 +1015,91 @@ out:
 
 /* ---- resync ---- */
 
+static void fib_behind(void *ctx)
+{
+	struct fib *f = ctx;
+	pthread_mutex_lock(&f->ctl->lock);
+	if (!f->ctl->behind)
+		FIB_LOG(WARNING, "netlink events lost: fast path off until the FIB is resynced");
+	f->ctl->behind = true;
+	trust_update(f);
+	pthread_mutex_unlock(&f->ctl->lock);
+}
+
 static void fib_resync_begin(void *ctx)
 {
 	struct fib *f = ctx;
 	pthread_mutex_lock(&f->ctl->lock);
 	f->ctl->gen++;
 	f->ctl->stats.resyncs++;
+	/* Routes that did not fit before may fit now: the dump says. */
+	f->ctl->full = false;
 	pthread_mutex_unlock(&f->ctl->lock);
+}
+
+static void resync_routes(struct fib *f, uint32_t gen)
+{
+	struct fib_ctl *c = f->ctl;
+	const void *key;
+	void *data;
+	uint32_t it = 0, n = 0, cap = 0;
+	struct pfx **stale = NULL;
+
+	while (rte_hash_iterate(c->prefixes, &key, &data, &it) >= 0) {
+		struct pfx *p = data;
+		bool hit = false;
+		for (int i = 0; i < p->n; i++)
+			hit |= p->c[i].gen != gen;
+		/* installed == 0 while it has candidates: did not fit, retry */
+		if (!hit && p->installed)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 1024;
+			struct pfx **s = realloc(stale, cap * sizeof(*s));
+			if (s == NULL)
+				break;
+			stale = s;
+		}
+		stale[n++] = p;
+	}
+	for (uint32_t j = 0; j < n; j++) {
+		struct pfx *p = stale[j];
+		uint16_t drop[256];
+		int nd = 0;
+		for (int i = 0; i < p->n;)
+			if (p->c[i].gen != gen) {
+				if (nd < 256)
+					drop[nd++] = p->c[i].slot;
+				p->c[i] = p->c[--p->n];
+			} else {
+				i++;
+			}
+		pfx_sync(f, p);
+		for (int i = 0; i < nd; i++)
+			slot_put(f, drop[i]);
+	}
+	free(stale);
+}
+
+static void resync_nhobjs(struct fib *f, uint32_t gen)
+{
+	struct fib_ctl *c = f->ctl;
+	const void *key;
+	void *data;
+	uint32_t it = 0;
+
+	for (;;) { /* deleting invalidates the iteration: restart after each */
+		struct nhobj *victim = NULL;
+		it = 0;
+		while (rte_hash_iterate(c->nhobjs, &key, &data, &it) >= 0)
+			if (((struct nhobj *)data)->gen != gen) {
+				victim = data;
+				break;
+			}
+		if (victim == NULL)
+			break;
+		nhobj_delete(f, victim);
+	}
 }
 
 /* Drop everything the last dump did not set again. */
@@ -553,45 +1107,32 @@ static void fib_resync_end(void *ctx)
 {
 	struct fib *f = ctx;
 	struct fib_ctl *c = f->ctl;
-	uint32_t gen = c->gen, it = 0, n_stale = 0, cap = 64;
+	uint32_t gen = c->gen, it = 0, n_stale = 0;
 	const void *key;
 	void *data;
-	void **stale = malloc(cap * sizeof(void *));
 	struct fib_neigh_key *nk = NULL;
 	struct fib_local_key *lk = NULL;
 
-	if (stale == NULL)
-		return;
 	pthread_mutex_lock(&c->lock);
-	/* routes: drop stale candidates */
-	while (rte_hash_iterate(c->prefixes, &key, &data, &it) >= 0) {
-		struct prefix_rec *p = data;
-		int before = p->n;
-		for (int i = 0; i < p->n;)
-			if (p->cand[i].gen != gen)
-				p->cand[i] = p->cand[--p->n];
-			else
-				i++;
-		if (p->n != before) {
-			if (n_stale == cap) {
-				void **s = realloc(stale, (cap *= 2) * sizeof(void *));
-				if (s == NULL)
-					break;
-				stale = s;
-			}
-			stale[n_stale++] = p;
-		}
-	}
-	for (uint32_t i = 0; i < n_stale; i++) {
-		struct prefix_rec *p = stale[i];
-		if (p->n == 0)
-			prefix_remove(f, p);
+	/* links first: next hops are built from them */
+	for (int i = 0; i < c->n_links;)
+		if (c->links[i].gen != gen)
+			c->links[i] = c->links[--c->n_links];
 		else
-			nh_publish(f, p);
+			i++;
+	int exc = 0, br = 0;
+	for (int i = 0; i < c->n_links; i++) {
+		if (strcmp(c->links[i].name, c->exc_ifname) == 0)
+			exc = c->links[i].ifindex;
+		if (strcmp(c->links[i].name, c->bridge_ifname) == 0)
+			br = c->links[i].ifindex;
 	}
+	c->exc_ifindex = exc;
+	c->bridge_ifindex = br;
+	nh_rebuild_all(f);
+	resync_routes(f, gen);
+	resync_nhobjs(f, gen);
 	/* neighbours and local addresses */
-	n_stale = 0;
-	it = 0;
 	nk = calloc(rte_hash_count(f->neigh) + 1, sizeof(*nk));
 	while (nk && rte_hash_iterate(f->neigh, &key, &data, &it) >= 0)
 		if (((struct fib_neigh *)data)->gen != gen)
@@ -619,27 +1160,12 @@ static void fib_resync_end(void *ctx)
 			rte_hash_free_key_with_position(f->local, pos);
 		c->stats.locals--;
 	}
-	/* links; a lost RTM_DELLINK of dp0 or the bridge must not leave next
-	 * hops pointing at a dead device */
-	for (int i = 0; i < c->n_links;)
-		if (c->links[i].gen != gen)
-			c->links[i] = c->links[--c->n_links];
-		else
-			i++;
-	int exc = 0, br = 0;
-	for (int i = 0; i < c->n_links; i++) {
-		if (strcmp(c->links[i].name, c->exc_ifname) == 0)
-			exc = c->links[i].ifindex;
-		if (strcmp(c->links[i].name, c->bridge_ifname) == 0)
-			br = c->links[i].ifindex;
-	}
-	if (exc != c->exc_ifindex || br != c->bridge_ifindex) {
-		c->exc_ifindex = exc;
-		c->bridge_ifindex = br;
-		nh_rebuild_all(f);
-	}
+	c->behind = false;
+	if (c->full)
+		FIB_LOG(WARNING, "after resync: %" PRIu64 " route error(s), the FIB is still full",
+			c->stats.route_errors);
+	trust_update(f);
 	pthread_mutex_unlock(&c->lock);
-	free(stale);
 	free(nk);
 	free(lk);
 }
@@ -649,14 +1175,49 @@ const struct mirror_ops fib_mirror_ops = {
     .addr = fib_addr,
     .route = fib_route,
     .neigh = fib_neigh,
+    .nexthop = fib_nexthop,
+    .behind = fib_behind,
     .resync_begin = fib_resync_begin,
     .resync_end = fib_resync_end,
 };
 
-void fib_get_stats(struct fib *f, struct fib_stats *st)
+void fib_set_untrusted(struct fib *f, bool untrusted)
 {
 	pthread_mutex_lock(&f->ctl->lock);
+	f->ctl->behind = untrusted;
+	trust_update(f);
+	pthread_mutex_unlock(&f->ctl->lock);
+}
+
+bool fib_wants_resync(struct fib *f)
+{
+	bool want;
+
+	pthread_mutex_lock(&f->ctl->lock);
+	want = f->ctl->full && time(NULL) - f->ctl->full_since >= RESYNC_FULL_WAIT;
+	if (want)
+		f->ctl->full_since = time(NULL); /* at most one per period */
+	pthread_mutex_unlock(&f->ctl->lock);
+	return want;
+}
+
+void fib_get_stats(struct fib *f, struct fib_stats *st)
+{
+	uint64_t ecmp = 0;
+
+	pthread_mutex_lock(&f->ctl->lock);
 	*st = f->ctl->stats;
+	/* ECMP routes: counted per slot (cheap), weighted by users */
+	for (uint32_t s = 1; s <= f->ctl->max_slots; s++) {
+		const struct fib_nexthop *nh = f->nh[s];
+		if (nh != NULL && nh->n > 1 && f->ctl->slots[s] != NULL)
+			ecmp += f->ctl->slots[s]->refs - (f->ctl->slots[s]->nhobj_id ? 1 : 0);
+	}
+	st->ecmp_routes = ecmp;
+	/* the tables are preallocated; the control records grow per route */
+	st->mem_bytes = f->ctl->mem_bytes +
+			(st->routes4 + st->routes6) * (sizeof(struct pfx) + 16) +
+			st->nexthops * (sizeof(struct slot_rec) + sizeof(struct fib_nexthop));
 	pthread_mutex_unlock(&f->ctl->lock);
 }
 
@@ -670,28 +1231,159 @@ int fib_bridge_ifindex(struct fib *f)
 	return f->ctl->bridge_ifindex;
 }
 
-void fib_walk_routes(struct fib *f, fib_route_cb cb, void *arg)
-{
-	const void *key;
-	void *data;
-	uint32_t it = 0;
+/* ---- listings ---- */
 
-	pthread_mutex_lock(&f->ctl->lock);
-	while (rte_hash_iterate(f->ctl->prefixes, &key, &data, &it) >= 0) {
-		struct prefix_rec *p = data;
-		cb(arg, best(p), f->nh[p->nh_idx]);
-	}
-	pthread_mutex_unlock(&f->ctl->lock);
+static void route_info(struct fib *f, const struct pfx *p, struct fib_route_info *out)
+{
+	const struct cand *b = best(p);
+	const struct slot_rec *r = f->ctl->slots[b->slot];
+
+	memset(out, 0, sizeof(*out));
+	out->family = p->key.family;
+	memcpy(out->dst, p->key.dst, 16);
+	out->dst_len = p->key.len;
+	out->table = b->table;
+	out->priority = b->priority;
+	out->type = b->type;
+	out->protocol = b->protocol;
+	out->slot = b->slot;
+	out->nh_id = r ? r->nhobj_id : 0;
+	out->nh = f->nh[b->slot];
 }
 
-void fib_walk_neigh(struct fib *f, fib_neigh_cb cb, void *arg)
+int fib_route_get(struct fib *f, int family, const uint8_t *dst, uint8_t len,
+		  struct fib_route_info *out)
+{
+	struct prefix_key k;
+	struct pfx *p = NULL;
+	int ret = -ENOENT;
+
+	memset(&k, 0, sizeof(k));
+	k.family = (uint8_t)family;
+	k.len = len;
+	memcpy(k.dst, dst, addr_len(family));
+	pthread_mutex_lock(&f->ctl->lock);
+	if (rte_hash_lookup_data(f->ctl->prefixes, &k, (void **)&p) >= 0 && p->n > 0) {
+		route_info(f, p, out);
+		ret = 0;
+	}
+	pthread_mutex_unlock(&f->ctl->lock);
+	return ret;
+}
+
+static void mask_prefix(int family, uint8_t *a, uint8_t len)
+{
+	int n = addr_len(family);
+	for (int i = 0; i < n; i++) {
+		int bits = (int)len - i * 8;
+		a[i] &= bits >= 8 ? 0xff : bits <= 0 ? 0 : (uint8_t)(0xff << (8 - bits));
+	}
+}
+
+/* Routes are walked in the rte_rib's order: the cursor is the last prefix
+ * shown; a page resumes after it (or, if it was deleted meanwhile, after
+ * the closest route covering it). */
+int fib_walk_routes_page(struct fib *f, int family, const uint8_t *within, uint8_t within_len,
+			 struct fib_cursor *cur, int max, bool *done, fib_route_cb cb, void *arg)
+{
+	struct fib_ctl *c = f->ctl;
+	uint8_t base[16] = {0};
+	int shown = 0;
+
+	*done = false;
+	if (within != NULL && within_len > 0) {
+		memcpy(base, within, addr_len(family));
+		mask_prefix(family, base, within_len);
+	} else {
+		within_len = 0;
+	}
+	pthread_mutex_lock(&c->lock);
+	if (family == AF_INET) {
+		struct rte_rib *rib = rte_fib_get_rib(f->fib4);
+		struct rte_rib_node *node = NULL;
+		uint32_t b, ip;
+		memcpy(&b, base, 4);
+		b = rte_be_to_cpu_32(b);
+		if (cur->started) {
+			memcpy(&ip, cur->addr, 4);
+			node = rte_rib_lookup_exact(rib, ip, cur->len);
+			if (node == NULL) /* deleted meanwhile: resume after its cover */
+				node = rte_rib_lookup(rib, ip);
+		}
+		while (shown < max) {
+			node = rte_rib_get_nxt(rib, b, within_len, node, RTE_RIB_GET_NXT_ALL);
+			if (node == NULL) {
+				*done = true;
+				break;
+			}
+			struct prefix_key k = {.family = AF_INET};
+			struct pfx *p = NULL;
+			rte_rib_get_ip(node, &ip);
+			rte_rib_get_depth(node, &k.len);
+			uint32_t be = rte_cpu_to_be_32(ip);
+			memcpy(k.dst, &be, 4);
+			cur->started = 1;
+			memcpy(cur->addr, &ip, 4);
+			cur->len = k.len;
+			if (rte_hash_lookup_data(c->prefixes, &k, (void **)&p) < 0 || p->n == 0)
+				continue;
+			struct fib_route_info ri;
+			route_info(f, p, &ri);
+			cb(arg, &ri);
+			shown++;
+		}
+	} else {
+		struct rte_rib6 *rib = rte_fib6_get_rib(f->fib6);
+		struct rte_rib6_node *node = NULL;
+		uint8_t ip[16];
+		if (cur->started) {
+			node = rte_rib6_lookup_exact(rib, cur->addr, cur->len);
+			if (node == NULL)
+				node = rte_rib6_lookup(rib, cur->addr);
+		}
+		while (shown < max) {
+			node = rte_rib6_get_nxt(rib, base, within_len, node, RTE_RIB6_GET_NXT_ALL);
+			if (node == NULL) {
+				*done = true;
+				break;
+			}
+			struct prefix_key k = {.family = AF_INET6};
+			struct pfx *p = NULL;
+			rte_rib6_get_ip(node, ip);
+			rte_rib6_get_depth(node, &k.len);
+			memcpy(k.dst, ip, 16);
+			cur->started = 1;
+			memcpy(cur->addr, ip, 16);
+			cur->len = k.len;
+			if (rte_hash_lookup_data(c->prefixes, &k, (void **)&p) < 0 || p->n == 0)
+				continue;
+			struct fib_route_info ri;
+			route_info(f, p, &ri);
+			cb(arg, &ri);
+			shown++;
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+	return shown;
+}
+
+int fib_walk_neigh_page(struct fib *f, uint32_t *cursor, int max, bool *done, fib_neigh_cb cb,
+			void *arg)
 {
 	const void *key;
 	void *data;
-	uint32_t it = 0;
+	int shown = 0;
 
+	*done = false;
 	pthread_mutex_lock(&f->ctl->lock);
-	while (rte_hash_iterate(f->neigh, &key, &data, &it) >= 0)
+	while (shown < max) {
+		if (rte_hash_iterate(f->neigh, &key, &data, cursor) < 0) {
+			*done = true;
+			break;
+		}
 		cb(arg, key, data);
+		shown++;
+	}
 	pthread_mutex_unlock(&f->ctl->lock);
+	return shown;
 }

@@ -1,16 +1,21 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* The dataplane's FIB: the kernel's routes, neighbours and local addresses,
- * mirrored (mirror/nl_mirror.c) into tables the forwarding lcore reads
- * without locks:
- *   - rte_lpm (IPv4) and rte_lpm6 (IPv6): prefix → next hop index;
- *   - nh[index]: immutable struct fib_nexthop, replaced by pointer;
+/* The dataplane's FIB: the kernel's routes, next hops, neighbours and local
+ * addresses, mirrored (mirror/nl_mirror.c) into tables the forwarding lcore
+ * reads without locks:
+ *   - rte_fib (DIR24_8, IPv4) and rte_fib6 (TRIE, IPv6): prefix → next hop
+ *     slot. Their control-side rte_rib holds, in each node's extension, the
+ *     route candidates the kernel has for that prefix (table, metric...).
+ *   - nh[slot]: immutable struct fib_nexthop (one path, or an ECMP set),
+ *     replaced by pointer. Slots are shared: one per distinct next hop set,
+ *     or one per kernel nexthop object (RTA_NH_ID), so a full table of 1M
+ *     prefixes uses a handful of slots and replacing a nexthop object
+ *     re-points every route that uses it with one store;
  *   - rte_hash neigh: {ifindex, family, address} → immutable struct fib_neigh;
  *   - rte_hash local: the host's own addresses (always the kernel's).
  * Writers (the main lcore) publish new objects with atomic stores and free
  * old ones only after the forwarding lcore has reported a quiescent state
- * (rte_rcu_qsbr), so no packet is ever forwarded with a half-updated entry.
- * rte_lpm6 has no RCU support in DPDK 22.11: it is double-buffered (update
- * the idle copy, flip, wait for quiescence, update the other). */
+ * (rte_rcu_qsbr). rte_fib in DPDK 22.11 has no RCU integration: see
+ * docs/architecture.md ("FIB: rte_fib...") for what that means. */
 #pragma once
 
 #include <stdbool.h>
@@ -18,10 +23,11 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include <rte_branch_prediction.h>
 #include <rte_ether.h>
+#include <rte_fib.h>
+#include <rte_fib6.h>
 #include <rte_hash.h>
-#include <rte_lpm.h>
-#include <rte_lpm6.h>
 #include <rte_rcu_qsbr.h>
 
 #include "mirror/nl_mirror.h"
@@ -33,12 +39,28 @@ enum fib_nh_kind {
 	NH_UNDERLAY,   /* out of the exception netdev: VM → wire fast path */
 };
 
-struct fib_nexthop {
+#define FIB_ECMP_MAX MIRROR_MAX_PATHS
+
+struct fib_nh_path {
 	uint8_t kind; /* enum fib_nh_kind */
 	uint8_t has_gw;
+	uint8_t gw_family;
+	uint8_t pad;
 	int oif;
 	uint8_t gw[16];
 	struct rte_ether_addr smac; /* MAC of oif: bridge MAC or dp0 (= NIC) MAC */
+};
+
+/* What a prefix resolves to. n == 0: the kernel's (blackhole, unreachable,
+ * prohibit, a nexthop object not known yet...). n > 1: ECMP, a flow picks
+ * sel[hash % n_sel] (sel repeats paths by weight), skipping paths whose
+ * neighbour is unresolved. */
+#define FIB_SEL_MAX 64
+struct fib_nexthop {
+	uint8_t n;
+	uint8_t n_sel;
+	uint8_t sel[FIB_SEL_MAX];
+	struct fib_nh_path p[FIB_ECMP_MAX];
 };
 
 struct fib_neigh {
@@ -64,7 +86,8 @@ struct fib_local_key {
 	X(local) /* to one of the host's addresses */                                              \
 	X(no_route)                                                                                \
 	X(not_fast)   /* the route leads elsewhere than the fast path's direction */               \
-	X(unresolved) /* next hop's neighbour not (yet) resolved by the kernel */
+	X(unresolved) /* next hop's neighbour not (yet) resolved by the kernel */                 \
+	X(behind)     /* the mirror lost events or the FIB is full: not trusted until resync */
 
 enum fib_punt {
 	FIB_FWD = 0,
@@ -75,8 +98,10 @@ enum fib_punt {
 };
 
 struct fib_config {
-	uint32_t lpm_rules;
-	uint32_t lpm6_rules;
+	uint32_t lpm_rules;  /* IPv4 routes (rte_fib max_routes) */
+	uint32_t lpm6_rules; /* IPv6 routes */
+	uint32_t tbl8s;	     /* IPv4 tbl8 groups (0: derived from lpm_rules) */
+	uint32_t tbl8s6;     /* IPv6 tbl8 groups (0: derived from lpm6_rules) */
 	uint32_t neighbours;
 	const char *exc_ifname;	   /* the exception netdev (dp0) */
 	const char *bridge_ifname; /* the VM bridge (br-vm) */
@@ -86,20 +111,25 @@ struct fib_config {
 
 struct fib_stats {
 	uint64_t routes4, routes6, nexthops, neighbours, locals;
-	uint64_t route_errors; /* LPM full, nexthop table full */
+	uint64_t nhobjs;       /* kernel nexthop objects mirrored */
+	uint64_t ecmp_routes;  /* prefixes whose next hop has several paths */
+	uint64_t route_errors; /* FIB full, next hop slots full */
 	uint64_t neigh_errors; /* neighbour table full */
 	uint64_t resyncs;
+	uint64_t behind;	/* 1 while the fast path distrusts the FIB */
+	uint64_t full;		/* 1 while some kernel route could not be added */
+	uint64_t mem_bytes;	/* FIB memory (tables + rib), estimated */
 };
+
+struct rte_fib;
+struct rte_fib6;
 
 struct fib {
 	/* read by the forwarding lcore */
-	struct rte_lpm *lpm4;
-	struct rte_lpm6 *lpm6[2];
-	uint32_t lpm6_active; /* atomic: which copy readers use */
-	/* Default routes (/0), which rte_lpm/rte_lpm6 cannot hold: next hop
-	 * index + 1 per family (0 = none), atomic. [0] IPv4, [1] IPv6. */
-	uint32_t default_nh[2];
-	struct fib_nexthop **nh;
+	struct rte_fib *fib4;
+	struct rte_fib6 *fib6;
+	uint32_t untrusted; /* atomic: != 0 → every lookup punts (FIB_PUNT_behind) */
+	struct fib_nexthop **nh; /* slot → next hop; slot 0 = no route */
 	struct rte_hash *neigh;
 	struct rte_hash *local;
 	struct rte_rcu_qsbr *qsv;
@@ -118,12 +148,43 @@ void fib_get_stats(struct fib *f, struct fib_stats *st);
 int fib_exc_ifindex(struct fib *f);
 int fib_bridge_ifindex(struct fib *f);
 
-/* Walk the control-side tables (under the FIB's control lock), for
- * telemetry. */
-typedef void (*fib_route_cb)(void *arg, const struct mirror_route *r, const struct fib_nexthop *nh);
+/* Listings for telemetry (under the FIB's control lock). Routes are walked
+ * in prefix order, a page at a time: *cursor is opaque (zeroed to start),
+ * within/within_len limit the walk to the routes inside a prefix (len 0:
+ * all). Returns the number of routes passed to CB; *done is set at the end.
+ * A listing taken while routes change may miss or repeat those routes, as
+ * `ip route` does. */
+struct fib_route_info {
+	int family;
+	uint8_t dst[16];
+	uint8_t dst_len;
+	uint32_t table;
+	uint32_t priority;
+	uint8_t type, protocol;
+	uint32_t nh_id; /* kernel nexthop object, 0 = none */
+	uint32_t slot;
+	const struct fib_nexthop *nh;
+};
+struct fib_cursor {
+	uint8_t started;
+	uint8_t len;
+	uint8_t addr[16];
+};
+typedef void (*fib_route_cb)(void *arg, const struct fib_route_info *r);
 typedef void (*fib_neigh_cb)(void *arg, const struct fib_neigh_key *k, const struct fib_neigh *n);
-void fib_walk_routes(struct fib *f, fib_route_cb cb, void *arg);
-void fib_walk_neigh(struct fib *f, fib_neigh_cb cb, void *arg);
+int fib_walk_routes_page(struct fib *f, int family, const uint8_t *within, uint8_t within_len,
+			 struct fib_cursor *cursor, int max, bool *done, fib_route_cb cb, void *arg);
+/* Neighbours, a page at a time: *cursor = 0 to start. */
+int fib_walk_neigh_page(struct fib *f, uint32_t *cursor, int max, bool *done, fib_neigh_cb cb,
+			void *arg);
+/* Exact-match lookup of one prefix (what `agentctl routes PREFIX` shows). */
+int fib_route_get(struct fib *f, int family, const uint8_t *dst, uint8_t len,
+		  struct fib_route_info *out);
+/* The FIB cannot vouch for its content (mirror behind, or full): every
+ * lookup punts to the kernel until fib_set_untrusted(f, false). */
+void fib_set_untrusted(struct fib *f, bool untrusted);
+/* A FIB that was full since the last resync wants one (room may be back). */
+bool fib_wants_resync(struct fib *f);
 
 /* ---- the forwarding lcore's side ---- */
 
@@ -138,43 +199,59 @@ static inline bool fib_is_local(const struct fib *f, int family, const uint8_t *
 }
 
 /* Resolve DST (network order, 4 or 16 bytes) for a fast path whose next hop
- * must be of kind WANT. On FIB_FWD, dmac and smac point to the MACs to write. */
+ * must be of kind WANT. FLOW_HASH picks among ECMP paths (the same flow
+ * always takes the same path while it stays resolved). On FIB_FWD, dmac and
+ * smac point to the MACs to write. */
 static inline enum fib_punt fib_resolve(const struct fib *f, int family, const uint8_t *dst,
-					enum fib_nh_kind want, const struct rte_ether_addr **dmac,
+					uint32_t flow_hash, enum fib_nh_kind want,
+					const struct rte_ether_addr **dmac,
 					const struct rte_ether_addr **smac)
 {
 	const struct fib_nexthop *nh;
 	struct fib_neigh_key k;
 	struct fib_neigh *n;
-	uint32_t idx;
-	int ret;
+	uint64_t slot = 0;
 
+	if (unlikely(__atomic_load_n(&f->untrusted, __ATOMIC_ACQUIRE)))
+		return FIB_PUNT_behind;
 	if (fib_is_local(f, family, dst))
 		return FIB_PUNT_local;
 	if (family == AF_INET) {
 		uint32_t ip;
 		memcpy(&ip, dst, 4);
-		ret = rte_lpm_lookup(f->lpm4, rte_be_to_cpu_32(ip), &idx);
+		ip = rte_be_to_cpu_32(ip);
+		rte_fib_lookup_bulk(f->fib4, &ip, &slot, 1);
 	} else {
-		uint32_t a = __atomic_load_n(&f->lpm6_active, __ATOMIC_ACQUIRE);
-		ret = rte_lpm6_lookup(f->lpm6[a], dst, &idx);
+		uint8_t a[1][RTE_FIB6_IPV6_ADDR_SIZE];
+		memcpy(a[0], dst, 16);
+		rte_fib6_lookup_bulk(f->fib6, a, &slot, 1);
 	}
-	if (ret != 0) {
-		uint32_t d = __atomic_load_n(&f->default_nh[family != AF_INET], __ATOMIC_ACQUIRE);
-		if (d == 0)
-			return FIB_PUNT_no_route;
-		idx = d - 1;
-	}
-	nh = __atomic_load_n(&f->nh[idx], __ATOMIC_ACQUIRE);
-	if (nh == NULL || nh->kind != want)
+	if (slot == 0)
+		return FIB_PUNT_no_route;
+	nh = __atomic_load_n(&f->nh[slot], __ATOMIC_ACQUIRE);
+	if (nh == NULL || nh->n == 0)
 		return FIB_PUNT_not_fast;
 	memset(&k, 0, sizeof(k));
-	k.ifindex = nh->oif;
 	k.family = family;
-	memcpy(k.addr, nh->has_gw ? nh->gw : dst, family == AF_INET ? 4 : 16);
-	if (rte_hash_lookup_data(f->neigh, &k, (void **)&n) < 0)
-		return FIB_PUNT_unresolved;
-	*dmac = &n->mac;
-	*smac = &nh->smac;
-	return FIB_FWD;
+	/* ECMP: start at the hashed path, skip the unresolved ones. */
+	unsigned int first = nh->n > 1 ? nh->sel[flow_hash % nh->n_sel] : 0;
+	enum fib_punt why = FIB_PUNT_not_fast;
+	for (unsigned int i = 0; i < nh->n; i++) {
+		const struct fib_nh_path *p = &nh->p[(first + i) % nh->n];
+		if (p->kind != want)
+			continue;
+		k.ifindex = p->oif;
+		k.family = p->has_gw ? p->gw_family : family;
+		memcpy(k.addr, p->has_gw ? p->gw : dst, k.family == AF_INET ? 4 : 16);
+		if (k.family == AF_INET)
+			memset(k.addr + 4, 0, 12);
+		if (rte_hash_lookup_data(f->neigh, &k, (void **)&n) < 0) {
+			why = FIB_PUNT_unresolved;
+			continue;
+		}
+		*dmac = &n->mac;
+		*smac = &p->smac;
+		return FIB_FWD;
+	}
+	return why;
 }

@@ -207,6 +207,8 @@ static void ctl_close(void)
 	ctl.sigfd = ctl.epfd = -1;
 }
 
+static void mirror_tick(void);
+
 static void ctl_run(void)
 {
 	struct epoll_event evs[CTL_MAX_FDS];
@@ -214,7 +216,8 @@ static void ctl_run(void)
 	for (int i = 0; i < DP_PORT_COUNT; i++)
 		rte_eth_link_get_nowait(dp.ports[i].port_id, &ctl.last_link[i]);
 	while (!ctl.quit) {
-		int n = epoll_wait(ctl.epfd, evs, CTL_MAX_FDS, 1000);
+		/* 100 ms: a pending mirror resync is retried at that pace */
+		int n = epoll_wait(ctl.epfd, evs, CTL_MAX_FDS, 100);
 
 		if (n < 0 && errno != EINTR) {
 			RTE_LOG(ERR, DP, "epoll_wait: %s\n", strerror(errno));
@@ -229,6 +232,7 @@ static void ctl_run(void)
 			activate_nic();
 		}
 		check_links();
+		mirror_tick();
 	}
 }
 
@@ -236,10 +240,31 @@ static void ctl_run(void)
 
 static void on_netlink(int fd, uint32_t events, void *arg)
 {
-	int ret = nl_mirror_process(dp.mirror);
+	int ret;
 
+	ret = nl_mirror_process(dp.mirror);
+	/* > 0: more queued; epoll (level-triggered) brings us back after the
+	 * other fds had their turn */
 	if (ret < 0)
-		RTE_LOG(ERR, DP, "netlink mirror: %s\n", strerror(-ret));
+		RTE_LOG(WARNING, DP, "netlink mirror: %s (resync pending, retried)\n",
+			strerror(-ret));
+}
+
+/* A resync that failed, or a FIB that was full, is retried from here. */
+static void mirror_tick(void)
+{
+	static uint64_t last;
+	uint64_t now = rte_get_timer_cycles();
+	int ret;
+
+	if (dp.mirror == NULL || now - last < rte_get_timer_hz() / 10)
+		return;
+	last = now;
+	if (fib_wants_resync(dp.fib))
+		nl_mirror_request_resync(dp.mirror);
+	ret = nl_mirror_tick(dp.mirror);
+	if (ret < 0)
+		RTE_LOG(WARNING, DP, "netlink resync: %s (retried)\n", strerror(-ret));
 }
 
 /* With --bridge: mirror the kernel's routes, neighbours, addresses and links

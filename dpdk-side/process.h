@@ -28,6 +28,7 @@
 #include <rte_ether.h>
 #include <rte_ip.h>
 #include <rte_mbuf.h>
+#include <rte_hash_crc.h>
 #include <rte_prefetch.h>
 
 #include "dataplane.h"
@@ -58,6 +59,34 @@ static inline void dp_ipv4_dec_ttl(struct rte_ipv4_hdr *ip)
 	ip->hdr_checksum = (uint16_t)(sum + (sum >> 16));
 }
 
+/* The flow's hash for ECMP: addresses, protocol and, when the packet is not
+ * a fragment, ports (the kernel's fib_multipath_hash_policy 1, L4). One
+ * flow always hashes the same, so its packets stay in order on one path. */
+static inline uint32_t dp_flow_hash4(const struct rte_ipv4_hdr *ip, uint16_t len)
+{
+	uint32_t h = rte_hash_crc_4byte(ip->src_addr, ip->next_proto_id);
+
+	h = rte_hash_crc_4byte(ip->dst_addr, h);
+	if ((ip->next_proto_id == IPPROTO_TCP || ip->next_proto_id == IPPROTO_UDP ||
+	     ip->next_proto_id == IPPROTO_SCTP) &&
+	    !(ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) &&
+	    len >= sizeof(struct rte_ether_hdr) + sizeof(*ip) + 4)
+		h = rte_hash_crc_4byte(*(const uint32_t *)(ip + 1), h);
+	return h;
+}
+
+static inline uint32_t dp_flow_hash6(const struct rte_ipv6_hdr *ip6, uint16_t len)
+{
+	uint32_t h = rte_hash_crc(ip6->src_addr, 32, ip6->proto); /* src + dst */
+
+	h = rte_hash_crc_4byte(ip6->vtc_flow & rte_cpu_to_be_32(0xfffff), h); /* flow label */
+	if ((ip6->proto == IPPROTO_TCP || ip6->proto == IPPROTO_UDP ||
+	     ip6->proto == IPPROTO_SCTP) &&
+	    len >= sizeof(struct rte_ether_hdr) + sizeof(*ip6) + 4)
+		h = rte_hash_crc_4byte(*(const uint32_t *)(ip6 + 1), h);
+	return h;
+}
+
 /* Classify + resolve one IP packet. Returns FIB_FWD and fills the MACs, or a
  * punt reason (FIB_PUNT_*), or -1 with the tally already counted. */
 static inline int dp_route_pkt(struct dp_lcore *lc, struct rte_mbuf *m, struct rte_ether_hdr *eth,
@@ -83,8 +112,8 @@ static inline int dp_route_pkt(struct dp_lcore *lc, struct rte_mbuf *m, struct r
 			t->punt_ttl++;
 			return -1;
 		}
-		return fib_resolve(lc->fib, AF_INET, (const uint8_t *)&ip->dst_addr, want, dmac,
-				   smac);
+		return fib_resolve(lc->fib, AF_INET, (const uint8_t *)&ip->dst_addr,
+				   dp_flow_hash4(ip, len), want, dmac, smac);
 	}
 	if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6)) {
 		struct rte_ipv6_hdr *ip6 = (struct rte_ipv6_hdr *)(eth + 1);
@@ -100,7 +129,8 @@ static inline int dp_route_pkt(struct dp_lcore *lc, struct rte_mbuf *m, struct r
 			t->punt_ttl++;
 			return -1;
 		}
-		return fib_resolve(lc->fib, AF_INET6, ip6->dst_addr, want, dmac, smac);
+		return fib_resolve(lc->fib, AF_INET6, ip6->dst_addr, dp_flow_hash6(ip6, len), want,
+				   dmac, smac);
 	}
 	t->punt_not_ip++;
 	return -1;

@@ -20,12 +20,67 @@ static int route_attr(const struct nlattr *attr, void *data)
 	case RTA_TABLE:
 	case RTA_OIF:
 	case RTA_PRIORITY:
+	case RTA_NH_ID:
 		if (mnl_attr_validate(attr, MNL_TYPE_U32) < 0)
 			return MNL_CB_ERROR;
 		break;
 	}
 	tb[type] = attr;
 	return MNL_CB_OK;
+}
+
+/* RTA_MULTIPATH: every path, in the kernel's order. */
+static int parse_multipath(const struct nlattr *mp, struct mirror_route *r, size_t alen)
+{
+	const uint8_t *pos = mnl_attr_get_payload(mp);
+	size_t left = mnl_attr_get_payload_len(mp);
+
+	r->multipath = true;
+	while (left >= sizeof(struct rtnexthop)) {
+		const struct rtnexthop *nh = (const struct rtnexthop *)pos;
+		const struct nlattr *attr; /* named for the libmnl macro */
+		struct mirror_path p = {0};
+
+		if (nh->rtnh_len < sizeof(*nh) || nh->rtnh_len > left)
+			return -EINVAL;
+		p.oif = nh->rtnh_ifindex;
+		p.weight = (uint16_t)(nh->rtnh_hops + 1);
+		mnl_attr_for_each_payload((const void *)RTNH_DATA(nh), nh->rtnh_len - sizeof(*nh))
+		{
+			if (mnl_attr_get_type(attr) == RTA_GATEWAY &&
+			    mnl_attr_get_payload_len(attr) == alen) {
+				memcpy(p.gw, mnl_attr_get_payload(attr), alen);
+				p.has_gw = true;
+				p.gw_family = (uint8_t)r->family;
+			} else if (mnl_attr_get_type(attr) == RTA_VIA &&
+				   mnl_attr_get_payload_len(attr) >= sizeof(struct rtvia) + 16) {
+				const struct rtvia *via = mnl_attr_get_payload(attr);
+				if (via->rtvia_family == AF_INET6) {
+					memcpy(p.gw, via->rtvia_addr, 16);
+					p.has_gw = true;
+					p.gw_family = AF_INET6;
+				}
+			}
+		}
+		/* RTNH_F_DEAD: the kernel does not use it (link down) */
+		if (!(nh->rtnh_flags & RTNH_F_DEAD)) {
+			if (r->n_paths < MIRROR_MAX_PATHS)
+				r->paths[r->n_paths++] = p;
+			else
+				r->truncated = true;
+		}
+		size_t step = RTNH_ALIGN((size_t)nh->rtnh_len);
+		if (step >= left)
+			break;
+		left -= step;
+		pos += step;
+	}
+	if (r->n_paths > 0) {
+		r->oif = r->paths[0].oif;
+		r->has_gw = r->paths[0].has_gw;
+		memcpy(r->gw, r->paths[0].gw, 16);
+	}
+	return 0;
 }
 
 int mirror_route_parse(const struct nlmsghdr *nlh, struct mirror_route *r)
@@ -63,24 +118,31 @@ int mirror_route_parse(const struct nlmsghdr *nlh, struct mirror_route *r)
 		memcpy(r->gw, mnl_attr_get_payload(tb[RTA_GATEWAY]), alen);
 		r->has_gw = true;
 	}
-	if (tb[RTA_MULTIPATH] && !r->oif) {
-		/* ECMP: take the first next hop (documented limitation). */
-		const struct rtnexthop *nh = mnl_attr_get_payload(tb[RTA_MULTIPATH]);
-		size_t len = mnl_attr_get_payload_len(tb[RTA_MULTIPATH]);
-		if (len >= sizeof(*nh) && nh->rtnh_len >= sizeof(*nh) && nh->rtnh_len <= len) {
-			const struct nlattr *attr; /* named for the libmnl macro */
-			r->oif = nh->rtnh_ifindex;
-			r->multipath = true;
-			mnl_attr_for_each_payload((const void *)RTNH_DATA(nh),
-						  nh->rtnh_len - sizeof(*nh))
-			{
-				if (mnl_attr_get_type(attr) == RTA_GATEWAY &&
-				    mnl_attr_get_payload_len(attr) == alen) {
-					memcpy(r->gw, mnl_attr_get_payload(attr), alen);
-					r->has_gw = true;
-				}
-			}
-		}
+	if (tb[RTA_VIA] && !r->has_gw) {
+		/* RFC 5549: an IPv4 route via an IPv6 gateway */
+		const struct rtvia *via = mnl_attr_get_payload(tb[RTA_VIA]);
+		size_t vlen = mnl_attr_get_payload_len(tb[RTA_VIA]);
+		if (vlen < sizeof(*via) + 16 || via->rtvia_family != AF_INET6)
+			return -EINVAL;
+		memcpy(r->gw, via->rtvia_addr, 16);
+		r->has_gw = true;
+		r->paths[0].gw_family = AF_INET6;
+	}
+	if (tb[RTA_NH_ID]) {
+		r->nh_id = mnl_attr_get_u32(tb[RTA_NH_ID]);
+		return 0; /* the object says where: RTM_NEWNEXTHOP */
+	}
+	if (tb[RTA_MULTIPATH])
+		return parse_multipath(tb[RTA_MULTIPATH], r, alen);
+	if (r->oif || r->has_gw) {
+		struct mirror_path *p = &r->paths[0];
+		p->oif = r->oif;
+		p->has_gw = r->has_gw;
+		if (p->gw_family == 0)
+			p->gw_family = r->has_gw ? (uint8_t)r->family : 0;
+		memcpy(p->gw, r->gw, 16);
+		p->weight = 1;
+		r->n_paths = 1;
 	}
 	return 0;
 }

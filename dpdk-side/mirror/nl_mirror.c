@@ -2,13 +2,26 @@
 /* Netlink mirror: subscription, dumps, events, one dispatch on nlmsg_type.
  *
  * Two sockets: the event socket is subscribed first, so nothing that changes
- * during the initial dump is lost (those events are applied after it, and
- * applying is idempotent); the dump socket is used for request/response.
- * A dump is buffered whole and applied only if no part of it carried
- * NLM_F_DUMP_INTR, so the consumer never sees half a dump. An overrun of the
- * event socket (ENOBUFS: events were lost) is repaired by a full resync. This
- * file knows nothing of DPDK, so the unit tests can drive it with crafted
- * messages. */
+ * during a dump is lost (those events are applied after it, and applying is
+ * idempotent); the dump socket is used for request/response.
+ *
+ * Resync (at start, after an overrun, after a failed resync): the consumer
+ * is told it is behind (it stops trusting its tables), every object in the
+ * kernel is set again between resync_begin and resync_end, and resync_end
+ * drops what was not. Dumps are applied as they stream in (a full table is
+ * ~100 MB of messages: not buffered); a dump carrying NLM_F_DUMP_INTR is
+ * redone from the start (a new generation), and resync_end only runs after a
+ * clean one. A resync that cannot complete now stays pending and is retried
+ * from nl_mirror_tick(): never left.
+ *
+ * The overrun case needs care: the kernel reports ENOBUFS once, before the
+ * events still queued. Those queued events are OLDER than the gap; replayed
+ * after the dump they would resurrect what the lost events had deleted (the
+ * "routes that stay forever" bug). So the queue is drained (discarded) before
+ * the dump: from then on every queued event is newer than the dump start.
+ *
+ * This file knows nothing of DPDK, so the unit tests can drive it with
+ * crafted messages. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,13 +30,15 @@
 
 #include <libmnl/libmnl.h>
 #include <linux/neighbour.h>
+#include <linux/nexthop.h>
 #include <linux/rtnetlink.h>
 
 #include "nl_mirror.h"
 
 #define MAX_TABLES   8
-#define DUMP_RETRIES 20
-#define EVENT_RCVBUF (32 << 20)
+#define DUMP_RETRIES  5	  /* per attempt; then retried from the tick */
+#define EVENT_RCVBUF  (64 << 20)
+#define EVENT_BATCH   256 /* recv() calls per nl_mirror_process call */
 
 struct nl_mirror {
 	struct mnl_socket *ev;	 /* subscribed to the groups */
@@ -33,6 +48,7 @@ struct nl_mirror {
 	void *ctx;
 	uint32_t tables[MAX_TABLES + 1];
 	int n_tables;
+	bool resync_pending;
 	struct nl_mirror_stats stats;
 };
 
@@ -111,6 +127,17 @@ int nl_mirror_dispatch(struct nl_mirror *m, const struct nlmsghdr *nlh)
 			m->ops->neigh(m->ctx, del, &n);
 		return 0;
 	}
+	case RTM_DELNEXTHOP:
+		del = true;
+		/* fallthrough */
+	case RTM_NEWNEXTHOP: {
+		struct mirror_nexthop nh;
+		if (mirror_nexthop_parse(nlh, &nh) < 0)
+			goto bad;
+		if (m->ops->nexthop)
+			m->ops->nexthop(m->ctx, del, &nh);
+		return 0;
+	}
 	default:
 		m->stats.ignored++;
 		return 0;
@@ -168,6 +195,12 @@ int nl_mirror_open(struct nl_mirror **mp, const struct mirror_ops *ops, void *ct
 	if (mnl_socket_bind(m->ev, groups, MNL_SOCKET_AUTOPID) < 0 ||
 	    mnl_socket_bind(m->dump, 0, MNL_SOCKET_AUTOPID) < 0)
 		goto err;
+	/* nexthop objects: group 32, beyond bind()'s 32-bit mask. A kernel
+	 * without them (< 5.3) simply has none to announce. */
+	int grp = RTNLGRP_NEXTHOP;
+	mnl_socket_setsockopt(m->ev, NETLINK_ADD_MEMBERSHIP, &grp, sizeof(grp));
+	/* Overruns are what we recover from; say them (ENOBUFS), never hide. */
+	m->resync_pending = true;
 	*mp = m;
 	return 0;
 err:
@@ -205,17 +238,12 @@ const struct nl_mirror_stats *nl_mirror_stats(const struct nl_mirror *m)
 	return &m->stats;
 }
 
-struct dump_buf {
-	char *data;
-	size_t len, cap;
-	bool intr;
-};
-
-/* Send one dump request and append every reply to DB. */
-static int dump_one(struct nl_mirror *m, uint16_t type, uint8_t family, struct dump_buf *db)
+/* Send one dump request and apply every reply as it arrives. Sets *intr
+ * if the kernel says the dump may be inconsistent. */
+static int dump_one(struct nl_mirror *m, uint16_t type, uint8_t family, bool *intr)
 {
 	char req[256] = {0};
-	static char buf[1 << 16];
+	static char buf[1 << 17];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(req);
 	struct rtgenmsg *g;
 	unsigned int seq = ++m->seq, portid = mnl_socket_get_portid(m->dump);
@@ -227,10 +255,11 @@ static int dump_one(struct nl_mirror *m, uint16_t type, uint8_t family, struct d
 	g->rtgen_family = family;
 	/* RTM_GETROUTE/ADDR/NEIGH accept a struct the size of rtmsg etc.;
 	 * pad so strict-checking kernels parse the header as intended. */
-	nlh->nlmsg_len = mnl_nlmsg_size(type == RTM_GETLINK    ? sizeof(struct ifinfomsg)
-					: type == RTM_GETADDR  ? sizeof(struct ifaddrmsg)
-					: type == RTM_GETNEIGH ? sizeof(struct ndmsg)
-							       : sizeof(struct rtmsg));
+	nlh->nlmsg_len = mnl_nlmsg_size(type == RTM_GETLINK	  ? sizeof(struct ifinfomsg)
+					: type == RTM_GETADDR	  ? sizeof(struct ifaddrmsg)
+					: type == RTM_GETNEIGH	  ? sizeof(struct ndmsg)
+					: type == RTM_GETNEXTHOP ? sizeof(struct nhmsg)
+								  : sizeof(struct rtmsg));
 	if (mnl_socket_sendto(m->dump, nlh, nlh->nlmsg_len) < 0)
 		return -errno;
 
@@ -244,92 +273,121 @@ static int dump_one(struct nl_mirror *m, uint16_t type, uint8_t family, struct d
 			if (!mnl_nlmsg_seq_ok(h, seq) || !mnl_nlmsg_portid_ok(h, portid))
 				continue;
 			if (h->nlmsg_flags & NLM_F_DUMP_INTR)
-				db->intr = true;
+				*intr = true;
 			if (h->nlmsg_type == NLMSG_DONE)
 				return 0;
 			if (h->nlmsg_type == NLMSG_ERROR) {
 				const struct nlmsgerr *e = mnl_nlmsg_get_payload(h);
 				return e->error;
 			}
-			size_t need = db->len + NLMSG_ALIGN(h->nlmsg_len);
-			if (need > db->cap) {
-				size_t cap = db->cap ? db->cap * 2 : 1 << 20;
-				while (cap < need)
-					cap *= 2;
-				char *d = realloc(db->data, cap);
-				if (d == NULL)
-					return -ENOMEM;
-				db->data = d;
-				db->cap = cap;
-			}
-			memcpy(db->data + db->len, h, h->nlmsg_len);
-			db->len = need;
+			nl_mirror_dispatch(m, h);
 		}
+	}
+}
+
+/* Discard what the event socket holds: events from before the dump. */
+static void drain_events(struct nl_mirror *m)
+{
+	static char buf[1 << 16];
+
+	if (m->ev == NULL)
+		return;
+	for (;;) {
+		ssize_t n = mnl_socket_recvfrom(m->ev, buf, sizeof(buf));
+		if (n < 0 && errno == ENOBUFS)
+			continue; /* an overrun while draining: keep draining */
+		if (n <= 0)
+			return;
+		m->stats.drained++;
 	}
 }
 
 int nl_mirror_sync(struct nl_mirror *m)
 {
-	/* Links first (names, MACs), then addresses, routes, neighbours. */
+	/* Links first (names, MACs), then addresses, nexthop objects (routes
+	 * name them), routes, neighbours. */
 	static const struct {
 		uint16_t type;
 		uint8_t family;
 	} dumps[] = {
-	    {RTM_GETLINK, AF_UNSPEC}, {RTM_GETADDR, AF_UNSPEC}, {RTM_GETROUTE, AF_INET},
-	    {RTM_GETROUTE, AF_INET6}, {RTM_GETNEIGH, AF_INET},	{RTM_GETNEIGH, AF_INET6},
+	    {RTM_GETLINK, AF_UNSPEC},  {RTM_GETADDR, AF_UNSPEC}, {RTM_GETNEXTHOP, AF_UNSPEC},
+	    {RTM_GETROUTE, AF_INET},   {RTM_GETROUTE, AF_INET6}, {RTM_GETNEIGH, AF_INET},
+	    {RTM_GETNEIGH, AF_INET6},
 	};
-	struct dump_buf db = {0};
+	bool intr = true;
 	int ret = 0;
 
-	for (int attempt = 0; attempt < DUMP_RETRIES; attempt++) {
-		db.len = 0;
-		db.intr = false;
+	m->resync_pending = true;
+	m->stats.behind = true;
+	if (m->ops->behind)
+		m->ops->behind(m->ctx);
+	for (int attempt = 0; attempt < DUMP_RETRIES && intr; attempt++) {
+		if (attempt > 0)
+			m->stats.dump_retries++;
+		intr = false;
+		if (m->ops->resync_begin)
+			m->ops->resync_begin(m->ctx);
 		for (size_t i = 0; i < sizeof(dumps) / sizeof(dumps[0]); i++) {
-			ret = dump_one(m, dumps[i].type, dumps[i].family, &db);
+			ret = dump_one(m, dumps[i].type, dumps[i].family, &intr);
+			/* no nexthop objects in this kernel: nothing to mirror */
+			if (ret < 0 && dumps[i].type == RTM_GETNEXTHOP &&
+			    (ret == -EINVAL || ret == -EOPNOTSUPP))
+				ret = 0;
 			if (ret < 0)
-				goto out;
+				goto fail;
 		}
-		if (!db.intr)
-			break;
-		m->stats.dump_retries++;
 	}
-	if (db.intr) {
+	if (intr) {
 		ret = -EAGAIN;
-		goto out;
-	}
-	if (m->ops->resync_begin)
-		m->ops->resync_begin(m->ctx);
-	for (size_t off = 0; off + sizeof(struct nlmsghdr) <= db.len;) {
-		const struct nlmsghdr *h = (const struct nlmsghdr *)(db.data + off);
-		if (h->nlmsg_len < sizeof(*h))
-			break;
-		nl_mirror_dispatch(m, h);
-		off += NLMSG_ALIGN(h->nlmsg_len);
+		goto fail;
 	}
 	if (m->ops->resync_end)
 		m->ops->resync_end(m->ctx);
 	m->stats.dumps++;
-out:
-	free(db.data);
+	m->resync_pending = false;
+	m->stats.behind = false;
+	return 0;
+fail:
+	/* Stays pending (and the consumer behind): nl_mirror_tick retries. */
+	m->stats.resync_failures++;
 	return ret;
+}
+
+void nl_mirror_request_resync(struct nl_mirror *m)
+{
+	m->resync_pending = true;
+}
+
+int nl_mirror_tick(struct nl_mirror *m)
+{
+	if (!m->resync_pending)
+		return 0;
+	drain_events(m);
+	return nl_mirror_sync(m);
 }
 
 int nl_mirror_process(struct nl_mirror *m)
 {
-	static char buf[1 << 16];
+	static char buf[1 << 17];
 
-	for (;;) {
+	for (int batch = 0; batch < EVENT_BATCH; batch++) {
 		ssize_t n = mnl_socket_recvfrom(m->ev, buf, sizeof(buf));
 		int len = n;
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				return 0;
 			if (errno == ENOBUFS) {
-				/* Events were lost: only a full resync is correct. */
+				/* Events were lost: only a full resync is correct,
+				 * and only after the older queued events are gone. */
 				m->stats.overruns++;
+				if (m->ops->behind)
+					m->ops->behind(m->ctx);
+				m->stats.behind = true;
+				m->resync_pending = true;
+				drain_events(m);
 				int ret = nl_mirror_sync(m);
 				if (ret < 0)
-					return ret;
+					return ret; /* pending: retried by the tick */
 				continue;
 			}
 			return -errno;
@@ -343,4 +401,5 @@ int nl_mirror_process(struct nl_mirror *m)
 			m->stats.events++;
 		}
 	}
+	return 1; /* more may be queued: the caller's loop comes back */
 }

@@ -30,6 +30,17 @@ struct mirror_addr {
 	uint8_t prefixlen;
 };
 
+/* Equal-cost paths of one route (RTA_MULTIPATH), or of a nexthop group. */
+#define MIRROR_MAX_PATHS 16
+
+struct mirror_path {
+	int oif;
+	bool has_gw;
+	uint8_t gw_family; /* AF_INET6 for an IPv4 route via an IPv6 gateway (RTA_VIA) */
+	uint8_t gw[16];
+	uint16_t weight; /* rtnh_hops + 1, 1..256 */
+};
+
 struct mirror_route {
 	int family;
 	uint8_t dst[16];
@@ -41,7 +52,32 @@ struct mirror_route {
 	int oif; /* 0 = none */
 	bool has_gw;
 	uint8_t gw[16];
-	bool multipath; /* RTA_MULTIPATH: only the first next hop is used */
+	uint32_t nh_id;	 /* RTA_NH_ID: the route uses kernel nexthop object nh_id */
+	/* Every path: paths[0] repeats oif/has_gw/gw. 1 for a plain route, the
+	 * members of RTA_MULTIPATH (at most MIRROR_MAX_PATHS, `truncated` set
+	 * beyond), 0 with nh_id or for a route with no next hop (blackhole...). */
+	int n_paths;
+	struct mirror_path paths[MIRROR_MAX_PATHS];
+	bool multipath;
+	bool truncated;
+};
+
+/* A kernel nexthop object (RTM_NEWNEXTHOP, `ip nexthop`): one next hop, or a
+ * group of other objects' ids with weights. */
+struct mirror_nexthop {
+	uint32_t id;
+	int family;	/* AF_INET, AF_INET6, or AF_UNSPEC (group, blackhole) */
+	bool blackhole; /* NHA_BLACKHOLE */
+	bool fdb;	/* NHA_FDB: for VXLAN FDB, never routes */
+	int oif;
+	bool has_gw;
+	uint8_t gw[16];
+	int n_grp; /* > 0: a group of the objects grp[i].id */
+	struct {
+		uint32_t id;
+		uint16_t weight; /* 1..256 */
+	} grp[MIRROR_MAX_PATHS];
+	bool truncated;
 };
 
 struct mirror_neigh {
@@ -62,6 +98,10 @@ struct mirror_ops {
 	void (*addr)(void *ctx, bool del, const struct mirror_addr *a);
 	void (*route)(void *ctx, bool del, const struct mirror_route *r);
 	void (*neigh)(void *ctx, bool del, const struct mirror_neigh *n);
+	void (*nexthop)(void *ctx, bool del, const struct mirror_nexthop *nh);
+	/* The mirror lost events (overrun) or could not complete a resync: the
+	 * consumer must not trust its tables until resync_end. */
+	void (*behind)(void *ctx);
 	void (*resync_begin)(void *ctx);
 	void (*resync_end)(void *ctx);
 };
@@ -73,6 +113,9 @@ struct nl_mirror_stats {
 	uint64_t overruns;     /* ENOBUFS on the event socket → full resync */
 	uint64_t parse_errors; /* malformed messages skipped */
 	uint64_t ignored;      /* other tables, families, types */
+	uint64_t resync_failures; /* resyncs that failed and were retried later */
+	uint64_t drained;	  /* stale events discarded before a resync dump */
+	bool behind;		  /* a resync is pending: the FIB is not trusted */
 };
 
 struct nl_mirror;
@@ -87,8 +130,18 @@ int nl_mirror_fd(const struct nl_mirror *m);
 /* Full dump of links, addresses, routes, neighbours, applied only when
  * complete (an interrupted dump is retried, never half-applied). */
 int nl_mirror_sync(struct nl_mirror *m);
-/* Apply all pending events (non-blocking). An overrun triggers a resync. */
+/* Apply pending events (non-blocking, at most a bounded batch so the caller's
+ * loop keeps turning; returns 1 if more may be pending, 0 when drained). An
+ * overrun triggers a resync: the event queue is drained first (events queued
+ * before the gap are older than the dump and must not be replayed over it),
+ * then the dump, then the events queued since. A resync that fails is left
+ * pending and retried by the next call (and by nl_mirror_tick). */
 int nl_mirror_process(struct nl_mirror *m);
+/* Retry a pending resync (call periodically, e.g. every 100 ms). */
+int nl_mirror_tick(struct nl_mirror *m);
+/* Ask for a full resync at the next tick (e.g. the consumer's table was
+ * full and may have room now). */
+void nl_mirror_request_resync(struct nl_mirror *m);
 const struct nl_mirror_stats *nl_mirror_stats(const struct nl_mirror *m);
 /* Resize the event socket's receive buffer (tests use a tiny one to force
  * overruns). */
@@ -106,3 +159,4 @@ int mirror_link_parse(const struct nlmsghdr *nlh, struct mirror_link *l);
 int mirror_addr_parse(const struct nlmsghdr *nlh, struct mirror_addr *a);
 int mirror_route_parse(const struct nlmsghdr *nlh, struct mirror_route *r);
 int mirror_neigh_parse(const struct nlmsghdr *nlh, struct mirror_neigh *n);
+int mirror_nexthop_parse(const struct nlmsghdr *nlh, struct mirror_nexthop *nh);

@@ -70,6 +70,8 @@ static void addr(struct fib *f, bool del, const char *ip, int ifindex)
 	fib_mirror_ops.addr(f, del, &a);
 }
 
+static uint32_t flow_hash;
+
 static enum fib_punt resolve(struct fib *f, const char *ip, enum fib_nh_kind want,
 			     const uint8_t **dmac, const uint8_t **smac)
 {
@@ -79,7 +81,7 @@ static enum fib_punt resolve(struct fib *f, const char *ip, enum fib_nh_kind wan
 	enum fib_punt p;
 
 	inet_pton(family, ip, a);
-	p = fib_resolve(f, family, a, want, &d, &s);
+	p = fib_resolve(f, family, a, flow_hash, want, &d, &s);
 	if (dmac)
 		*dmac = d ? d->addr_bytes : NULL;
 	if (smac)
@@ -290,7 +292,7 @@ int main(int argc, char **argv)
 	snprintf(prefix, sizeof(prefix), "--file-prefix=fibtest%d", getpid());
 	char *eal[] = {
 	    "test_fib", "-l",	    "0-1",	   "--no-huge",	     "-m",
-	    "256",	"--no-pci", "--no-shconf", "--no-telemetry", "--log-level=lib.eal:error",
+	    "1024",	"--no-pci", "--no-shconf", "--no-telemetry", "--log-level=lib.eal:error",
 	    prefix};
 	if (rte_eal_init(sizeof(eal) / sizeof(eal[0]), eal) < 0) {
 		fprintf(stderr, "EAL init failed\n");

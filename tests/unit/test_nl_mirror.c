@@ -71,7 +71,12 @@ static void on_end(void *ctx)
 {
 	((struct rec *)ctx)->ends++;
 }
-static const struct mirror_ops ops = {on_link, on_addr, on_route, on_neigh, on_begin, on_end};
+static const struct mirror_ops ops = {.link = on_link,
+				      .addr = on_addr,
+				      .route = on_route,
+				      .neigh = on_neigh,
+				      .resync_begin = on_begin,
+				      .resync_end = on_end};
 
 static struct nlmsghdr *route_msg(char *buf, uint16_t type, int family, const char *dst, int len,
 				  const char *gw, uint32_t table, int oif)
