@@ -9,6 +9,7 @@ PKGS=(
 	libbpf-dev libxdp-dev libnl-3-dev libnl-route-3-dev libmnl-dev libconfig-dev
 	libjansson-dev libcmocka-dev libclang-rt-14-dev
 	iproute2 iputils-ping iperf3 ethtool jq procps psmisc traceroute tcpdump
+	frr
 )
 missing=()
 for p in "${PKGS[@]}"; do
@@ -18,5 +19,26 @@ if [ ${#missing[@]} -gt 0 ]; then
 	echo "install-deps: installing ${missing[*]}"
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq
+	# Install only: no package script may start a service here. frr's
+	# postinst would start a system-wide FRR (zebra, staticd, watchfrr in the
+	# root namespace); the scenario tests run private FRR instances inside
+	# their lab namespaces and need none. invoke-rc.d and deb-systemd-invoke
+	# ask /usr/sbin/policy-rc.d (exit 101: denied); a host's own policy is
+	# left as it is.
+	policy=
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		policy=/usr/sbin/policy-rc.d
+		trap 'rm -f "$policy"' EXIT
+		printf '#!/bin/sh\n# install-deps.sh: no service starts during the install\nexit 101\n' >"$policy"
+		chmod 755 "$policy"
+	fi
 	apt-get install -y -qq --no-install-recommends "${missing[@]}"
+	if [ -n "$policy" ]; then
+		rm -f "$policy"
+		trap - EXIT
+	fi
+	# ... nor at the next boot (the package enables frr.service).
+	if printf '%s\n' "${missing[@]}" | grep -qx frr && command -v systemctl >/dev/null; then
+		systemctl disable frr.service >/dev/null 2>&1 || true
+	fi
 fi

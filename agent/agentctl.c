@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* agentctl: the operator's CLI for agentd.
  *
- *   agentctl [-s SOCKET] status|routes|neigh [--json]
+ *   agentctl [-s SOCKET] status [--json]
+ *   agentctl [-s SOCKET] routes [PREFIX] [--exact] [--count] [--json]
+ *   agentctl [-s SOCKET] neigh [--count] [--json]
+ *   agentctl [-s SOCKET] mode dpdk|kernel
  *
  * Exit codes: 0 ok, 1 agentd not reachable or request failed, 2 usage. */
 #include <errno.h>
@@ -36,16 +39,12 @@ static int read_full(int fd, void *buf, size_t len)
 	return 0;
 }
 
-/* Send one request, return the parsed JSON response (or NULL + message). */
-static json_t *request(const char *path, uint16_t type, const char *payload, int *status)
+/* Connect to agentd; one connection serves every request of this run (a
+ * listing is one request per page). Returns the fd or -1 (message printed). */
+static int ctl_connect(const char *path)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
-	struct agent_req_hdr req = {.version = AGENT_PROTO_VERSION, .type = type, .id = getpid()};
-	struct agent_resp_hdr resp;
 	struct timeval tv = {.tv_sec = 10};
-	json_error_t jerr;
-	json_t *body = NULL;
-	char *text = NULL;
 	int fd;
 
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
@@ -55,24 +54,51 @@ static json_t *request(const char *path, uint16_t type, const char *payload, int
 			path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
-		return NULL;
+		return -1;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+static int write_full(int fd, const void *buf, size_t len)
+{
+	size_t off = 0;
+	while (off < len) {
+		ssize_t n = write(fd, (const char *)buf + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		off += n;
+	}
+	return 0;
+}
+
+/* Send one request, return the parsed JSON response (or NULL + message). */
+static json_t *request(int fd, uint16_t type, const char *payload, int *status)
+{
+	static uint32_t seq;
+	struct agent_req_hdr req = {.version = AGENT_PROTO_VERSION, .type = type, .id = ++seq};
+	struct agent_resp_hdr resp;
+	json_error_t jerr;
+	json_t *body = NULL;
+	char *text = NULL;
+
 	req.len = payload ? strlen(payload) : 0;
-	if (write(fd, &req, sizeof(req)) != sizeof(req) ||
-	    (payload != NULL && req.len && write(fd, payload, req.len) != (ssize_t)req.len) ||
+	if (write_full(fd, &req, sizeof(req)) < 0 ||
+	    (req.len && write_full(fd, payload, req.len) < 0) ||
 	    read_full(fd, &resp, sizeof(resp)) < 0 || resp.len > AGENT_PROTO_MAX_MSG) {
-		fprintf(stderr, "agentctl: request to %s failed: %s\n", path, strerror(errno));
-		close(fd);
+		fprintf(stderr, "agentctl: request to agentd failed: %s\n",
+			errno ? strerror(errno) : "bad response");
 		return NULL;
 	}
 	text = calloc(1, resp.len + 1);
 	if (text && read_full(fd, text, resp.len) == 0)
 		body = json_loads(text, 0, &jerr);
 	free(text);
-	close(fd);
-	if (body == NULL) {
+	if (body == NULL || resp.id != req.id) {
 		fprintf(stderr, "agentctl: bad response from agentd\n");
+		json_decref(body);
 		return NULL;
 	}
 	*status = resp.status;
@@ -182,11 +208,11 @@ static void print_status(json_t *st)
 		       i(fwd, "fast_wire_to_vm"), i(fwd, "fast_vm_to_wire"));
 		printf("  handed to the kernel:  from wire %lld, from VMs %lld (bcast/mcast %lld, "
 		       "not IP %lld, special %lld, ttl %lld, local %lld, no route %lld, "
-		       "not fast %lld, unresolved %lld)\n",
+		       "not fast %lld, unresolved %lld, FIB behind %lld)\n",
 		       i(fwd, "kernel_from_wire"), i(fwd, "kernel_from_vm"), i(fwd, "punt_l2"),
 		       i(fwd, "punt_not_ip"), i(fwd, "punt_ip_special"), i(fwd, "punt_ttl"),
 		       i(fwd, "punt_local"), i(fwd, "punt_no_route"), i(fwd, "punt_not_fast"),
-		       i(fwd, "punt_unresolved"));
+		       i(fwd, "punt_unresolved"), i(fwd, "punt_behind"));
 		printf("  sent by the kernel:    %lld\n", i(fwd, "from_kernel"));
 		printf("  drops:                 tx full nic %lld exc %lld, no mbuf %lld, "
 		       "unicast not for the NIC %lld\n",
@@ -203,12 +229,22 @@ static void print_status(json_t *st)
 			   cnt(steer, "vm_pass_other") + cnt(steer, "vm_pass_mtu"));
 	printf("  kernel IP forwarding:  IpForwDatagrams %lld, Ip6OutForwDatagrams %lld\n",
 	       i(kern, "IpForwDatagrams"), i(kern, "Ip6OutForwDatagrams"));
-	if (fib && truthy(fib, "enabled"))
-		printf("fib mirror:  %lld IPv4 + %lld IPv6 routes, %lld neighbours, %lld local "
-		       "addresses; netlink %lld events, %lld overruns, %lld errors\n",
-		       i(fib, "routes4"), i(fib, "routes6"), i(fib, "neighbours"),
+	if (fib && truthy(fib, "enabled")) {
+		printf("fib mirror:  %lld IPv4 + %lld IPv6 routes (%lld ECMP), %lld next hops, "
+		       "%lld nexthop objects, %lld neighbours, %lld local addresses; netlink %lld "
+		       "events, %lld overruns, %lld errors\n",
+		       i(fib, "routes4"), i(fib, "routes6"), i(fib, "ecmp_routes"),
+		       i(fib, "nexthops"), i(fib, "nhobjs"), i(fib, "neighbours"),
 		       i(fib, "local_addresses"), i(fib, "netlink_events"),
 		       i(fib, "netlink_overruns"), i(fib, "route_errors") + i(fib, "neigh_errors"));
+		/* the fast path punts everything while either holds */
+		if (truthy(fib, "behind"))
+			printf("  BEHIND: the mirror lost kernel events; everything goes to the "
+			       "kernel until it has resynced\n");
+		if (truthy(fib, "full"))
+			printf("  FULL: some kernel routes did not fit (see fib lpm_rules); "
+			       "everything goes to the kernel\n");
+	}
 	(void)key;
 
 	printf("bridge:      %s%s, addresses:", s(br, "name"),
@@ -231,35 +267,190 @@ static void print_status(json_t *st)
 	}
 }
 
-static void print_routes(json_t *r)
+/* One route, the way `ip route` prints it, plus where DPDK sends it. */
+static void print_route(json_t *r)
 {
-	const char *key;
-	json_t *v;
+	const char *type = s(r, "type"), *path = s(r, "path"), *dst = s(r, "dst");
+	bool v4 = strchr(dst, ':') == NULL;
+	json_t *nhs = json_object_get(r, "nexthops"), *p;
+	size_t idx;
 
-	printf("%-28s %-26s %-10s %-6s %s\n", "prefix", "via", "dev", "table", "path");
-	json_object_foreach(r, key, v)
+	if (strcmp(type, "unicast") != 0)
+		printf("%s ", type);
+	printf("%s", dst);
+	if (i(r, "table") != 254 /* RT_TABLE_MAIN */)
+		printf(" table %lld", i(r, "table"));
+	if (json_object_get(r, "nhid"))
+		printf(" nhid %lld", i(r, "nhid"));
+	if (json_object_get(r, "via"))
+		printf(" via %s%s", v4 && strchr(s(r, "via"), ':') ? "inet6 " : "", s(r, "via"));
+	if (json_object_get(r, "dev"))
+		printf(" dev %s", s(r, "dev"));
+	printf(" proto %s metric %lld", s(r, "proto"), i(r, "metric"));
+	if (strcmp(path, "vm") == 0 || strcmp(path, "underlay") == 0 || strcmp(path, "mixed") == 0)
+		printf(" [fast: %s]\n", path);
+	else if (strcmp(path, "none") == 0)
+		printf(" [kernel: no next hop]\n");
+	else
+		printf(" [kernel]\n");
+	json_array_foreach(nhs, idx, p)
 	{
-		if (json_is_object(v))
-			printf("%-28s %-26s %-10s %-6lld %s\n", s(v, "dst"), s(v, "via"),
-			       s(v, "dev"), i(v, "table"), s(v, "path"));
+		printf("\tnexthop");
+		if (json_object_get(p, "via"))
+			printf(" via %s%s", v4 && strchr(s(p, "via"), ':') ? "inet6 " : "",
+			       s(p, "via"));
+		if (json_object_get(p, "dev"))
+			printf(" dev %s", s(p, "dev"));
+		printf(" weight %lld", i(p, "weight"));
+		if (strcmp(path, "mixed") == 0)
+			printf(" [%s]", s(p, "path"));
+		printf("\n");
 	}
-	if (i(r, "not_shown"))
-		printf("(%lld more not shown)\n", i(r, "not_shown"));
+	if (i(r, "ecmp") > 1 && !json_is_array(nhs))
+		printf("\t(%lld paths, not listed)\n", i(r, "ecmp"));
 }
 
-static void print_neigh(json_t *r)
+static void print_neigh(json_t *n)
 {
-	const char *key;
-	json_t *v;
+	printf("%s dev %s lladdr %s\n", s(n, "ip"), s(n, "dev"), s(n, "mac"));
+}
 
-	printf("%-28s %-18s %s\n", "address", "mac", "dev");
-	json_object_foreach(r, key, v)
-	{
-		if (json_is_object(v))
-			printf("%-28s %-18s %s\n", s(v, "ip"), s(v, "mac"), s(v, "dev"));
+struct listing {
+	bool json, count_only;
+	bool first; /* no JSON entry printed yet */
+	unsigned long long n;
+};
+
+static void list_entry(struct listing *l, json_t *e, void (*print)(json_t *))
+{
+	l->n++;
+	if (l->count_only)
+		return;
+	if (l->json) {
+		/* streamed: a listing can hold a million entries */
+		fputs(l->first ? "\n  " : ",\n  ", stdout);
+		json_dumpf(e, stdout, JSON_COMPACT);
+		l->first = false;
+	} else {
+		print(e);
 	}
-	if (i(r, "not_shown"))
-		printf("(%lld more not shown)\n", i(r, "not_shown"));
+}
+
+/* Every page of one listing (routes of one family, or neighbours):
+ * REQ is the request payload, "cursor" updated from each page's "next". */
+static int list_pages(int fd, uint16_t type, json_t *req, const char *key, struct listing *l,
+		      void (*print)(json_t *))
+{
+	char *prev = strdup(""), *payload;
+	json_t *resp, *e;
+	int status = 0;
+	size_t idx;
+
+	for (;;) {
+		const char *next;
+
+		json_object_set_new(req, "cursor", json_string(prev));
+		payload = json_dumps(req, JSON_COMPACT);
+		resp = payload ? request(fd, type, payload, &status) : NULL;
+		free(payload);
+		if (resp == NULL) {
+			free(prev);
+			return -EIO;
+		}
+		if (status != 0) {
+			fprintf(stderr, "agentctl: %s\n", s(resp, "error"));
+			json_decref(resp);
+			free(prev);
+			return -status;
+		}
+		json_array_foreach(json_object_get(resp, key), idx, e) list_entry(l, e, print);
+		if (i(resp, "not_shown"))
+			fprintf(stderr, "agentctl: %lld more not shown (the dataplane is older than "
+					"agentd and cannot page)\n",
+				i(resp, "not_shown"));
+		next = json_string_value(json_object_get(resp, "next"));
+		if (next == NULL || next[0] == '\0') {
+			json_decref(resp);
+			break;
+		}
+		/* a cursor that does not move would loop forever */
+		if (strcmp(next, prev) == 0) {
+			fprintf(stderr, "agentctl: the dataplane's listing does not advance\n");
+			json_decref(resp);
+			free(prev);
+			return -ELOOP;
+		}
+		free(prev);
+		prev = strdup(next);
+		json_decref(resp);
+		if (prev == NULL)
+			return -ENOMEM;
+	}
+	free(prev);
+	return 0;
+}
+
+/* agentctl routes [PREFIX] [--exact]: both families unless PREFIX names one. */
+static int cmd_routes(int fd, const char *prefix, bool exact, struct listing *l)
+{
+	unsigned long long counts[2] = {0, 0};
+	int families[2] = {4, 6}, nfam = 2, ret = 0;
+
+	if (prefix != NULL) {
+		families[0] = strchr(prefix, ':') ? 6 : 4;
+		nfam = 1;
+	}
+	if (l->json && !l->count_only)
+		fputs("[", stdout);
+	for (int f = 0; f < nfam && ret == 0; f++) {
+		json_t *req = json_pack("{s:i}", "family", families[f]);
+
+		if (req == NULL)
+			return -ENOMEM;
+		if (prefix != NULL)
+			json_object_set_new(req, "prefix", json_string(prefix));
+		if (exact)
+			json_object_set_new(req, "exact", json_true());
+		l->n = 0;
+		ret = list_pages(fd, AGENT_REQ_ROUTES, req, "routes", l, print_route);
+		json_decref(req);
+		counts[families[f] == 6] = l->n;
+	}
+	if (ret < 0)
+		return ret; /* JSON left unterminated: a partial listing must not parse */
+	if (l->json && !l->count_only)
+		fputs(l->first ? "]\n" : "\n]\n", stdout);
+	if (l->count_only && l->json) {
+		printf("{");
+		for (int f = 0; f < nfam; f++)
+			printf("%s\"ipv%d\": %llu", f ? ", " : "", families[f],
+			       counts[families[f] == 6]);
+		printf("}\n");
+	} else if (l->count_only) {
+		for (int f = 0; f < nfam; f++)
+			printf("ipv%d %llu\n", families[f], counts[families[f] == 6]);
+	}
+	return 0;
+}
+
+static int cmd_neigh(int fd, struct listing *l)
+{
+	json_t *req = json_object();
+	int ret;
+
+	if (req == NULL)
+		return -ENOMEM;
+	if (l->json && !l->count_only)
+		fputs("[", stdout);
+	ret = list_pages(fd, AGENT_REQ_NEIGH, req, "neigh", l, print_neigh);
+	json_decref(req);
+	if (ret < 0)
+		return ret;
+	if (l->json && !l->count_only)
+		fputs(l->first ? "]\n" : "\n]\n", stdout);
+	if (l->count_only)
+		printf(l->json ? "{\"neigh\": %llu}\n" : "neigh %llu\n", l->n);
+	return 0;
 }
 
 static void print_mode(json_t *r)
@@ -274,13 +465,16 @@ static void usage(FILE *f)
 		"commands:\n"
 		"  status            mode, dataplane, NIC, exception port, traffic split,\n"
 		"                    steering, bridge, routes\n"
-		"  routes            the dataplane's mirror of the kernel FIB\n"
-		"  neigh             the dataplane's mirror of the neighbour table\n"
+		"  routes [PREFIX] [--exact] [--count]\n"
+		"                    the dataplane's mirror of the kernel FIB, every route\n"
+		"                    (PREFIX: only the routes inside it; --exact: only\n"
+		"                    PREFIX itself; --count: the number per family)\n"
+		"  neigh [--count]   the dataplane's mirror of the neighbour table\n"
 		"  mode kernel       force the kernel path (maintenance); no restarts\n"
 		"  mode dpdk         back to DPDK (also clears a crash loop)\n"
 		"options:\n"
 		"  -s, --socket PATH control socket (default $AGENTD_SOCKET or %s)\n"
-		"  -j, --json        print the raw JSON\n",
+		"  -j, --json        print JSON (routes, neigh: one array of every entry)\n",
 		DEFAULT_SOCKET);
 }
 
@@ -293,9 +487,11 @@ int main(int argc, char **argv)
 	    {0},
 	};
 	const char *sock = getenv("AGENTD_SOCKET") ? getenv("AGENTD_SOCKET") : DEFAULT_SOCKET;
-	bool json = false;
+	struct listing l = {.first = true};
+	const char *prefix = NULL;
+	bool json = false, count = false, exact = false;
 	json_t *resp;
-	int c, status = 0;
+	int c, fd, ret, status = 0;
 
 	while ((c = getopt_long(argc, argv, "+s:jh", opts, NULL)) != -1) {
 		switch (c) {
@@ -327,34 +523,55 @@ int main(int argc, char **argv)
 		}
 		snprintf(payload, sizeof(payload), "{\"mode\":\"%s\"}", argv[optind++]);
 	}
+	bool listing = strcmp(cmd, "routes") == 0 || strcmp(cmd, "neigh") == 0;
 	for (int k = optind; k < argc; k++) {
 		if (strcmp(argv[k], "--json") == 0 || strcmp(argv[k], "-j") == 0)
 			json = true;
+		else if (listing && strcmp(argv[k], "--count") == 0)
+			count = true;
+		else if (strcmp(cmd, "routes") == 0 && strcmp(argv[k], "--exact") == 0)
+			exact = true;
+		else if (strcmp(cmd, "routes") == 0 && prefix == NULL && argv[k][0] != '-')
+			prefix = argv[k];
 		else {
 			usage(stderr);
 			return 2;
 		}
 	}
-	uint16_t type;
-	void (*print)(json_t *);
+	if (exact && prefix == NULL) {
+		fprintf(stderr, "agentctl: routes --exact needs a PREFIX\n");
+		return 2;
+	}
+	uint16_t type = 0;
+	void (*print)(json_t *) = NULL;
 	if (strcmp(cmd, "status") == 0) {
 		type = AGENT_REQ_STATUS;
 		print = print_status;
-	} else if (strcmp(cmd, "routes") == 0) {
-		type = AGENT_REQ_ROUTES;
-		print = print_routes;
-	} else if (strcmp(cmd, "neigh") == 0) {
-		type = AGENT_REQ_NEIGH;
-		print = print_neigh;
 	} else if (strcmp(cmd, "mode") == 0) {
 		type = AGENT_REQ_MODE;
 		print = print_mode;
-	} else {
+	} else if (!listing) {
 		fprintf(stderr, "agentctl: unknown command '%s'\n", cmd);
 		usage(stderr);
 		return 2;
 	}
-	resp = request(sock, type, payload[0] ? payload : NULL, &status);
+	fd = ctl_connect(sock);
+	if (fd < 0)
+		return 1;
+	if (listing) {
+		l.json = json;
+		l.count_only = count;
+		if (strcmp(cmd, "routes") == 0)
+			ret = cmd_routes(fd, prefix, exact, &l);
+		else
+			ret = cmd_neigh(fd, &l);
+		close(fd);
+		if (fflush(stdout) != 0 || ferror(stdout))
+			ret = -EIO;
+		return ret < 0 ? 1 : 0;
+	}
+	resp = request(fd, type, payload[0] ? payload : NULL, &status);
+	close(fd);
 	if (resp == NULL)
 		return 1;
 	if (status != 0) {

@@ -45,11 +45,6 @@ struct agentd {
 	uint8_t nic_mac[6];
 	bool nic_mac_known;
 	bool managed; /* the dataplane and the underlay are this agentd's to move */
-	/* Routes through the underlay that the config does not list (added at
-	 * runtime, e.g. by a routing daemon): they vanish with dp0, so they are
-	 * remembered and moved with the underlay. */
-	struct route_cfg extra_routes[AGENT_CFG_MAX_ROUTES];
-	int n_extra_routes;
 };
 
 const char *agent_mode_name(enum agent_mode m);
@@ -74,8 +69,31 @@ int kernel_setup_bridge(struct agentd *a);
 int kernel_setup_exception(struct agentd *a);
 /* Underlay addresses and routes back onto the kernel NIC netdev. */
 int kernel_setup_nic(struct agentd *a);
-/* Remember the non-kernel routes through the device that holds the underlay. */
-void kernel_snapshot_underlay_routes(struct agentd *a);
+
+/* underlay_routes.c — routes through the underlay that the config does not
+ * list (added at runtime, e.g. by a routing daemon) vanish with dp0: they are
+ * remembered (no cap, kept from route events, no per-event dump) and moved
+ * with the underlay. */
+struct nlmsghdr;
+/* A route or link message from the event socket (steering.c reads it). */
+void underlay_routes_event(struct agentd *a, const struct nlmsghdr *nlh);
+/* Events were lost (socket overrun): rebuild from a dump, rate-limited. */
+void underlay_routes_overrun(struct agentd *a);
+/* End of a batch of events: deferred work (rebuild, count log). */
+void underlay_routes_batch_end(struct agentd *a);
+/* The underlay is about to move from FROM (NULL: none) to TO: pending events
+ * applied, and the first call rebuilds the record from both devices' routes
+ * (start, adoption) while FROM still has them. */
+int underlay_routes_prepare(struct agentd *a, const char *from, const char *to);
+/* The underlay moved from FROM (NULL: none) to TO: the record follows it,
+ * the runtime routes are replayed onto TO (first chunk now, the rest from a
+ * timer; all at once when stopping; not at all if they are on TO already). */
+int underlay_routes_move(struct agentd *a, const char *from, const char *to);
+size_t underlay_routes_count(void);
+/* Append at most MAX remembered routes to ARR (status). */
+void underlay_routes_sample(json_t *arr, size_t max);
+json_t *underlay_routes_status(void);
+void underlay_routes_fini(struct agentd *a);
 
 /* status.c */
 json_t *status_build(struct agentd *a);
@@ -103,6 +121,8 @@ int ctl_check_free(const char *path);
 /* steering.c — the eBPF steering programs and their maps. */
 int steering_init(struct agentd *a);
 void steering_reconcile(struct agentd *a);
+/* Process every event queued on the event socket now (before a move). */
+void steering_drain_events(struct agentd *a);
 /* fast = redirect bulk traffic (MODE_DPDK); false = pass (one map write). */
 int steering_set_fast(struct agentd *a, bool fast);
 json_t *steering_status(struct agentd *a);

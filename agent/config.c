@@ -658,7 +658,10 @@ static const struct field fib_fields[] = {
      .max = UINT32_MAX},
     INT("lpm_rules", fib.lpm_rules, 1, 1 << 24, 0),
     INT("lpm6_rules", fib.lpm6_rules, 1, 1 << 24, 0),
-    INT("neighbours", fib.neighbours, 1, 1 << 24, 0),
+    INT("neighbours", fib.neighbours, 8, 1 << 24, 0),
+    INT("tbl8s", fib.tbl8s, 0, 1 << 24, 0),
+    INT("tbl8s6", fib.tbl8s6, 0, 1 << 24, 0),
+    INT("netlink_rcvbuf", fib.netlink_rcvbuf, 0, 1 << 30, 0),
     {0},
 };
 
@@ -719,8 +722,8 @@ static void set_defaults(struct agent_config *cfg)
 	snprintf(cfg->bridge.name, sizeof(cfg->bridge.name), "br-vm");
 	snprintf(cfg->bpf.bpffs, sizeof(cfg->bpf.bpffs), "/sys/fs/bpf");
 	snprintf(cfg->bpf.pin_name, sizeof(cfg->bpf.pin_name), "agent");
-	cfg->fib.lpm_rules = 65536;
-	cfg->fib.lpm6_rules = 16384;
+	cfg->fib.lpm_rules = 1048576;
+	cfg->fib.lpm6_rules = 262144;
 	cfg->fib.neighbours = 4096;
 	cfg->fallback.heartbeat_ms = 100;
 	cfg->fallback.heartbeat_misses = 3;

@@ -110,7 +110,7 @@ static void resolve_binary(const char *bin, char *out, size_t len)
 	snprintf(out, len, "%s", bin);
 }
 
-#define MAX_ARGS (AGENT_CFG_MAX_EAL_ARGS + 64) /* ours: at most 46 */
+#define MAX_ARGS (AGENT_CFG_MAX_EAL_ARGS + 64) /* ours: at most 52 */
 
 static int build_argv(struct agentd *a, char **argv, char storage[][PATH_MAX + 64])
 {
@@ -172,6 +172,18 @@ static int build_argv(struct agentd *a, char **argv, char storage[][PATH_MAX + 6
 	ARG("%d", cfg->fib.lpm6_rules);
 	ARG("--neighbours");
 	ARG("%d", cfg->fib.neighbours);
+	if (cfg->fib.tbl8s) {
+		ARG("--fib-tbl8s");
+		ARG("%d", cfg->fib.tbl8s);
+	}
+	if (cfg->fib.tbl8s6) {
+		ARG("--fib6-tbl8s");
+		ARG("%d", cfg->fib.tbl8s6);
+	}
+	if (cfg->fib.netlink_rcvbuf) {
+		ARG("--netlink-rcvbuf");
+		ARG("%d", cfg->fib.netlink_rcvbuf);
+	}
 	for (int i = 0; i < cfg->fib.n_tables; i++) {
 		ARG("--table");
 		ARG("%u", cfg->fib.tables[i]);
@@ -409,7 +421,8 @@ int dataplane_query_timeout(struct agentd *a, const char *cmd, int timeout_ms, j
 		ret = -EBADMSG;
 		goto out;
 	}
-	val = json_object_get(root, cmd);
+	/* the reply is keyed by the command without its parameters */
+	val = json_object_getn(root, cmd, strcspn(cmd, ","));
 	if (val == NULL || json_is_null(val)) {
 		json_decref(root);
 		ret = -ENOENT;

@@ -85,6 +85,7 @@ static int underlay_move(struct agentd *a, const char *from, const char *to)
 		return ret;
 	if ((ret = ks_link_set_up(a->nl, to, true)) < 0)
 		return ret;
+	underlay_routes_prepare(a, from, to);
 	if (from != NULL && ks_link_index(a->nl, from) > 0) {
 		for (int i = 0; i < cfg->nic.n_addrs; i++)
 			ks_addr_remove(a->nl, from, &cfg->nic.addrs[i]);
@@ -101,11 +102,11 @@ static int underlay_move(struct agentd *a, const char *from, const char *to)
 			return ret;
 	}
 	/* Runtime routes (routing daemons) follow; a failure here is logged and
-	 * the daemon will re-add its route, the configured ones are in place. */
-	for (int i = 0; i < a->n_extra_routes; i++)
-		ks_route_ensure(a->nl, &a->extra_routes[i], to);
-	LOG(INFO, "underlay: %d address(es), %d configured and %d runtime route(s) on %s",
-	    cfg->nic.n_addrs, cfg->n_routes, a->n_extra_routes, to);
+	 * the daemon will re-add its route, the configured ones are in place.
+	 * Any number of them: replayed in batches, in chunks from the loop. */
+	underlay_routes_move(a, from, to);
+	LOG(INFO, "underlay: %d address(es), %d configured and %zu runtime route(s) on %s",
+	    cfg->nic.n_addrs, cfg->n_routes, underlay_routes_count(), to);
 	return 0;
 }
 
@@ -154,52 +155,4 @@ int kernel_setup_nic(struct agentd *a)
 	return underlay_move(
 	    a, ks_link_index(a->nl, cfg->exception.ifname) > 0 ? cfg->exception.ifname : NULL,
 	    cfg->nic.kernel_netdev);
-}
-
-static bool is_config_route(const struct agent_config *cfg, const struct ks_route *k)
-{
-	for (int i = 0; i < cfg->n_routes; i++) {
-		const struct route_cfg *r = &cfg->routes[i];
-		if (r->dst.family == k->dst.family && r->dst.len == k->dst.len &&
-		    memcmp(r->dst.addr.bytes, k->dst.addr.bytes, 16) == 0 &&
-		    (r->metric == 0 || r->metric == k->metric))
-			return true;
-	}
-	return false;
-}
-
-void kernel_snapshot_underlay_routes(struct agentd *a)
-{
-	const struct agent_config *cfg = &a->cfg;
-	const char *dev = a->mode == MODE_DPDK ? cfg->exception.ifname : cfg->nic.kernel_netdev;
-	static struct ks_route routes[AGENT_CFG_MAX_ROUTES * 2];
-	struct ks_link_info li;
-	int n, kept = 0;
-
-	if (a->mode != MODE_DPDK && a->mode != MODE_KERNEL)
-		return;
-	/* A device going away loses its routes before it disappears: only a
-	 * device that is up tells the truth about them. */
-	if (ks_link_get(a->nl, dev, &li) < 0 || !li.admin_up)
-		return;
-	n = ks_route_list(a->nl, dev, routes, AGENT_CFG_MAX_ROUTES * 2);
-	if (n < 0 || ks_link_get(a->nl, dev, &li) < 0 || !li.admin_up)
-		return;
-	for (int i = 0; i < n && kept < AGENT_CFG_MAX_ROUTES; i++) {
-		const struct ks_route *k = &routes[i];
-		struct route_cfg *r = &a->extra_routes[kept];
-		/* connected and link-local routes are the kernel's own */
-		if (k->protocol == RTPROT_KERNEL || is_config_route(cfg, k))
-			continue;
-		memset(r, 0, sizeof(*r));
-		r->dst = k->dst;
-		r->has_via = k->has_via;
-		r->via = k->via;
-		r->metric = k->metric;
-		r->protocol = k->protocol;
-		kept++;
-	}
-	if (kept != a->n_extra_routes)
-		LOG(INFO, "%d runtime route(s) through the underlay (%s) remembered", kept, dev);
-	a->n_extra_routes = kept;
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* `agentctl status`: everything an operator needs at a glance, as one JSON
  * object — mode, dataplane, NIC and exception port counters, the bridge, the
- * underlay addresses and routes, and the kernel's own forwarding counter
+ * underlay addresses, the configured routes and a sample of the runtime ones
+ * (with their count), and the kernel's own forwarding counter
  * (IpForwDatagrams), which shows whether the kernel is doing the work. */
 #define LOG_TYPE "status"
 #include <agent_log.h>
@@ -11,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <linux/rtnetlink.h>
 
 #include <dp_telemetry.h>
 #include <kernel_side.h>
@@ -86,24 +89,33 @@ static long long snmp_counter(const char *file, const char *proto, const char *n
 	return result;
 }
 
+/* The routes agentd moves with the underlay: the configured ones, then a
+ * sample of the remembered runtime ones — never the kernel's table, which
+ * can hold a million routes (status must answer at once, whatever its
+ * size). Same entry shape as before, plus "source". */
+#define ROUTES_SAMPLE 20
+
 static json_t *routes_array(struct agentd *a)
 {
-	struct ks_route routes[256];
+	const struct agent_config *cfg = &a->cfg;
+	const char *ul = a->mode == MODE_DPDK ? cfg->exception.ifname : cfg->nic.kernel_netdev;
 	json_t *arr = json_array();
 	char dst[64], via[64];
-	int n = ks_route_list(a->nl, NULL, routes, 256);
 
-	for (int i = 0; i < n; i++) {
-		json_t *r = json_pack("{s:s,s:s,s:i,s:i}", "dst",
-				      ip_prefix_fmt(&routes[i].dst, true, dst, sizeof(dst)), "dev",
-				      routes[i].dev, "protocol", routes[i].protocol, "metric",
-				      routes[i].metric);
-		if (routes[i].has_via)
+	for (int i = 0; i < cfg->n_routes; i++) {
+		const struct route_cfg *rc = &cfg->routes[i];
+		json_t *r = json_pack("{s:s,s:s,s:i,s:i,s:s}", "dst",
+				      ip_prefix_fmt(&rc->dst, true, dst, sizeof(dst)), "dev",
+				      rc->dev[0] ? rc->dev : ul, "protocol",
+				      rc->protocol ? rc->protocol : RTPROT_STATIC, "metric",
+				      (int)rc->metric, "source", "config");
+		if (rc->has_via)
 			json_object_set_new(
 			    r, "via",
-			    json_string(ip_prefix_fmt(&routes[i].via, false, via, sizeof(via))));
+			    json_string(ip_prefix_fmt(&rc->via, false, via, sizeof(via))));
 		json_array_append_new(arr, r);
 	}
+	underlay_routes_sample(arr, ROUTES_SAMPLE);
 	return arr;
 }
 
@@ -177,6 +189,13 @@ json_t *status_build(struct agentd *a)
 	json_object_set_new(st, "bridge", br);
 
 	json_object_set_new(st, "routes", routes_array(a));
+	{
+		size_t total = underlay_routes_count();
+		size_t shown = json_array_size(json_object_get(st, "routes")) - cfg->n_routes;
+		json_object_set_new(st, "underlay_routes_total", json_integer(total));
+		json_object_set_new(st, "routes_not_shown", json_integer(total - shown));
+		json_object_set_new(st, "underlay_routes", underlay_routes_status());
+	}
 	json_object_set_new(st, "steering", steering_status(a));
 
 	/* The kernel's own forwarding: should stay flat when the fast path works. */

@@ -28,6 +28,9 @@ void dp_args_usage(FILE *out, const char *prog)
 		"  --fib-rules N       IPv4 FIB size (default %d)\n"
 		"  --fib6-rules N      IPv6 FIB size (default %d)\n"
 		"  --neighbours N      neighbour table size (default %d)\n"
+		"  --fib-tbl8s N       IPv4 tbl8 groups (/25../32 under distinct /24s)\n"
+		"  --fib6-tbl8s N      IPv6 tbl8 groups (8-bit strides below /24)\n"
+		"  --netlink-rcvbuf B  netlink event socket buffer, bytes (tests shrink it)\n"
 		"  --standby           start everything but the NIC port; SIGUSR1 starts it\n"
 		"                      (agentd's failback hold-down: the kernel keeps the NIC)\n",
 		prog, DP_MAX_BURST, DP_DEFAULT_BURST, DP_MIN_MBUFS, DP_MAX_MBUFS, DP_DEFAULT_MBUFS,
@@ -81,6 +84,9 @@ int dp_args_parse(int argc, char **argv, struct dp_args *args, char *err, size_t
 		OPT_FIB6_RULES,
 		OPT_NEIGHBOURS,
 		OPT_STANDBY,
+		OPT_FIB_TBL8S,
+		OPT_FIB6_TBL8S,
+		OPT_NL_RCVBUF,
 	};
 	static const struct option opts[] = {
 	    {"nic", required_argument, NULL, OPT_NIC},
@@ -93,6 +99,9 @@ int dp_args_parse(int argc, char **argv, struct dp_args *args, char *err, size_t
 	    {"fib-rules", required_argument, NULL, OPT_FIB_RULES},
 	    {"fib6-rules", required_argument, NULL, OPT_FIB6_RULES},
 	    {"neighbours", required_argument, NULL, OPT_NEIGHBOURS},
+	    {"fib-tbl8s", required_argument, NULL, OPT_FIB_TBL8S},
+	    {"fib6-tbl8s", required_argument, NULL, OPT_FIB6_TBL8S},
+	    {"netlink-rcvbuf", required_argument, NULL, OPT_NL_RCVBUF},
 	    {"standby", no_argument, NULL, OPT_STANDBY},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -154,6 +163,18 @@ int dp_args_parse(int argc, char **argv, struct dp_args *args, char *err, size_t
 		case OPT_NEIGHBOURS:
 			if (parse_uint(optarg, 8, 1u << 24, &args->neighbours) < 0)
 				return fail(err, err_len, "--neighbours must be 8..%u", 1u << 24);
+			break;
+		case OPT_FIB_TBL8S:
+			if (parse_uint(optarg, 1, 1u << 24, &args->fib_tbl8s) < 0)
+				return fail(err, err_len, "--fib-tbl8s must be 1..%u", 1u << 24);
+			break;
+		case OPT_FIB6_TBL8S:
+			if (parse_uint(optarg, 1, 1u << 24, &args->fib6_tbl8s) < 0)
+				return fail(err, err_len, "--fib6-tbl8s must be 1..%u", 1u << 24);
+			break;
+		case OPT_NL_RCVBUF:
+			if (parse_uint(optarg, 4096, 1u << 30, &args->netlink_rcvbuf) < 0)
+				return fail(err, err_len, "--netlink-rcvbuf must be 4096..%u", 1u << 30);
 			break;
 		case OPT_STANDBY:
 			args->standby = true;

@@ -47,8 +47,10 @@ enum dp_port_role {
 /* ---- command line (args.c) ---- */
 
 #define DP_MAX_TABLES	      8
-#define DP_DEFAULT_FIB_RULES  65536
-#define DP_DEFAULT_FIB6_RULES 16384
+/* A full Internet table (~1M IPv4, ~200k IPv6 routes) fits the defaults;
+ * what they cost is in docs/performance.md ("FIB memory"). */
+#define DP_DEFAULT_FIB_RULES  1048576
+#define DP_DEFAULT_FIB6_RULES 262144
 #define DP_DEFAULT_NEIGHBOURS 4096
 
 struct dp_args {
@@ -62,6 +64,8 @@ struct dp_args {
 	unsigned int tables[DP_MAX_TABLES];
 	unsigned int n_tables;
 	unsigned int fib_rules, fib6_rules, neighbours;
+	unsigned int fib_tbl8s, fib6_tbl8s; /* 0: derived from the rules */
+	unsigned int netlink_rcvbuf;	    /* bytes, 0: the mirror's default */
 	bool standby; /* leave the NIC alone until SIGUSR1 */
 };
 

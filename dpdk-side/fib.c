@@ -5,17 +5,19 @@
  * forwarding lcore.
  *
  * Bookkeeping:
- *   prefixes  rte_hash prefix → struct pfx: the kernel's candidates for that
- *             prefix (one per table × metric), the best one installed in
- *             rte_fib / rte_fib6 as a slot number;
+ *   p4, p6    prefix stores (fib_prefixes.h): prefix → the kernel's route
+ *             candidates for it (one per table × metric), the best one
+ *             installed in the lookup table (fib4_table.h for IPv4, rte_fib6
+ *             for IPv6) as a slot number;
  *   slots     slot → struct slot_rec: what the slot's next hop is made of
  *             (content key, or a kernel nexthop object id) and how many
  *             candidates use it; a slot is freed (after RCU quiescence) when
  *             its last user goes;
  *   by_key    rte_hash content key → slot, so that equal next hops share one;
  *   nhobjs    rte_hash kernel nexthop id → struct nhobj (RTM_NEWNEXTHOP).
- * Every change costs O(1) table operations (plus rte_fib's own O(log n) rib
- * and the tbl24 range it writes), never a walk of the table, except for the
+ * Every change costs O(1) table operations (plus the tbl24 range it writes;
+ * an IPv4 delete probes the store for its cover, at most one probe per
+ * prefix length in use), never a walk of the table, except for the
  * rare events that must touch every route: resync end, deletion of a
  * nexthop object still in use, and a change of the bridge or dp0 device. */
 #include <errno.h>
@@ -37,17 +39,19 @@
 #include <rte_rib6.h>
 
 #include "fib.h"
+#include "fib_prefixes.h"
 
 RTE_LOG_REGISTER_DEFAULT(fib_logtype, INFO);
 #define FIB_LOG(level, fmt, ...)                                                                   \
 	rte_log(RTE_LOG_##level, fib_logtype, "fib: " fmt "\n", ##__VA_ARGS__)
 
 #define FIB_MAX_LINKS	 1024
-#define FIB_MAX_NHOBJS	 65536
-#define FIB_MAX_SLOTS	 65535 /* slot numbers fit the candidates' 16 bits */
+#define FIB_MAX_NHOBJS	 16384
+#define FIB_MAX_SLOTS	 16383 /* distinct next hop sets (and nexthop objects) */
 #define FULL_LOG_PERIOD	 10    /* seconds between two "FIB full" log lines */
 #define RESYNC_FULL_WAIT 5     /* seconds before a full FIB asks for a resync */
 
+/* What a route change is about, in a walk's worklist. */
 struct prefix_key {
 	uint8_t family;
 	uint8_t len;
@@ -55,25 +59,8 @@ struct prefix_key {
 	uint8_t dst[16];
 };
 
-/* One route the kernel has for a prefix. */
-struct cand {
-	uint32_t table;
-	uint32_t priority;
-	uint32_t gen;
-	uint16_t slot;
-	uint8_t type;
-	uint8_t protocol;
-};
+#define MAX_TABLES 9 /* main + the mirror's extra tables */
 
-struct pfx {
-	struct prefix_key key;
-	uint16_t installed; /* slot in rte_fib, 0 = not installed (table full) */
-	uint8_t n, cap;
-	struct cand *c; /* points to one_c when cap == 1 */
-	struct cand one_c;
-};
-
-/* The content of a next hop: what makes two routes' next hops equal. */
 struct nh_key {
 	uint8_t family;
 	uint8_t type; /* RTN_UNICAST, or why it is the kernel's */
@@ -108,7 +95,10 @@ struct fib_ctl {
 	char exc_ifname[IFNAMSIZ];
 	char bridge_ifname[IFNAMSIZ];
 	int exc_ifindex, bridge_ifindex;
-	struct rte_hash *prefixes; /* prefix_key → struct pfx * */
+	struct pfx_store p4, p6;
+	uint32_t len_count4[33];   /* IPv4 prefixes per length: covers are looked for where some are */
+	uint32_t tables[MAX_TABLES]; /* candidate table index → kernel table id */
+	int n_tables;
 	struct rte_hash *by_key;   /* nh_key → slot */
 	struct rte_hash *nhobjs;   /* uint32_t id → struct nhobj * */
 	struct slot_rec **slots;
@@ -169,14 +159,9 @@ int fib_create(struct fib **fp, const struct fib_config *cfg, int socket_id)
 	/* 4-byte next hops: the tbl8 index lives in the entry, so 2 bytes
 	 * would cap tbl8 groups at 32767. IPv4 needs a tbl8 group per /24
 	 * holding longer prefixes; IPv6 one per 8 bits below /24 per branch. */
-	uint32_t tbl8 = cfg->tbl8s ? cfg->tbl8s : RTE_MAX(1024u, cfg->lpm_rules / 16);
-	uint32_t tbl8_6 = cfg->tbl8s6 ? cfg->tbl8s6 : RTE_MAX(1024u, cfg->lpm6_rules);
-	struct rte_fib_conf fc = {
-	    .type = RTE_FIB_DIR24_8,
-	    .default_nh = 0,
-	    .max_routes = (int)cfg->lpm_rules,
-	    .dir24_8 = {.nh_sz = RTE_FIB_DIR24_8_4B, .num_tbl8 = tbl8},
-	};
+	uint32_t tbl8 = cfg->tbl8s ? RTE_MAX(256u, cfg->tbl8s) : RTE_MAX(1024u, cfg->lpm_rules / 64);
+	uint32_t tbl8_6 = cfg->tbl8s6 ? RTE_MAX(256u, cfg->tbl8s6) : RTE_MAX(1024u, cfg->lpm6_rules);
+	/* 4-byte entries keep the tbl8 index in 31 bits: no smaller cap */
 	struct rte_fib6_conf fc6 = {
 	    .type = RTE_FIB6_TRIE,
 	    .default_nh = 0,
@@ -188,7 +173,11 @@ int fib_create(struct fib **fp, const struct fib_config *cfg, int socket_id)
 	struct fib_ctl *c;
 	size_t qsz;
 
-	rte_malloc_get_socket_stats(socket_id, &ms0);
+	int heap_socket = socket_id == SOCKET_ID_ANY ? (int)rte_socket_id() : socket_id;
+
+	if (heap_socket < 0)
+		heap_socket = 0;
+	rte_malloc_get_socket_stats(heap_socket, &ms0);
 	f = rte_zmalloc("fib", sizeof(*f), RTE_CACHE_LINE_SIZE);
 	c = calloc(1, sizeof(*c));
 	if (f == NULL || c == NULL)
@@ -203,9 +192,8 @@ int fib_create(struct fib **fp, const struct fib_config *cfg, int socket_id)
 	if (f->qsv == NULL || rte_rcu_qsbr_init(f->qsv, 1) != 0)
 		goto nomem;
 
-	f->fib4 = rte_fib_create("fib4", socket_id, &fc);
-	if (f->fib4 == NULL)
-		goto dpdk_err;
+	if (fib4_create(&f->t4, tbl8, socket_id) < 0)
+		goto nomem;
 	f->fib6 = rte_fib6_create("fib6", socket_id, &fc6);
 	if (f->fib6 == NULL)
 		goto dpdk_err;
@@ -222,15 +210,20 @@ int fib_create(struct fib **fp, const struct fib_config *cfg, int socket_id)
 	f->neigh = hash_create("fib_neigh", cfg->neighbours, sizeof(struct fib_neigh_key),
 			       socket_id, true);
 	f->local = hash_create("fib_local", 1024, sizeof(struct fib_local_key), socket_id, true);
-	c->prefixes = hash_create("fib_prefixes", cfg->lpm_rules + cfg->lpm6_rules,
-				  sizeof(struct prefix_key), socket_id, false);
+	if (pfx_store_init(&c->p4, AF_INET, cfg->lpm_rules) < 0 ||
+	    pfx_store_init(&c->p6, AF_INET6, cfg->lpm6_rules) < 0)
+		goto nomem;
+	c->tables[c->n_tables++] = RT_TABLE_MAIN;
+	for (int i = 0; i < cfg->n_tables && c->n_tables < MAX_TABLES; i++)
+		if (cfg->tables[i] != RT_TABLE_MAIN)
+			c->tables[c->n_tables++] = cfg->tables[i];
 	c->by_key = hash_create("fib_nhkeys", c->max_slots, sizeof(struct nh_key), socket_id, false);
 	c->nhobjs = hash_create("fib_nhobjs", FIB_MAX_NHOBJS, sizeof(uint32_t), socket_id, false);
-	if (f->neigh == NULL || f->local == NULL || c->prefixes == NULL || c->by_key == NULL ||
-	    c->nhobjs == NULL)
+	if (f->neigh == NULL || f->local == NULL || c->by_key == NULL || c->nhobjs == NULL)
 		goto dpdk_err;
-	rte_malloc_get_socket_stats(socket_id, &ms1);
-	c->mem_bytes = ms1.heap_allocsz_bytes - ms0.heap_allocsz_bytes;
+	rte_malloc_get_socket_stats(heap_socket, &ms1);
+	c->mem_bytes = ms1.heap_allocsz_bytes - ms0.heap_allocsz_bytes + pfx_store_mem(&c->p4) +
+		       pfx_store_mem(&c->p6);
 	c->stats.mem_bytes = c->mem_bytes;
 	*fp = f;
 	return 0;
@@ -246,13 +239,6 @@ nomem:
 	return -ENOMEM;
 }
 
-static void pfx_free(struct pfx *p)
-{
-	if (p->c != &p->one_c)
-		free(p->c);
-	free(p);
-}
-
 void fib_destroy(struct fib *f)
 {
 	const void *key;
@@ -261,10 +247,9 @@ void fib_destroy(struct fib *f)
 
 	if (f == NULL)
 		return;
-	if (f->ctl && f->ctl->prefixes) {
-		while (rte_hash_iterate(f->ctl->prefixes, &key, &data, &it) >= 0)
-			pfx_free(data);
-		rte_hash_free(f->ctl->prefixes);
+	if (f->ctl) {
+		pfx_store_free(&f->ctl->p4);
+		pfx_store_free(&f->ctl->p6);
 	}
 	if (f->ctl && f->ctl->nhobjs) {
 		it = 0;
@@ -289,7 +274,7 @@ void fib_destroy(struct fib *f)
 		}
 	}
 	rte_free(f->nh);
-	rte_fib_free(f->fib4);
+	fib4_free(&f->t4);
 	rte_fib6_free(f->fib6);
 	rte_free(f->qsv);
 	if (f->ctl) {
@@ -560,83 +545,129 @@ static void fib_full(struct fib *f, const char *what)
 	}
 }
 
-static int fib_install(struct fib *f, const struct prefix_key *k, uint32_t slot)
+static struct pfx_store *store_of(struct fib_ctl *c, int family)
 {
-	if (k->family == AF_INET) {
-		uint32_t ip;
-		memcpy(&ip, k->dst, 4);
-		return rte_fib_add(f->fib4, rte_be_to_cpu_32(ip), k->len, slot);
-	}
-	return rte_fib6_add(f->fib6, k->dst, k->len, slot);
+	return family == AF_INET ? &c->p4 : &c->p6;
 }
 
-static void fib_uninstall(struct fib *f, const struct prefix_key *k)
+/* The candidates' 8-bit table index; a table first seen here (the mirror
+ * filters what it passes) gets the next one. */
+static int table_index(struct fib_ctl *c, uint32_t table)
 {
-	if (k->family == AF_INET) {
+	for (int i = 0; i < c->n_tables; i++)
+		if (c->tables[i] == table)
+			return i;
+	if (c->n_tables == MAX_TABLES)
+		return -1;
+	c->tables[c->n_tables] = table;
+	return c->n_tables++;
+}
+
+static int fib_install(struct fib *f, int family, const uint8_t *dst, uint8_t len, uint32_t slot)
+{
+	if (family == AF_INET) {
 		uint32_t ip;
-		memcpy(&ip, k->dst, 4);
-		rte_fib_delete(f->fib4, rte_be_to_cpu_32(ip), k->len);
+		int ret;
+		memcpy(&ip, dst, 4);
+		ret = fib4_add(&f->t4, rte_be_to_cpu_32(ip), len, slot);
+		if (ret == -ENOSPC && fib4_need_reclaim(&f->t4)) {
+			/* groups folded since: reusable once no reader sees them */
+			quiesce(f);
+			fib4_reclaim(&f->t4);
+			ret = fib4_add(&f->t4, rte_be_to_cpu_32(ip), len, slot);
+		}
+		return ret;
+	}
+	return rte_fib6_add(f->fib6, dst, len, slot);
+}
+
+/* The installed IPv4 route that covers IP/LEN with a shorter prefix: what
+ * its addresses fall back to when IP/LEN goes. */
+static void cover4(const struct fib_ctl *c, uint32_t ip, uint8_t len, uint8_t *clen, uint32_t *cval)
+{
+	*clen = 0;
+	*cval = 0;
+	for (int l = (int)len - 1; l >= 0; l--) {
+		if (c->len_count4[l] == 0)
+			continue;
+		uint32_t be = rte_cpu_to_be_32(l ? ip & (~0u << (32 - l)) : 0);
+		struct pfx *q = pfx_find(&c->p4, (const uint8_t *)&be, (uint8_t)l);
+		if (q != NULL && q->h.installed) {
+			*clen = (uint8_t)l;
+			*cval = q->h.installed;
+			return;
+		}
+	}
+}
+
+static void fib_uninstall(struct fib *f, int family, const uint8_t *dst, uint8_t len)
+{
+	if (family == AF_INET) {
+		uint32_t ip, cval;
+		uint8_t clen;
+		memcpy(&ip, dst, 4);
+		ip = rte_be_to_cpu_32(ip);
+		cover4(f->ctl, ip, len, &clen, &cval);
+		fib4_del(&f->t4, ip, len, clen, cval);
 	} else {
-		rte_fib6_delete(f->fib6, k->dst, k->len);
+		rte_fib6_delete(f->fib6, dst, len);
 	}
 }
 
 /* The candidate the kernel would use: main table first, then lowest metric. */
-static const struct cand *best(const struct pfx *p)
+static const struct cand *best(const struct pfx_store *st, struct pfx *p)
 {
 	const struct cand *b = NULL;
-	for (int i = 0; i < p->n; i++) {
-		const struct cand *r = &p->c[i];
-		if (b == NULL || ((r->table == RT_TABLE_MAIN) > (b->table == RT_TABLE_MAIN)) ||
-		    ((r->table == RT_TABLE_MAIN) == (b->table == RT_TABLE_MAIN) &&
-		     r->priority < b->priority))
+	for (int i = 0; i < p->h.n; i++) {
+		const struct cand *r = pfx_cand(st, p, i);
+		if (b == NULL || ((r->table == 0) > (b->table == 0)) ||
+		    ((r->table == 0) == (b->table == 0) && r->priority < b->priority))
 			b = r;
 	}
 	return b;
 }
 
-/* Make rte_fib agree with P's best candidate; remove P when it has none.
- * Returns true when P was freed. */
-static bool pfx_sync(struct fib *f, struct pfx *p)
+static void count_route(struct fib_ctl *c, int family, int delta)
+{
+	if (family == AF_INET)
+		c->stats.routes4 += delta;
+	else
+		c->stats.routes6 += delta;
+}
+
+/* Make the lookup table agree with P's best candidate; remove P when it
+ * has none. Returns true when P was removed (records may have moved). */
+static bool pfx_sync(struct fib *f, int family, struct pfx *p)
 {
 	struct fib_ctl *c = f->ctl;
-	const struct cand *b = best(p);
+	struct pfx_store *st = store_of(c, family);
+	const struct cand *b = best(st, p);
 
 	if (b == NULL) {
-		if (p->installed) {
-			fib_uninstall(f, &p->key);
-			if (p->key.family == AF_INET)
-				c->stats.routes4--;
-			else
-				c->stats.routes6--;
+		if (p->h.installed) {
+			fib_uninstall(f, family, pfx_dst(p), p->h.len);
+			count_route(c, family, -1);
 		}
-		rte_hash_del_key(c->prefixes, &p->key);
-		pfx_free(p);
+		if (family == AF_INET)
+			c->len_count4[p->h.len]--;
+		pfx_del(st, p);
 		return true;
 	}
-	if (p->installed == b->slot)
+	if (p->h.installed == b->slot)
 		return false;
-	if (fib_install(f, &p->key, b->slot) < 0) {
-		/* rte_fib keeps the old entry on failure: better none than a
-		 * stale one */
-		if (p->installed) {
-			fib_uninstall(f, &p->key);
-			if (p->key.family == AF_INET)
-				c->stats.routes4--;
-			else
-				c->stats.routes6--;
-			p->installed = 0;
+	if (fib_install(f, family, pfx_dst(p), p->h.len, b->slot) < 0) {
+		/* better no entry than a stale one */
+		if (p->h.installed) {
+			fib_uninstall(f, family, pfx_dst(p), p->h.len);
+			count_route(c, family, -1);
+			p->h.installed = 0;
 		}
 		fib_full(f, "cannot add a route");
 		return false;
 	}
-	if (!p->installed) {
-		if (p->key.family == AF_INET)
-			c->stats.routes4++;
-		else
-			c->stats.routes6++;
-	}
-	p->installed = b->slot;
+	if (!p->h.installed)
+		count_route(c, family, 1);
+	p->h.installed = b->slot;
 	return false;
 }
 
@@ -688,37 +719,39 @@ static int route_slot(struct fib *f, const struct mirror_route *r)
 	return slot_get(f, &k);
 }
 
-static bool same_cand(const struct cand *a, const struct mirror_route *r)
+static int find_cand(const struct pfx_store *st, struct pfx *p, int table, uint32_t priority)
 {
-	return a->table == r->table && a->priority == r->priority;
+	for (int i = 0; i < p->h.n; i++) {
+		const struct cand *k = pfx_cand(st, p, i);
+		if (k->table == table && k->priority == priority)
+			return i;
+	}
+	return -1;
 }
 
 static void fib_route(void *ctx, bool del, const struct mirror_route *r)
 {
 	struct fib *f = ctx;
 	struct fib_ctl *c = f->ctl;
-	struct prefix_key k;
-	struct pfx *p = NULL;
-	int i, s;
+	struct pfx_store *st = store_of(c, r->family);
+	struct pfx *p;
+	struct cand *k;
+	int i, s, ti, old_slot = -1;
+	bool created;
 
-	memset(&k, 0, sizeof(k));
-	k.family = (uint8_t)r->family;
-	k.len = r->dst_len;
-	memcpy(k.dst, r->dst, addr_len(r->family));
-
+	if (r->family != AF_INET && r->family != AF_INET6)
+		return;
 	pthread_mutex_lock(&c->lock);
-	rte_hash_lookup_data(c->prefixes, &k, (void **)&p);
+	ti = table_index(c, r->table);
+	if (ti < 0)
+		goto out; /* more tables than the mirror is ever given */
+	p = pfx_find(st, r->dst, r->dst_len);
 	if (del) {
-		if (p == NULL)
+		if (p == NULL || (i = find_cand(st, p, ti, r->priority)) < 0)
 			goto out;
-		for (i = 0; i < p->n; i++)
-			if (same_cand(&p->c[i], r))
-				break;
-		if (i == p->n)
-			goto out;
-		s = p->c[i].slot;
-		p->c[i] = p->c[--p->n];
-		pfx_sync(f, p); /* may free p */
+		s = pfx_cand(st, p, i)->slot;
+		pfx_cand_del(st, p, i);
+		pfx_sync(f, r->family, p); /* may remove p */
 		slot_put(f, (uint32_t)s);
 		goto out;
 	}
@@ -728,56 +761,62 @@ static void fib_route(void *ctx, bool del, const struct mirror_route *r)
 		goto out;
 	}
 	if (p == NULL) {
-		p = calloc(1, sizeof(*p));
-		if (p == NULL || rte_hash_add_key_data(c->prefixes, &k, p) < 0) {
-			free(p);
+		p = pfx_get(st, r->dst, r->dst_len, &created);
+		if (p == NULL) {
 			slot_put(f, (uint32_t)s);
-			fib_full(f, "cannot add a prefix");
+			fib_full(f, "more prefixes than fib.lpm_rules / lpm6_rules");
 			goto out;
 		}
-		p->key = k;
-		p->c = &p->one_c;
-		p->cap = 1;
+		if (r->family == AF_INET)
+			c->len_count4[r->dst_len]++;
 	}
-	for (i = 0; i < p->n; i++)
-		if (same_cand(&p->c[i], r))
-			break;
-	int old_slot = -1;
-	if (i == p->n) {
-		if (p->n == 255) {
-			slot_put(f, (uint32_t)s);
-			fib_full(f, "too many routes for one prefix");
-			goto out;
-		}
-		if (p->n == p->cap) {
-			int cap = p->cap * 2;
-			struct cand *nc = malloc(sizeof(*nc) * cap);
-			if (nc == NULL) {
-				slot_put(f, (uint32_t)s);
-				fib_full(f, "out of memory");
-				goto out;
-			}
-			memcpy(nc, p->c, sizeof(*nc) * p->n);
-			if (p->c != &p->one_c)
-				free(p->c);
-			p->c = nc;
-			p->cap = (uint8_t)RTE_MIN(cap, 255);
-		}
-		p->n++;
-	} else {
-		old_slot = p->c[i].slot;
+	i = find_cand(st, p, ti, r->priority);
+	if (i >= 0) {
+		k = pfx_cand(st, p, i);
+		old_slot = k->slot;
+	} else if ((k = pfx_cand_add(st, p)) == NULL) {
+		slot_put(f, (uint32_t)s);
+		if (p->h.n == 0)
+			pfx_sync(f, r->family, p); /* just created: remove it again */
+		fib_full(f, "too many routes for one prefix");
+		goto out;
 	}
-	p->c[i] = (struct cand){.table = r->table,
-				.priority = r->priority,
-				.gen = c->gen,
-				.slot = (uint16_t)s,
-				.type = r->type,
-				.protocol = r->protocol};
-	pfx_sync(f, p);
+	*k = (struct cand){.priority = r->priority,
+			   .gen = (uint16_t)c->gen,
+			   .slot = (uint16_t)s,
+			   .table = (uint8_t)ti,
+			   .type = r->type,
+			   .protocol = r->protocol};
+	pfx_sync(f, r->family, p);
 	if (old_slot >= 0)
 		slot_put(f, (uint32_t)old_slot);
 out:
 	pthread_mutex_unlock(&c->lock);
+}
+
+/* Worklists of prefixes for the walks that change the table (records move
+ * when one is removed: keys, not pointers). */
+struct worklist {
+	struct prefix_key *k;
+	uint32_t n, cap;
+};
+
+static int worklist_add(struct worklist *w, int family, struct pfx *p, uint8_t klen)
+{
+	if (w->n == w->cap) {
+		uint32_t cap = w->cap ? w->cap * 2 : 1024;
+		struct prefix_key *k = realloc(w->k, cap * sizeof(*k));
+		if (k == NULL)
+			return -ENOMEM;
+		w->k = k;
+		w->cap = cap;
+	}
+	struct prefix_key *k = &w->k[w->n++];
+	memset(k, 0, sizeof(*k));
+	k->family = (uint8_t)family;
+	k->len = p->h.len;
+	memcpy(k->dst, pfx_dst(p), klen);
+	return 0;
 }
 
 /* ---- kernel nexthop objects ---- */
@@ -880,42 +919,42 @@ static void groups_with_member(struct fib *f, uint32_t id)
 static void routes_drop_slot(struct fib *f, uint32_t slot)
 {
 	struct fib_ctl *c = f->ctl;
-	const void *key;
-	void *data;
-	uint32_t it = 0, n = 0, cap = 0;
-	struct pfx **hit = NULL;
+	struct worklist w = {0};
 
-	while (rte_hash_iterate(c->prefixes, &key, &data, &it) >= 0) {
-		struct pfx *p = data;
-		for (int i = 0; i < p->n; i++)
-			if (p->c[i].slot == slot) {
-				if (n == cap) {
-					cap = cap ? cap * 2 : 256;
-					struct pfx **h = realloc(hit, cap * sizeof(*h));
-					if (h == NULL)
+	for (int fam = 0; fam < 2; fam++) {
+		int family = fam ? AF_INET6 : AF_INET;
+		struct pfx_store *st = store_of(c, family);
+		w.n = 0;
+		for (uint32_t i = 0; i < st->cap; i++) {
+			struct pfx *p = pfx_at(st, i);
+			if (!p->h.used)
+				continue;
+			for (int j = 0; j < p->h.n; j++)
+				if (pfx_cand(st, p, j)->slot == slot) {
+					if (worklist_add(&w, family, p, st->klen) < 0)
 						goto out;
-					hit = h;
+					break;
 				}
-				hit[n++] = p;
-				break;
-			}
-	}
-	for (uint32_t j = 0; j < n; j++) {
-		struct pfx *p = hit[j];
-		int dropped = 0;
-		for (int i = 0; i < p->n;)
-			if (p->c[i].slot == slot) {
-				p->c[i] = p->c[--p->n];
-				dropped++;
-			} else {
-				i++;
-			}
-		pfx_sync(f, p);
-		while (dropped-- > 0)
-			slot_put(f, slot);
+		}
+		for (uint32_t j = 0; j < w.n; j++) {
+			struct pfx *p = pfx_find(st, w.k[j].dst, w.k[j].len);
+			int dropped = 0;
+			if (p == NULL)
+				continue;
+			for (int i = 0; i < p->h.n;)
+				if (pfx_cand(st, p, i)->slot == slot) {
+					pfx_cand_del(st, p, i);
+					dropped++;
+				} else {
+					i++;
+				}
+			pfx_sync(f, family, p);
+			while (dropped-- > 0)
+				slot_put(f, slot);
+		}
 	}
 out:
-	free(hit);
+	free(w.k);
 }
 
 static void nhobj_delete(struct fib *f, struct nhobj *o)
@@ -1040,45 +1079,45 @@ static void fib_resync_begin(void *ctx)
 static void resync_routes(struct fib *f, uint32_t gen)
 {
 	struct fib_ctl *c = f->ctl;
-	const void *key;
-	void *data;
-	uint32_t it = 0, n = 0, cap = 0;
-	struct pfx **stale = NULL;
+	struct worklist w = {0};
+	uint16_t g = (uint16_t)gen;
 
-	while (rte_hash_iterate(c->prefixes, &key, &data, &it) >= 0) {
-		struct pfx *p = data;
-		bool hit = false;
-		for (int i = 0; i < p->n; i++)
-			hit |= p->c[i].gen != gen;
-		/* installed == 0 while it has candidates: did not fit, retry */
-		if (!hit && p->installed)
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 1024;
-			struct pfx **s = realloc(stale, cap * sizeof(*s));
-			if (s == NULL)
+	for (int fam = 0; fam < 2; fam++) {
+		int family = fam ? AF_INET6 : AF_INET;
+		struct pfx_store *st = store_of(c, family);
+		w.n = 0;
+		for (uint32_t i = 0; i < st->cap; i++) {
+			struct pfx *p = pfx_at(st, i);
+			bool hit = false;
+			if (!p->h.used)
+				continue;
+			for (int j = 0; j < p->h.n; j++)
+				hit |= pfx_cand(st, p, j)->gen != g;
+			/* installed == 0 with candidates: did not fit, retry */
+			if ((hit || !p->h.installed) && worklist_add(&w, family, p, st->klen) < 0)
 				break;
-			stale = s;
 		}
-		stale[n++] = p;
-	}
-	for (uint32_t j = 0; j < n; j++) {
-		struct pfx *p = stale[j];
-		uint16_t drop[256];
-		int nd = 0;
-		for (int i = 0; i < p->n;)
-			if (p->c[i].gen != gen) {
-				if (nd < 256)
-					drop[nd++] = p->c[i].slot;
-				p->c[i] = p->c[--p->n];
-			} else {
-				i++;
+		for (uint32_t j = 0; j < w.n; j++) {
+			struct pfx *p = pfx_find(st, w.k[j].dst, w.k[j].len);
+			uint16_t drop[256];
+			int nd = 0;
+			if (p == NULL)
+				continue;
+			for (int i = 0; i < p->h.n;) {
+				struct cand *k = pfx_cand(st, p, i);
+				if (k->gen != g) {
+					drop[nd++] = k->slot;
+					pfx_cand_del(st, p, i);
+				} else {
+					i++;
+				}
 			}
-		pfx_sync(f, p);
-		for (int i = 0; i < nd; i++)
-			slot_put(f, drop[i]);
+			pfx_sync(f, family, p);
+			for (int i = 0; i < nd; i++)
+				slot_put(f, drop[i]);
+		}
 	}
-	free(stale);
+	free(w.k);
 }
 
 static void resync_nhobjs(struct fib *f, uint32_t gen)
@@ -1214,10 +1253,10 @@ void fib_get_stats(struct fib *f, struct fib_stats *st)
 			ecmp += f->ctl->slots[s]->refs - (f->ctl->slots[s]->nhobj_id ? 1 : 0);
 	}
 	st->ecmp_routes = ecmp;
-	/* the tables are preallocated; the control records grow per route */
+	/* the tables are preallocated; only ECMP candidates and next hops grow */
 	st->mem_bytes = f->ctl->mem_bytes +
-			(st->routes4 + st->routes6) * (sizeof(struct pfx) + 16) +
 			st->nexthops * (sizeof(struct slot_rec) + sizeof(struct fib_nexthop));
+	st->mem4_bytes = fib4_mem(&f->t4) + pfx_store_mem(&f->ctl->p4);
 	pthread_mutex_unlock(&f->ctl->lock);
 }
 
@@ -1233,137 +1272,95 @@ int fib_bridge_ifindex(struct fib *f)
 
 /* ---- listings ---- */
 
-static void route_info(struct fib *f, const struct pfx *p, struct fib_route_info *out)
+static void route_info(struct fib *f, int family, struct pfx *p, struct fib_route_info *out)
 {
-	const struct cand *b = best(p);
-	const struct slot_rec *r = f->ctl->slots[b->slot];
+	struct fib_ctl *c = f->ctl;
+	struct pfx_store *st = store_of(c, family);
+	const struct cand *b = best(st, p);
+	const struct slot_rec *r = c->slots[b->slot];
 
-	memset(out, 0, sizeof(*out));
-	out->family = p->key.family;
-	memcpy(out->dst, p->key.dst, 16);
-	out->dst_len = p->key.len;
-	out->table = b->table;
+	memset(out, 0, offsetof(struct fib_route_info, nh_copy));
+	out->family = family;
+	memcpy(out->dst, pfx_dst(p), st->klen);
+	out->dst_len = p->h.len;
+	out->table = c->tables[b->table];
 	out->priority = b->priority;
 	out->type = b->type;
 	out->protocol = b->protocol;
-	out->slot = b->slot;
+	out->slot = p->h.installed;
 	out->nh_id = r ? r->nhobj_id : 0;
-	out->nh = f->nh[b->slot];
+	out->nh = p->h.installed ? f->nh[p->h.installed] : NULL;
 }
 
 int fib_route_get(struct fib *f, int family, const uint8_t *dst, uint8_t len,
 		  struct fib_route_info *out)
 {
-	struct prefix_key k;
-	struct pfx *p = NULL;
+	struct pfx *p;
 	int ret = -ENOENT;
 
-	memset(&k, 0, sizeof(k));
-	k.family = (uint8_t)family;
-	k.len = len;
-	memcpy(k.dst, dst, addr_len(family));
 	pthread_mutex_lock(&f->ctl->lock);
-	if (rte_hash_lookup_data(f->ctl->prefixes, &k, (void **)&p) >= 0 && p->n > 0) {
-		route_info(f, p, out);
+	p = pfx_find(store_of(f->ctl, family), dst, len);
+	if (p != NULL && p->h.n > 0) {
+		route_info(f, family, p, out);
+		/* a copy: the writer may replace the slot once we unlock */
+		if (out->nh != NULL) {
+			out->nh_copy = *out->nh;
+			out->nh = &out->nh_copy;
+		}
 		ret = 0;
 	}
 	pthread_mutex_unlock(&f->ctl->lock);
 	return ret;
 }
 
-static void mask_prefix(int family, uint8_t *a, uint8_t len)
+static bool within_prefix(int family, const uint8_t *a, uint8_t len, const uint8_t *base,
+			  uint8_t base_len)
 {
 	int n = addr_len(family);
-	for (int i = 0; i < n; i++) {
-		int bits = (int)len - i * 8;
-		a[i] &= bits >= 8 ? 0xff : bits <= 0 ? 0 : (uint8_t)(0xff << (8 - bits));
+
+	if (len < base_len)
+		return false;
+	for (int i = 0; i < n && i * 8 < base_len; i++) {
+		int bits = (int)base_len - i * 8;
+		uint8_t m = bits >= 8 ? 0xff : (uint8_t)(0xff << (8 - bits));
+		if ((a[i] & m) != (base[i] & m))
+			return false;
 	}
+	return true;
 }
 
-/* Routes are walked in the rte_rib's order: the cursor is the last prefix
- * shown; a page resumes after it (or, if it was deleted meanwhile, after
- * the closest route covering it). */
+/* Routes are walked in the prefix store's order: the cursor is the next
+ * record index. A record moves only when another is removed: a listing
+ * taken while routes are deleted may miss or repeat some, as `ip route`
+ * may. */
 int fib_walk_routes_page(struct fib *f, int family, const uint8_t *within, uint8_t within_len,
 			 struct fib_cursor *cur, int max, bool *done, fib_route_cb cb, void *arg)
 {
 	struct fib_ctl *c = f->ctl;
-	uint8_t base[16] = {0};
+	struct pfx_store *st = store_of(c, family);
+	uint32_t pos = 0;
 	int shown = 0;
 
 	*done = false;
-	if (within != NULL && within_len > 0) {
-		memcpy(base, within, addr_len(family));
-		mask_prefix(family, base, within_len);
-	} else {
+	if (within == NULL)
 		within_len = 0;
-	}
+	if (cur->started)
+		memcpy(&pos, cur->addr, sizeof(pos));
 	pthread_mutex_lock(&c->lock);
-	if (family == AF_INET) {
-		struct rte_rib *rib = rte_fib_get_rib(f->fib4);
-		struct rte_rib_node *node = NULL;
-		uint32_t b, ip;
-		memcpy(&b, base, 4);
-		b = rte_be_to_cpu_32(b);
-		if (cur->started) {
-			memcpy(&ip, cur->addr, 4);
-			node = rte_rib_lookup_exact(rib, ip, cur->len);
-			if (node == NULL) /* deleted meanwhile: resume after its cover */
-				node = rte_rib_lookup(rib, ip);
-		}
-		while (shown < max) {
-			node = rte_rib_get_nxt(rib, b, within_len, node, RTE_RIB_GET_NXT_ALL);
-			if (node == NULL) {
-				*done = true;
-				break;
-			}
-			struct prefix_key k = {.family = AF_INET};
-			struct pfx *p = NULL;
-			rte_rib_get_ip(node, &ip);
-			rte_rib_get_depth(node, &k.len);
-			uint32_t be = rte_cpu_to_be_32(ip);
-			memcpy(k.dst, &be, 4);
-			cur->started = 1;
-			memcpy(cur->addr, &ip, 4);
-			cur->len = k.len;
-			if (rte_hash_lookup_data(c->prefixes, &k, (void **)&p) < 0 || p->n == 0)
-				continue;
-			struct fib_route_info ri;
-			route_info(f, p, &ri);
-			cb(arg, &ri);
-			shown++;
-		}
-	} else {
-		struct rte_rib6 *rib = rte_fib6_get_rib(f->fib6);
-		struct rte_rib6_node *node = NULL;
-		uint8_t ip[16];
-		if (cur->started) {
-			node = rte_rib6_lookup_exact(rib, cur->addr, cur->len);
-			if (node == NULL)
-				node = rte_rib6_lookup(rib, cur->addr);
-		}
-		while (shown < max) {
-			node = rte_rib6_get_nxt(rib, base, within_len, node, RTE_RIB6_GET_NXT_ALL);
-			if (node == NULL) {
-				*done = true;
-				break;
-			}
-			struct prefix_key k = {.family = AF_INET6};
-			struct pfx *p = NULL;
-			rte_rib6_get_ip(node, ip);
-			rte_rib6_get_depth(node, &k.len);
-			memcpy(k.dst, ip, 16);
-			cur->started = 1;
-			memcpy(cur->addr, ip, 16);
-			cur->len = k.len;
-			if (rte_hash_lookup_data(c->prefixes, &k, (void **)&p) < 0 || p->n == 0)
-				continue;
-			struct fib_route_info ri;
-			route_info(f, p, &ri);
-			cb(arg, &ri);
-			shown++;
-		}
+	for (; pos < st->cap && shown < max; pos++) {
+		struct pfx *p = pfx_at(st, pos);
+		struct fib_route_info ri;
+		if (!p->h.used || p->h.n == 0 ||
+		    (within_len && !within_prefix(family, pfx_dst(p), p->h.len, within, within_len)))
+			continue;
+		route_info(f, family, p, &ri);
+		cb(arg, &ri);
+		shown++;
 	}
 	pthread_mutex_unlock(&c->lock);
+	cur->started = 1;
+	memcpy(cur->addr, &pos, sizeof(pos));
+	*done = pos >= st->cap;
 	return shown;
 }
 

@@ -2,9 +2,9 @@
 /* The dataplane's FIB: the kernel's routes, next hops, neighbours and local
  * addresses, mirrored (mirror/nl_mirror.c) into tables the forwarding lcore
  * reads without locks:
- *   - rte_fib (DIR24_8, IPv4) and rte_fib6 (TRIE, IPv6): prefix → next hop
- *     slot. Their control-side rte_rib holds, in each node's extension, the
- *     route candidates the kernel has for that prefix (table, metric...).
+ *   - fib4_table (DIR-24-8, IPv4) and rte_fib6 (TRIE, IPv6): prefix → next
+ *     hop slot. The route candidates the kernel has for each prefix (table,
+ *     metric...) are in the control side's prefix stores (fib_prefixes.h).
  *   - nh[slot]: immutable struct fib_nexthop (one path, or an ECMP set),
  *     replaced by pointer. Slots are shared: one per distinct next hop set,
  *     or one per kernel nexthop object (RTA_NH_ID), so a full table of 1M
@@ -14,8 +14,9 @@
  *   - rte_hash local: the host's own addresses (always the kernel's).
  * Writers (the main lcore) publish new objects with atomic stores and free
  * old ones only after the forwarding lcore has reported a quiescent state
- * (rte_rcu_qsbr). rte_fib in DPDK 22.11 has no RCU integration: see
- * docs/architecture.md ("FIB: rte_fib...") for what that means. */
+ * (rte_rcu_qsbr), and reuse an IPv4 tbl8 group only after that too.
+ * rte_fib6 in DPDK 22.11 has no RCU integration: see docs/architecture.md
+ * ("FIB tables") for what that means. */
 #pragma once
 
 #include <stdbool.h>
@@ -25,11 +26,11 @@
 
 #include <rte_branch_prediction.h>
 #include <rte_ether.h>
-#include <rte_fib.h>
 #include <rte_fib6.h>
 #include <rte_hash.h>
 #include <rte_rcu_qsbr.h>
 
+#include "fib4_table.h"
 #include "mirror/nl_mirror.h"
 
 /* Where a route leads, as far as the fast path is concerned. */
@@ -98,7 +99,7 @@ enum fib_punt {
 };
 
 struct fib_config {
-	uint32_t lpm_rules;  /* IPv4 routes (rte_fib max_routes) */
+	uint32_t lpm_rules;  /* IPv4 prefixes (prefix store size) */
 	uint32_t lpm6_rules; /* IPv6 routes */
 	uint32_t tbl8s;	     /* IPv4 tbl8 groups (0: derived from lpm_rules) */
 	uint32_t tbl8s6;     /* IPv6 tbl8 groups (0: derived from lpm6_rules) */
@@ -118,15 +119,15 @@ struct fib_stats {
 	uint64_t resyncs;
 	uint64_t behind;	/* 1 while the fast path distrusts the FIB */
 	uint64_t full;		/* 1 while some kernel route could not be added */
-	uint64_t mem_bytes;	/* FIB memory (tables + rib), estimated */
+	uint64_t mem_bytes;	/* FIB memory, both families, all tables */
+	uint64_t mem4_bytes;	/* of which the IPv4 lookup table and prefix store */
 };
 
-struct rte_fib;
 struct rte_fib6;
 
 struct fib {
 	/* read by the forwarding lcore */
-	struct rte_fib *fib4;
+	struct fib4_table t4;
 	struct rte_fib6 *fib6;
 	uint32_t untrusted; /* atomic: != 0 → every lookup punts (FIB_PUNT_behind) */
 	struct fib_nexthop **nh; /* slot → next hop; slot 0 = no route */
@@ -162,8 +163,9 @@ struct fib_route_info {
 	uint32_t priority;
 	uint8_t type, protocol;
 	uint32_t nh_id; /* kernel nexthop object, 0 = none */
-	uint32_t slot;
+	uint32_t slot; /* 0: the route did not fit (FIB full) */
 	const struct fib_nexthop *nh;
+	struct fib_nexthop nh_copy; /* fib_route_get: nh points here */
 };
 struct fib_cursor {
 	uint8_t started;
@@ -219,8 +221,7 @@ static inline enum fib_punt fib_resolve(const struct fib *f, int family, const u
 	if (family == AF_INET) {
 		uint32_t ip;
 		memcpy(&ip, dst, 4);
-		ip = rte_be_to_cpu_32(ip);
-		rte_fib_lookup_bulk(f->fib4, &ip, &slot, 1);
+		slot = fib4_lookup(&f->t4, rte_be_to_cpu_32(ip));
 	} else {
 		uint8_t a[1][RTE_FIB6_IPV6_ADDR_SIZE];
 		memcpy(a[0], dst, 16);

@@ -275,6 +275,8 @@ static int setup_fast_path(void)
 	struct fib_config cfg = {
 	    .lpm_rules = dp.args.fib_rules,
 	    .lpm6_rules = dp.args.fib6_rules,
+	    .tbl8s = dp.args.fib_tbl8s,
+	    .tbl8s6 = dp.args.fib6_tbl8s,
 	    .neighbours = dp.args.neighbours,
 	    .bridge_ifname = dp.args.bridge,
 	    .exc_ifname =
@@ -301,6 +303,8 @@ static int setup_fast_path(void)
 		RTE_LOG(ERR, DP, "netlink mirror: %s\n", strerror(-ret));
 		return ret;
 	}
+	if (dp.args.netlink_rcvbuf)
+		nl_mirror_set_rcvbuf(dp.mirror, (int)dp.args.netlink_rcvbuf);
 	ret = nl_mirror_sync(dp.mirror);
 	if (ret < 0) {
 		RTE_LOG(ERR, DP, "netlink dump: %s\n", strerror(-ret));

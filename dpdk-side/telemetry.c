@@ -2,7 +2,9 @@
 /* Telemetry commands of agent-dataplane (contract: include/dp_telemetry.h).
  * They run on DPDK's telemetry thread: counters are read with relaxed atomic
  * loads, and dp.lock keeps the ports from being closed under a query. */
+#include <ctype.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -152,16 +154,24 @@ static int stats_cb(const char *cmd, const char *params, struct rte_tel_data *d)
 		rte_tel_data_add_dict_u64(fibd, "routes4", fs.routes4);
 		rte_tel_data_add_dict_u64(fibd, "routes6", fs.routes6);
 		rte_tel_data_add_dict_u64(fibd, "nexthops", fs.nexthops);
+		rte_tel_data_add_dict_u64(fibd, "nhobjs", fs.nhobjs);
+		rte_tel_data_add_dict_u64(fibd, "ecmp_routes", fs.ecmp_routes);
 		rte_tel_data_add_dict_u64(fibd, "neighbours", fs.neighbours);
 		rte_tel_data_add_dict_u64(fibd, "local_addresses", fs.locals);
 		rte_tel_data_add_dict_u64(fibd, "route_errors", fs.route_errors);
 		rte_tel_data_add_dict_u64(fibd, "neigh_errors", fs.neigh_errors);
 		rte_tel_data_add_dict_u64(fibd, "resyncs", fs.resyncs);
+		/* 1 while the fast path punts everything (punt_behind) */
+		rte_tel_data_add_dict_u64(fibd, "behind", fs.behind);
+		rte_tel_data_add_dict_u64(fibd, "full", fs.full);
+		rte_tel_data_add_dict_u64(fibd, "mem_bytes", fs.mem_bytes);
 		rte_tel_data_add_dict_u64(fibd, "netlink_events", ms.events);
 		rte_tel_data_add_dict_u64(fibd, "netlink_dumps", ms.dumps);
 		rte_tel_data_add_dict_u64(fibd, "netlink_dump_retries", ms.dump_retries);
 		rte_tel_data_add_dict_u64(fibd, "netlink_overruns", ms.overruns);
 		rte_tel_data_add_dict_u64(fibd, "netlink_parse_errors", ms.parse_errors);
+		rte_tel_data_add_dict_u64(fibd, "netlink_resync_failures", ms.resync_failures);
+		rte_tel_data_add_dict_u64(fibd, "netlink_drained", ms.drained);
 	}
 
 	rte_tel_data_start_dict(d);
@@ -174,108 +184,562 @@ static int stats_cb(const char *cmd, const char *params, struct rte_tel_data *d)
 	return 0;
 }
 
-/* ---- FIB listings: agentctl routes / neigh ---- */
+/* ---- FIB listings: agentctl routes / neigh, a page at a time ----
+ *
+ * A telemetry reply is at most 16 KiB of JSON (MAX_OUTPUT_LEN in DPDK 22.11)
+ * and a dict holds at most RTE_TEL_MAX_DICT_ENTRIES; what does not fit is
+ * silently left out. So a listing is paged: each reply holds at most
+ * PAGE_MAX entries and PAGE_BUDGET bytes (estimated), plus "next", the
+ * cursor to ask for the next page (absent at the end). "n" and "next" come
+ * first, so a reply cut short still says how many entries it should hold. */
 
+#define PAGE_MAX    100
+#define PAGE_BUDGET (12 * 1024) /* of the 16 KiB reply: keys, quotes, margin */
+
+static const char *kind_name(uint8_t kind)
+{
+	return kind == NH_VM ? "vm" : kind == NH_UNDERLAY ? "underlay" : "kernel";
+}
+
+/* Where a route leads for the fast path: "none" = no next hop slot, "kernel"
+ * = the kernel's (blackhole, other device...), "mixed" = ECMP paths of
+ * different kinds. */
 static const char *nh_path(const struct fib_nexthop *nh)
 {
 	if (nh == NULL)
 		return "none";
-	return nh->kind == NH_VM ? "vm" : nh->kind == NH_UNDERLAY ? "underlay" : "kernel";
+	if (nh->n == 0)
+		return "kernel";
+	for (unsigned int i = 1; i < nh->n; i++)
+		if (nh->p[i].kind != nh->p[0].kind)
+			return "mixed";
+	return kind_name(nh->p[0].kind);
 }
 
-struct walk {
-	struct rte_tel_data *arr;
-	unsigned int n, dropped;
-};
-
-/* Telemetry dict keys allow only [A-Za-z0-9_/]: entries are numbered and
- * carry the prefix / address as a value. */
-static const char *walk_key(const struct walk *w, char *buf)
+/* Names as iproute2 prints them (rt_protos, rtnl_rtntype_n2a). */
+static const char *proto_name(uint8_t proto, char *buf, size_t len)
 {
-	snprintf(buf, 16, "%u", w->n);
+	static const struct {
+		uint8_t id;
+		const char *name;
+	} names[] = {
+	    {RTPROT_UNSPEC, "unspec"},
+	    {RTPROT_REDIRECT, "redirect"},
+	    {RTPROT_KERNEL, "kernel"},
+	    {RTPROT_BOOT, "boot"},
+	    {RTPROT_STATIC, "static"},
+	    {RTPROT_GATED, "gated"},
+	    {RTPROT_RA, "ra"},
+	    {RTPROT_MRT, "mrt"},
+	    {RTPROT_ZEBRA, "zebra"},
+	    {RTPROT_BIRD, "bird"},
+	    {RTPROT_DNROUTED, "dnrouted"},
+	    {RTPROT_XORP, "xorp"},
+	    {RTPROT_NTK, "ntk"},
+	    {RTPROT_DHCP, "dhcp"},
+	    {RTPROT_MROUTED, "mrouted"},
+	    {RTPROT_KEEPALIVED, "keepalived"},
+	    {RTPROT_BABEL, "babel"},
+	    {RTPROT_OPENR, "openr"},
+	    {RTPROT_BGP, "bgp"},
+	    {RTPROT_ISIS, "isis"},
+	    {RTPROT_OSPF, "ospf"},
+	    {RTPROT_RIP, "rip"},
+	    {RTPROT_EIGRP, "eigrp"},
+	};
+
+	for (size_t i = 0; i < RTE_DIM(names); i++)
+		if (names[i].id == proto)
+			return names[i].name;
+	snprintf(buf, len, "%u", proto);
 	return buf;
 }
 
-static void route_one(void *arg, const struct mirror_route *r, const struct fib_nexthop *nh)
+static const char *type_name(uint8_t type, char *buf, size_t len)
 {
-	struct walk *w = arg;
-	char dst[INET6_ADDRSTRLEN + 8], gw[INET6_ADDRSTRLEN], dev[IF_NAMESIZE] = "", key[16];
-	struct rte_tel_data *e;
+	static const char *const names[] = {
+	    [RTN_UNSPEC] = "none",
+	    [RTN_UNICAST] = "unicast",
+	    [RTN_LOCAL] = "local",
+	    [RTN_BROADCAST] = "broadcast",
+	    [RTN_ANYCAST] = "anycast",
+	    [RTN_MULTICAST] = "multicast",
+	    [RTN_BLACKHOLE] = "blackhole",
+	    [RTN_UNREACHABLE] = "unreachable",
+	    [RTN_PROHIBIT] = "prohibit",
+	    [RTN_THROW] = "throw",
+	    [RTN_NAT] = "nat",
+	    [RTN_XRESOLVE] = "xresolve",
+	};
+
+	if (type < RTE_DIM(names) && names[type] != NULL)
+		return names[type];
+	snprintf(buf, len, "%u", type);
+	return buf;
+}
+
+/* if_indextoname() is a syscall: a page asks for the same few devices. */
+struct ifname_cache {
+	int idx[8];
+	char name[8][IF_NAMESIZE];
+	unsigned int n;
+};
+
+static const char *ifname(struct ifname_cache *c, int ifindex)
+{
+	unsigned int slot;
+
+	if (ifindex <= 0)
+		return "";
+	for (unsigned int i = 0; i < c->n && i < RTE_DIM(c->idx); i++)
+		if (c->idx[i] == ifindex)
+			return c->name[i];
+	slot = c->n++ % RTE_DIM(c->idx);
+	c->idx[slot] = ifindex;
+	if (if_indextoname((unsigned int)ifindex, c->name[slot]) == NULL)
+		snprintf(c->name[slot], IF_NAMESIZE, "if%d", ifindex);
+	return c->name[slot];
+}
+
+/* One route as rendered into a reply. Copied out during the walk: the
+ * struct fib_nexthop is only guaranteed alive under the FIB's lock. */
+struct route_row {
+	char dst[INET6_ADDRSTRLEN + 4];
+	char proto[8], type[12];
+	uint32_t table, metric, nh_id;
+	const char *path;
+	unsigned int n; /* paths */
+	struct {
+		char via[INET6_ADDRSTRLEN];
+		char dev[IF_NAMESIZE];
+		unsigned int weight;
+		const char *path;
+	} p[FIB_ECMP_MAX];
+	size_t size; /* estimated JSON bytes */
+};
+
+/* Upper bounds of the JSON bytes of "key":"value", and "key":<u32>, (with
+ * separators; our strings need no escaping) */
+#define STR_SIZE(k, v) (strlen(k) + strlen(v) + 6)
+#define NUM_SIZE(k)    (strlen(k) + 14)
+
+static void prefix_str(int family, const uint8_t *addr, uint8_t len, char *out, size_t size)
+{
 	size_t n;
 
-	/* telemetry arrays and replies are bounded: count what does not fit */
-	if (w->n >= 250 || (e = rte_tel_data_alloc()) == NULL) {
-		w->dropped++;
-		return;
-	}
-	inet_ntop(r->family, r->dst, dst, INET6_ADDRSTRLEN);
-	n = strlen(dst);
-	snprintf(dst + n, sizeof(dst) - n, "/%u", r->dst_len);
-	rte_tel_data_start_dict(e);
-	rte_tel_data_add_dict_string(e, "dst", dst);
-	if (r->has_gw) {
-		inet_ntop(r->family, r->gw, gw, sizeof(gw));
-		rte_tel_data_add_dict_string(e, "via", gw);
-	}
-	if (r->oif && if_indextoname((unsigned int)r->oif, dev) != NULL)
-		rte_tel_data_add_dict_string(e, "dev", dev);
-	rte_tel_data_add_dict_u64(e, "table", r->table);
-	rte_tel_data_add_dict_u64(e, "metric", r->priority);
-	rte_tel_data_add_dict_string(e, "path", nh_path(nh));
-	rte_tel_data_add_dict_container(w->arr, walk_key(w, key), e, 0);
-	w->n++;
+	inet_ntop(family, addr, out, size);
+	n = strlen(out);
+	snprintf(out + n, size - n, "/%u", len);
 }
 
-static void neigh_one(void *arg, const struct fib_neigh_key *k, const struct fib_neigh *nb)
+static void route_render(const struct fib_route_info *r, struct ifname_cache *ic,
+			 struct route_row *row)
 {
-	struct walk *w = arg;
-	char ip[INET6_ADDRSTRLEN], mac[RTE_ETHER_ADDR_FMT_SIZE], dev[IF_NAMESIZE] = "";
+	const struct fib_nexthop *nh = r->nh;
+	char tmp[8];
+	size_t sz = 16; /* "NN":{}, */
+
+	prefix_str(r->family, r->dst, r->dst_len, row->dst, sizeof(row->dst));
+	snprintf(row->proto, sizeof(row->proto), "%s", proto_name(r->protocol, tmp, sizeof(tmp)));
+	snprintf(row->type, sizeof(row->type), "%s", type_name(r->type, tmp, sizeof(tmp)));
+	row->table = r->table;
+	row->metric = r->priority;
+	row->nh_id = r->nh_id;
+	row->path = nh_path(nh);
+	row->n = nh != NULL ? RTE_MIN(nh->n, (unsigned int)FIB_ECMP_MAX) : 0;
+	sz += STR_SIZE("dst", row->dst) + STR_SIZE("proto", row->proto) +
+	      STR_SIZE("type", row->type) + STR_SIZE("path", row->path) + NUM_SIZE("table") +
+	      NUM_SIZE("metric") + NUM_SIZE("nhid");
+	for (unsigned int i = 0; i < row->n; i++) {
+		const struct fib_nh_path *p = &nh->p[i];
+		unsigned int w = 0;
+
+		row->p[i].via[0] = '\0';
+		if (p->has_gw)
+			inet_ntop(p->gw_family ? p->gw_family : r->family, p->gw, row->p[i].via,
+				  sizeof(row->p[i].via));
+		snprintf(row->p[i].dev, IF_NAMESIZE, "%s", ifname(ic, p->oif));
+		/* sel[] repeats each path by its weight (scaled to FIB_SEL_MAX) */
+		for (unsigned int k = 0; k < nh->n_sel && k < FIB_SEL_MAX; k++)
+			w += nh->sel[k] == i;
+		row->p[i].weight = w ? w : 1;
+		row->p[i].path = kind_name(p->kind);
+		sz += STR_SIZE("via", row->p[i].via) + STR_SIZE("dev", row->p[i].dev) +
+		      NUM_SIZE("weight") + STR_SIZE("path", row->p[i].path) + 10;
+	}
+	row->size = sz + (row->n > 1 ? NUM_SIZE("ecmp") + 16 : 0);
+}
+
+/* The entry's dict; ECMP paths as numbered sub-dicts under "nexthops"
+ * (a string would exceed RTE_TEL_MAX_STRING_LEN). */
+static struct rte_tel_data *route_dict(const struct route_row *row)
+{
+	struct rte_tel_data *e = rte_tel_data_alloc();
 	char key[16];
-	struct rte_tel_data *e;
 
-	if (w->n >= 250 || (e = rte_tel_data_alloc()) == NULL) {
-		w->dropped++;
-		return;
-	}
-	inet_ntop(k->family, k->addr, ip, sizeof(ip));
-	rte_ether_format_addr(mac, sizeof(mac), &nb->mac);
-	if_indextoname((unsigned int)k->ifindex, dev);
+	if (e == NULL)
+		return NULL;
 	rte_tel_data_start_dict(e);
-	rte_tel_data_add_dict_string(e, "ip", ip);
-	rte_tel_data_add_dict_string(e, "mac", mac);
-	rte_tel_data_add_dict_string(e, "dev", dev);
-	rte_tel_data_add_dict_container(w->arr, walk_key(w, key), e, 0);
-	w->n++;
+	rte_tel_data_add_dict_string(e, "dst", row->dst);
+	rte_tel_data_add_dict_u64(e, "table", row->table);
+	rte_tel_data_add_dict_u64(e, "metric", row->metric);
+	rte_tel_data_add_dict_string(e, "proto", row->proto);
+	rte_tel_data_add_dict_string(e, "type", row->type);
+	if (row->nh_id != 0)
+		rte_tel_data_add_dict_u64(e, "nhid", row->nh_id);
+	rte_tel_data_add_dict_string(e, "path", row->path);
+	if (row->n == 1) {
+		if (row->p[0].via[0] != '\0')
+			rte_tel_data_add_dict_string(e, "via", row->p[0].via);
+		if (row->p[0].dev[0] != '\0')
+			rte_tel_data_add_dict_string(e, "dev", row->p[0].dev);
+	} else if (row->n > 1) {
+		struct rte_tel_data *nhs = rte_tel_data_alloc();
+
+		rte_tel_data_add_dict_u64(e, "ecmp", row->n);
+		if (nhs == NULL)
+			return e; /* "ecmp" without "nexthops": the client sees it */
+		rte_tel_data_start_dict(nhs);
+		for (unsigned int i = 0; i < row->n; i++) {
+			struct rte_tel_data *p = rte_tel_data_alloc();
+
+			if (p == NULL)
+				break;
+			rte_tel_data_start_dict(p);
+			if (row->p[i].via[0] != '\0')
+				rte_tel_data_add_dict_string(p, "via", row->p[i].via);
+			if (row->p[i].dev[0] != '\0')
+				rte_tel_data_add_dict_string(p, "dev", row->p[i].dev);
+			rte_tel_data_add_dict_u64(p, "weight", row->p[i].weight);
+			rte_tel_data_add_dict_string(p, "path", row->p[i].path);
+			snprintf(key, sizeof(key), "%u", i);
+			rte_tel_data_add_dict_container(nhs, key, p, 0);
+		}
+		rte_tel_data_add_dict_container(e, "nexthops", nhs, 0);
+	}
+	return e;
 }
 
-/* The reply is a dict of numbered dicts (telemetry 22.11 nests dicts in
- * dicts, not in arrays); "not_shown" counts what did not fit in a reply. */
-static int walk_cb(struct rte_tel_data *d, bool routes)
-{
-	struct walk w = {.arr = d};
+struct route_page {
+	struct route_row *rows;
+	int head;	    /* 1: rows[0] is the filter prefix's own route (see routes_cb) */
+	uint8_t within_len; /* that prefix's length: a walked route of that length is it */
+	int n;
+	size_t size;
+	bool over; /* a route did not fit in PAGE_BUDGET */
+	struct ifname_cache ic;
+};
 
-	rte_tel_data_start_dict(d);
-	pthread_mutex_lock(&dp.lock);
-	if (dp.fib != NULL) {
-		if (routes)
-			fib_walk_routes(dp.fib, route_one, &w);
-		else
-			fib_walk_neigh(dp.fib, neigh_one, &w);
+static void route_collect(void *arg, const struct fib_route_info *r)
+{
+	struct route_page *pg = arg;
+	struct route_row *row;
+
+	if (pg->over || pg->n >= PAGE_MAX)
+		return;
+	/* the filter prefix itself is shown first on the first page (should
+	 * the walk ever yield it, on whatever page) */
+	if (r->dst_len == pg->within_len)
+		return;
+	row = &pg->rows[pg->n];
+	route_render(r, &pg->ic, row);
+	/* the first walked route is always taken: the cursor must move */
+	if (pg->n > pg->head && pg->size + row->size > PAGE_BUDGET) {
+		pg->over = true;
+		return;
 	}
-	pthread_mutex_unlock(&dp.lock);
-	if (w.dropped)
-		rte_tel_data_add_dict_u64(d, "not_shown", w.dropped);
+	pg->size += row->size;
+	pg->n++;
+}
+
+/* The cursor travels as hex: printable, without the ',' that separates
+ * telemetry parameters. */
+static void cursor_encode(const void *c, size_t len, char *out)
+{
+	const uint8_t *b = c;
+
+	for (size_t i = 0; i < len; i++)
+		sprintf(out + 2 * i, "%02x", b[i]);
+	out[2 * len] = '\0';
+}
+
+static int cursor_decode(const char *s, size_t slen, void *c, size_t len)
+{
+	uint8_t *b = c;
+
+	memset(c, 0, len);
+	if (slen == 0)
+		return 0; /* start */
+	if (slen != 2 * len)
+		return -EINVAL;
+	for (size_t i = 0; i < len; i++) {
+		unsigned int v;
+		char hex[3] = {s[2 * i], s[2 * i + 1], '\0'};
+
+		if (!isxdigit((unsigned char)hex[0]) || !isxdigit((unsigned char)hex[1]) ||
+		    sscanf(hex, "%x", &v) != 1)
+			return -EINVAL;
+		b[i] = (uint8_t)v;
+	}
 	return 0;
 }
 
-static int routes_cb(const char *cmd, const char *params, struct rte_tel_data *d)
+/* "addr/len" (or a bare address: a host prefix) of FAMILY, host bits
+ * cleared. */
+static int prefix_parse(int family, const char *s, uint8_t *addr, uint8_t *len)
 {
-	return walk_cb(d, true);
+	unsigned int max = family == AF_INET ? 32 : 128, l = max;
+	char buf[INET6_ADDRSTRLEN + 8], *slash, *end;
+
+	if (strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, s);
+	slash = strchr(buf, '/');
+	if (slash != NULL) {
+		*slash = '\0';
+		errno = 0;
+		unsigned long v = strtoul(slash + 1, &end, 10);
+		if (errno || end == slash + 1 || *end != '\0' || v > max)
+			return -EINVAL;
+		l = (unsigned int)v;
+	}
+	memset(addr, 0, 16);
+	if (inet_pton(family, buf, addr) != 1)
+		return -EINVAL;
+	for (unsigned int bit = l; bit < max; bit++)
+		addr[bit / 8] &= (uint8_t) ~(0x80u >> (bit % 8));
+	*len = (uint8_t)l;
+	return 0;
 }
 
+static int family_parse(const char *s, size_t n)
+{
+	if (n == 1 && s[0] == '4')
+		return AF_INET;
+	if (n == 1 && s[0] == '6')
+		return AF_INET6;
+	return -EINVAL;
+}
+
+/* Add the numbered entries and the page header to D. */
+static void page_start(struct rte_tel_data *d, int n, bool done, const char *next)
+{
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_u64(d, "n", (uint64_t)n);
+	if (!done)
+		rte_tel_data_add_dict_string(d, "next", next);
+}
+
+/* /agent/routes,<4|6>,<cursor>[,<prefix/len>] */
+static int routes_cb(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct fib_cursor start, cur;
+	struct route_page pg = {0};
+	char next[2 * sizeof(cur) + 1], key[16];
+	const char *p = params ? params : "", *c1, *c2;
+	uint8_t within[16] = {0}, within_len = 0;
+	int family, ret = 0, max = PAGE_MAX;
+	bool done = true, have_fib;
+
+	RTE_SET_USED(cmd);
+	/* family, cursor (may be empty), optional filter */
+	c1 = strchr(p, ',');
+	family = family_parse(p, c1 ? (size_t)(c1 - p) : strlen(p));
+	if (family < 0)
+		return -EINVAL;
+	if (c1 != NULL) {
+		c2 = strchr(c1 + 1, ',');
+		if (cursor_decode(c1 + 1, c2 ? (size_t)(c2 - c1 - 1) : strlen(c1 + 1), &start,
+				  sizeof(start)) < 0)
+			return -EINVAL;
+		if (c2 != NULL && c2[1] != '\0' &&
+		    prefix_parse(family, c2 + 1, within, &within_len) < 0)
+			return -EINVAL;
+	} else {
+		memset(&start, 0, sizeof(start));
+	}
+
+	pg.rows = calloc(PAGE_MAX, sizeof(*pg.rows));
+	if (pg.rows == NULL)
+		return -ENOMEM;
+	cur = start;
+	pg.within_len = within_len;
+	pthread_mutex_lock(&dp.lock);
+	have_fib = dp.fib != NULL;
+	/* The walk (rte_rib_get_nxt) yields only prefixes strictly inside the
+	 * filter: the filter prefix itself, or the default route when there is
+	 * no filter, would never be listed. The first page shows it first. */
+	if (have_fib && !start.started) {
+		struct fib_route_info info;
+
+		if (fib_route_get(dp.fib, family, within, within_len, &info) == 0) {
+			route_render(&info, &pg.ic, &pg.rows[0]);
+			pg.head = 1;
+		}
+	}
+	/* A page whose routes do not all fit in the budget is walked again
+	 * from the same cursor for as many as fitted, so that the cursor the
+	 * client gets back points right after the last route it received. */
+	for (int tries = 0; have_fib && tries < 8; tries++) {
+		cur = start;
+		pg.n = pg.head;
+		pg.size = pg.head ? pg.rows[0].size : 0;
+		pg.over = false;
+		done = false;
+		ret = fib_walk_routes_page(dp.fib, family, within, within_len, &cur, max - pg.head,
+					   &done, route_collect, &pg);
+		if (ret < 0 || !pg.over)
+			break;
+		max = pg.n;
+	}
+	pthread_mutex_unlock(&dp.lock);
+	if (ret < 0 || pg.over) {
+		free(pg.rows);
+		return ret < 0 ? ret : -EAGAIN;
+	}
+	cursor_encode(&cur, sizeof(cur), next);
+	page_start(d, pg.n, done || !have_fib, next);
+	for (int i = 0; i < pg.n; i++) {
+		struct rte_tel_data *e = route_dict(&pg.rows[i]);
+		if (e == NULL) {
+			free(pg.rows);
+			return -ENOMEM;
+		}
+		snprintf(key, sizeof(key), "%d", i);
+		rte_tel_data_add_dict_container(d, key, e, 0);
+	}
+	free(pg.rows);
+	return 0;
+}
+
+/* /agent/route,<prefix/len>: the kernel's route for exactly that prefix. */
+static int route_cb(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct fib_route_info info;
+	struct ifname_cache ic = {0};
+	struct route_row *row;
+	struct rte_tel_data *e;
+	uint8_t addr[16];
+	uint8_t len;
+	int family, ret;
+
+	RTE_SET_USED(cmd);
+	if (params == NULL)
+		return -EINVAL;
+	family = strchr(params, ':') ? AF_INET6 : AF_INET;
+	if (prefix_parse(family, params, addr, &len) < 0)
+		return -EINVAL;
+	row = calloc(1, sizeof(*row));
+	if (row == NULL)
+		return -ENOMEM;
+	pthread_mutex_lock(&dp.lock);
+	ret = dp.fib != NULL ? fib_route_get(dp.fib, family, addr, len, &info) : -ENOENT;
+	/* rendered (the next hop copied) right away, still under dp.lock */
+	if (ret == 0)
+		route_render(&info, &ic, row);
+	pthread_mutex_unlock(&dp.lock);
+	rte_tel_data_start_dict(d);
+	if (ret == 0) {
+		e = route_dict(row);
+		if (e == NULL)
+			ret = -ENOMEM;
+		else
+			rte_tel_data_add_dict_container(d, "route", e, 0);
+	}
+	free(row);
+	/* not found: an empty dict (null would read as "no such command") */
+	return ret == -ENOENT ? 0 : ret;
+}
+
+struct neigh_row {
+	char ip[INET6_ADDRSTRLEN], mac[RTE_ETHER_ADDR_FMT_SIZE], dev[IF_NAMESIZE];
+};
+
+struct neigh_page {
+	struct neigh_row rows[PAGE_MAX];
+	int n;
+	size_t size;
+	bool over;
+	struct ifname_cache ic;
+};
+
+static void neigh_collect(void *arg, const struct fib_neigh_key *k, const struct fib_neigh *nb)
+{
+	struct neigh_page *pg = arg;
+	struct neigh_row *row;
+	size_t sz;
+
+	if (pg->over || pg->n >= PAGE_MAX)
+		return;
+	row = &pg->rows[pg->n];
+	inet_ntop(k->family, k->addr, row->ip, sizeof(row->ip));
+	dp_format_mac(&nb->mac, row->mac, sizeof(row->mac)); /* lower case, as ip neigh */
+	snprintf(row->dev, sizeof(row->dev), "%s", ifname(&pg->ic, k->ifindex));
+	sz = 16 + STR_SIZE("ip", row->ip) + STR_SIZE("mac", row->mac) + STR_SIZE("dev", row->dev);
+	if (pg->n > 0 && pg->size + sz > PAGE_BUDGET) {
+		pg->over = true;
+		return;
+	}
+	pg->size += sz;
+	pg->n++;
+}
+
+/* /agent/neigh,<cursor> (decimal, empty or 0 = start) */
 static int neigh_cb(const char *cmd, const char *params, struct rte_tel_data *d)
 {
-	return walk_cb(d, false);
+	struct neigh_page *pg;
+	uint32_t start = 0, cur = 0;
+	char next[16], key[16], *end;
+	int ret = 0, max = PAGE_MAX;
+	bool done = true, have_fib;
+
+	RTE_SET_USED(cmd);
+	if (params != NULL && params[0] != '\0') {
+		errno = 0;
+		unsigned long v = strtoul(params, &end, 10);
+		if (errno || *end != '\0' || v > UINT32_MAX)
+			return -EINVAL;
+		start = (uint32_t)v;
+	}
+	pg = calloc(1, sizeof(*pg));
+	if (pg == NULL)
+		return -ENOMEM;
+	cur = start;
+	pthread_mutex_lock(&dp.lock);
+	have_fib = dp.fib != NULL;
+	for (int tries = 0; dp.fib != NULL && tries < 8; tries++) {
+		cur = start;
+		pg->n = 0;
+		pg->size = 0;
+		pg->over = false;
+		done = false;
+		ret = fib_walk_neigh_page(dp.fib, &cur, max, &done, neigh_collect, pg);
+		if (ret < 0 || !pg->over)
+			break;
+		max = pg->n;
+	}
+	pthread_mutex_unlock(&dp.lock);
+	if (ret < 0 || pg->over) {
+		free(pg);
+		return ret < 0 ? ret : -EAGAIN;
+	}
+	snprintf(next, sizeof(next), "%u", cur);
+	page_start(d, pg->n, done || !have_fib, next);
+	for (int i = 0; i < pg->n; i++) {
+		struct rte_tel_data *e = rte_tel_data_alloc();
+		if (e == NULL) {
+			free(pg);
+			return -ENOMEM;
+		}
+		rte_tel_data_start_dict(e);
+		rte_tel_data_add_dict_string(e, "ip", pg->rows[i].ip);
+		rte_tel_data_add_dict_string(e, "mac", pg->rows[i].mac);
+		rte_tel_data_add_dict_string(e, "dev", pg->rows[i].dev);
+		snprintf(key, sizeof(key), "%d", i);
+		rte_tel_data_add_dict_container(d, key, e, 0);
+	}
+	free(pg);
+	return 0;
 }
 
 int dp_telemetry_register(void)
@@ -293,14 +757,20 @@ int dp_telemetry_register(void)
 		return ret;
 	ret = rte_telemetry_register_cmd(
 	    DP_TEL_ROUTES, routes_cb,
-	    "The FIB mirrored from the kernel (first 256). No parameters.");
+	    "FIB mirror, paged. Params: 4|6,<cursor from \"next\", empty to start>[,<prefix/len>]");
+	if (ret < 0)
+		return ret;
+	ret = rte_telemetry_register_cmd(DP_TEL_ROUTE, route_cb,
+					 "The FIB mirror's route for exactly one prefix. Params: "
+					 "<prefix/len>");
 	if (ret < 0)
 		return ret;
 	ret = rte_telemetry_register_cmd(DP_TEL_NEIGH, neigh_cb,
-					 "Neighbours mirrored from the kernel (first 256).");
+					 "Neighbours mirrored from the kernel, paged. Params: "
+					 "<cursor from \"next\", empty to start>");
 	if (ret < 0)
 		return ret;
-	RTE_LOG(DEBUG, DP_TEL, "registered %s, %s, %s, %s\n", DP_TEL_HEALTH, DP_TEL_STATS,
-		DP_TEL_ROUTES, DP_TEL_NEIGH);
+	RTE_LOG(DEBUG, DP_TEL, "registered %s, %s, %s, %s, %s\n", DP_TEL_HEALTH, DP_TEL_STATS,
+		DP_TEL_ROUTES, DP_TEL_ROUTE, DP_TEL_NEIGH);
 	return 0;
 }

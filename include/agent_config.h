@@ -97,8 +97,11 @@ struct agent_config {
 	struct {
 		uint32_t tables[AGENT_CFG_MAX_TABLES]; /* extra routing tables mirrored */
 		int n_tables;
-		int lpm_rules;	/* IPv4 FIB size, default 65536 */
-		int lpm6_rules; /* IPv6 FIB size, default 16384 */
+		int lpm_rules;	/* IPv4 FIB size, default 1048576 */
+		int lpm6_rules; /* IPv6 FIB size, default 262144 */
+		int tbl8s;	/* IPv4 tbl8 groups, 0 = lpm_rules / 16 */
+		int tbl8s6;	/* IPv6 tbl8 groups, 0 = lpm6_rules */
+		int netlink_rcvbuf; /* bytes, 0 = the dataplane's default (64 MiB) */
 		int neighbours; /* neighbour table size, default 4096 */
 	} fib;
 

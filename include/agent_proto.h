@@ -13,8 +13,14 @@
 
 enum agent_req_type {
 	AGENT_REQ_STATUS = 1, /* payload: none; response: status object */
-	AGENT_REQ_ROUTES = 2, /* dataplane FIB mirror */
-	AGENT_REQ_NEIGH = 3,  /* dataplane neighbour mirror */
+	/* dataplane FIB mirror, one page per request: payload {"family": 4|6,
+	 * "cursor": "" | the previous page's "next", "prefix": "a/len" (only
+	 * routes inside it), "exact": true (only that prefix)}; response
+	 * {"family", "routes": [...], "next" (absent on the last page)} */
+	AGENT_REQ_ROUTES = 2,
+	/* dataplane neighbour mirror, paged the same way: payload
+	 * {"cursor"}; response {"neigh": [...], "next"} */
+	AGENT_REQ_NEIGH = 3,
 	AGENT_REQ_MODE = 4,   /* payload: {"mode":"dpdk"|"kernel"} */
 };
 

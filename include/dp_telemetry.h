@@ -32,8 +32,27 @@
  * then dropped as drop_tx_full_*. */
 #define DP_TEL_STATS "/agent/stats"
 
-/* Later: "/agent/routes", "/agent/neigh" (FIB mirror). */
+/* The FIB mirror, paged (a reply holds at most 16 KiB): each reply is
+ *   {"n": N, "next": "<cursor>" (absent on the last page),
+ *    "0": {route}, ..., "N-1": {route}}
+ * "n" and "next" come first; a reply holding fewer than n entries was cut
+ * short (a bug: the page is sized to fit) and must not be trusted.
+ * "/agent/routes,<4|6>,<cursor>[,<prefix/len>]": cursor empty to start,
+ *   else the "next" of the previous page (opaque hex); the filter lists
+ *   only the routes inside the prefix. route =
+ *   {"dst": "a/len", "table", "metric", "proto" ("static", "bgp", ... or the
+ *    number), "type" ("unicast", "blackhole", "unreachable", "prohibit"...),
+ *    "nhid" (kernel nexthop object, only when used), "path" ("vm" |
+ *    "underlay": fast path; "kernel": handed to the kernel; "none": no next
+ *    hop; "mixed": ECMP paths of several kinds),
+ *    one path: "via" (absent if connected), "dev";
+ *    ECMP: "ecmp": n, "nexthops": {"0": {"via", "dev", "weight", "path"}, ...}}
+ * "/agent/route,<prefix/len>": {"route": {route}} for exactly that prefix,
+ *   {} when there is none.
+ * "/agent/neigh,<cursor>": cursor empty to start, then "next" (decimal);
+ *   entries {"ip", "mac", "dev"}. */
 #define DP_TEL_ROUTES "/agent/routes"
+#define DP_TEL_ROUTE  "/agent/route"
 #define DP_TEL_NEIGH  "/agent/neigh"
 
 /* The forwarding lcore's heartbeat, also published in a shared page so that

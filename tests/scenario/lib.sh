@@ -144,7 +144,17 @@ ping_ok() { # ns dst [count]
 }
 
 # The fast-path counters of the dataplane (status JSON .forwarding.NAME).
-fwd() { st ".forwarding.$1"; }
+# A status answered while the dataplane's telemetry was slow has no
+# .forwarding: ask again rather than compute with "null".
+fwd() {
+	local v
+	for _ in $(seq 20); do
+		v=$(st ".forwarding.$1")
+		[[ $v =~ ^[0-9]+$ ]] && { echo "$v"; return 0; }
+		sleep 0.1
+	done
+	fail "no forwarding counter $1 in agentctl status"
+}
 # Packets a steering program counted (.steering.counters.NAME.packets).
 steer_cnt() { st ".steering.counters.$1.packets"; }
 # IPv4 + IPv6 packets forwarded by the host kernel (nstat, host namespace).
