@@ -1058,7 +1058,8 @@ static void fib_behind(void *ctx)
 {
 	struct fib *f = ctx;
 	pthread_mutex_lock(&f->ctl->lock);
-	if (!f->ctl->behind)
+	/* (the first sync at start is not news) */
+	if (!f->ctl->behind && f->ctl->stats.resyncs > 0)
 		FIB_LOG(WARNING, "netlink events lost: fast path off until the FIB is resynced");
 	f->ctl->behind = true;
 	trust_update(f);

@@ -65,7 +65,11 @@ uint64_t pfx_store_mem(const struct pfx_store *s)
 
 static inline uint32_t home(const struct pfx_store *s, const uint8_t *dst, uint8_t len)
 {
-	uint32_t h = rte_hash_crc(dst, s->klen, len * 0x9e3779b9u);
+	uint64_t k[2] = {0, 0}; /* aligned: rte_hash_crc reads 8 bytes at a time */
+	uint32_t h;
+
+	memcpy(k, dst, s->klen);
+	h = rte_hash_crc(k, s->klen, len * 0x9e3779b9u);
 	return (uint32_t)(((uint64_t)h * s->cap) >> 32); /* h mod cap, without a division */
 }
 

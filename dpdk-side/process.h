@@ -70,20 +70,29 @@ static inline uint32_t dp_flow_hash4(const struct rte_ipv4_hdr *ip, uint16_t len
 	if ((ip->next_proto_id == IPPROTO_TCP || ip->next_proto_id == IPPROTO_UDP ||
 	     ip->next_proto_id == IPPROTO_SCTP) &&
 	    !(ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) &&
-	    len >= sizeof(struct rte_ether_hdr) + sizeof(*ip) + 4)
-		h = rte_hash_crc_4byte(*(const uint32_t *)(ip + 1), h);
+	    len >= sizeof(struct rte_ether_hdr) + sizeof(*ip) + 4) {
+		uint32_t ports; /* the L4 header is 2-byte aligned in the frame */
+		memcpy(&ports, ip + 1, 4);
+		h = rte_hash_crc_4byte(ports, h);
+	}
 	return h;
 }
 
 static inline uint32_t dp_flow_hash6(const struct rte_ipv6_hdr *ip6, uint16_t len)
 {
-	uint32_t h = rte_hash_crc(ip6->src_addr, 32, ip6->proto); /* src + dst */
+	uint32_t w[8], h = ip6->proto;
 
+	memcpy(w, ip6->src_addr, 32); /* src + dst; 2-byte aligned in the frame */
+	for (int i = 0; i < 8; i++)
+		h = rte_hash_crc_4byte(w[i], h);
 	h = rte_hash_crc_4byte(ip6->vtc_flow & rte_cpu_to_be_32(0xfffff), h); /* flow label */
 	if ((ip6->proto == IPPROTO_TCP || ip6->proto == IPPROTO_UDP ||
 	     ip6->proto == IPPROTO_SCTP) &&
-	    len >= sizeof(struct rte_ether_hdr) + sizeof(*ip6) + 4)
-		h = rte_hash_crc_4byte(*(const uint32_t *)(ip6 + 1), h);
+	    len >= sizeof(struct rte_ether_hdr) + sizeof(*ip6) + 4) {
+		uint32_t ports;
+		memcpy(&ports, ip6 + 1, 4);
+		h = rte_hash_crc_4byte(ports, h);
+	}
 	return h;
 }
 

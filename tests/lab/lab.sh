@@ -106,6 +106,11 @@ lab_up() {
 	done
 
 	ensure_bpffs
+	# A CI run lists the labs it made, so that its safety net removes those
+	# and never another run's (or an operator's).
+	if [[ -n ${AGT_LAB_REGISTRY:-} ]]; then
+		echo "$P" >>"$AGT_LAB_REGISTRY"
+	fi
 
 	# From here on, any failure (set -e or die) removes what was built.
 	trap up_failed EXIT
