@@ -136,6 +136,7 @@ int main(int argc, char **argv)
 	unsigned int n6 = argc > 2 ? (unsigned int)atoi(argv[2]) : 200000;
 	struct fib_config cfg = {.lpm_rules = n4 + n4 / 8,
 				 .lpm6_rules = n6 + n6 / 8,
+				 .tbl8s6 = getenv("TBL8S6") ? (uint32_t)atoi(getenv("TBL8S6")) : 0,
 				 .neighbours = 1024,
 				 .exc_ifname = "dp0",
 				 .bridge_ifname = "br-vm"};
@@ -177,14 +178,15 @@ int main(int argc, char **argv)
 	for (unsigned int i = 0; i < n6; i++) {
 		int len = v6_len();
 		memset(r, 0, sizeof(*r));
-		/* clustered as allocated: 30000 holders' /32s under a few
-		 * hundred RIR blocks, their more-specifics inside */
+		/* clustered as allocated: 30000 holders' /32s under 4 RIR
+		 * blocks, their more-specifics in two /40 "sites" each */
 		uint64_t holder = xs() % 30000;
 		r->dst[0] = 0x20;
 		r->dst[1] = (uint8_t)(holder % 4 * 4); /* 2000 2400 2800 2c00 */
-		r->dst[2] = (uint8_t)(holder / 4 % 256);
-		r->dst[3] = (uint8_t)(holder / 1024);
-		for (int b = 4; b < 16; b++)
+		r->dst[2] = (uint8_t)(holder / 4 / 32);
+		r->dst[3] = (uint8_t)(holder / 4 % 32 * 8);
+		r->dst[4] = (uint8_t)(xs() % 2);
+		for (int b = 5; b < 16; b++)
 			r->dst[b] = (uint8_t)xs();
 		for (int b = 0; b < 16; b++) {
 			int bits = len - b * 8;

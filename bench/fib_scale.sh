@@ -59,14 +59,18 @@ awk -v n4="$N4" -v n6="$N6" 'BEGIN {
 	while (c6 < n6) {
 		r = rand() * 100
 		len = r < 50 ? 48 : r < 70 ? 32 : r < 90 ? 36 + int(rand() * 12) : 29 + int(rand() * 3)
-		h = int(rand() * 30000)		# 30000 holders under 4 RIR blocks
-		w2 = sprintf("%04x", int(h / 4) * 4 % 65536); w1 = sprintf("2%x00", (h % 4) * 4)
-		w3 = int(rand() * 65536)
-		if (len <= 32) w3 = 0; else if (len < 48) w3 = int(w3 / 2 ^ (48 - len)) * 2 ^ (48 - len)
+		# 30000 holders (a /32 each) under 4 RIR blocks; their more
+		# specifics in two /40 "sites" each, as allocations cluster
+		h = int(rand() * 30000)
+		w1 = sprintf("2%x00", (h % 4) * 4); w2 = int(h / 4) * 8
+		w3 = int(rand() * 2) * 256 + int(rand() * 256)
+		if (len < 32) { w2 = int(w2 / 2 ^ (32 - len)) * 2 ^ (32 - len); w3 = 0 }
+		else if (len == 32) w3 = 0
+		else if (len < 48) w3 = int(w3 / 2 ^ (48 - len)) * 2 ^ (48 - len)
 		k = w1 ":" w2 ":" w3 "/" len
 		if (k in seen) continue
 		seen[k] = 1; c6++
-		printf "route add %s:%s:%x::/%d via fd00:100::2 proto bgp\n", w1, w2, w3, len
+		printf "route add %s:%x:%x::/%d via fd00:100::2 proto bgp\n", w1, w2, w3, len
 	}
 }' >"$add"
 sed -e 's/^route add/route del/' "$add" >"$del"
@@ -120,6 +124,15 @@ in_ns host ping -c 1 -W 2 192.168.100.3 >/dev/null || fail "no second next hop"
 in_ns host ping -c 1 -W 2 192.168.100.2 >/dev/null || fail "no first next hop"
 in_ns host ip route add 11.99.0.0/24 via 192.168.100.2 proto bgp
 
+# Route changes go through one long-lived `ip -batch` reading a FIFO, so
+# that the time measured starts when the change is asked for, not when an
+# ip process has started.
+mkfifo "$WORK/ipfifo"
+in_ns host ip -force -batch "$WORK/ipfifo" >/dev/null 2>&1 &
+IP_BATCH=$!
+exec 7>"$WORK/ipfifo"
+extra_cleanup() { exec 7>&- 2>/dev/null; kill "$IP_BATCH" 2>/dev/null || true; }
+
 change_latency() { # mode: prints p50 p99 max in ms
 	local out=$WORK/lat.$1 gw dev t0 first i
 	: >"$out"
@@ -135,10 +148,11 @@ change_latency() { # mode: prints p50 p99 max in ms
 		local cap=$!
 		sleep 0.15 # tcpdump attached
 		t0=$(now)
-		in_ns host ip route replace 11.99.0.0/24 via $gw proto bgp
+		echo "route replace 11.99.0.0/24 via $gw proto bgp" >&7
 		wait $cap || true
 		first=$(awk 'NR == 1 { print $1 }' "$WORK/cap")
-		[ -n "$first" ] && ms_between "$t0" "$first" >>"$out"
+		[ -n "$first" ] && echo "$(ms_between "$t0" "$first")" >>"$out"
+		[ -n "${DEBUG:-}" ] && { echo "t0 $t0 cap: $(cat "$WORK/cap")" >&2; }
 		sleep 0.1
 	done
 	udpseq_wait

@@ -160,7 +160,9 @@ int fib_create(struct fib **fp, const struct fib_config *cfg, int socket_id)
 	 * would cap tbl8 groups at 32767. IPv4 needs a tbl8 group per /24
 	 * holding longer prefixes; IPv6 one per 8 bits below /24 per branch. */
 	uint32_t tbl8 = cfg->tbl8s ? RTE_MAX(256u, cfg->tbl8s) : RTE_MAX(1024u, cfg->lpm_rules / 64);
-	uint32_t tbl8_6 = cfg->tbl8s6 ? RTE_MAX(256u, cfg->tbl8s6) : RTE_MAX(1024u, cfg->lpm6_rules);
+	/* IPv6: ~1.3 groups per route with an Internet-like mix (fib_apply) */
+	uint32_t tbl8_6 = cfg->tbl8s6 ? RTE_MAX(256u, cfg->tbl8s6)
+				      : RTE_MAX(1024u, cfg->lpm6_rules + cfg->lpm6_rules / 4);
 	/* 4-byte entries keep the tbl8 index in 31 bits: no smaller cap */
 	struct rte_fib6_conf fc6 = {
 	    .type = RTE_FIB6_TRIE,
