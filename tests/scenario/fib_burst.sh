@@ -12,10 +12,10 @@ N6=${FIB_BURST_V6:-10000}
 # 16 KiB: a few dozen events, so a burst overruns it for sure
 sed -i -e 's/^fib: {/fib: {\n\tnetlink_rcvbuf = 16384;/' "$CONF"
 grep -q 'netlink_rcvbuf = 16384;' "$CONF" || fail "config template changed: fib section"
-# This test is about the FIB, not hang detection: on a 2-CPU host, a burst
-# of 100k route changes can keep the forwarding lcore's CPU in the kernel
-# for a few hundred ms (docs/performance.md), which the default 300 ms
-# would take for a hang and fail over.
+# This test is about the FIB, not hang detection: on a 2-CPU machine that
+# runs anything else busy-polling, the forwarding lcore can be starved for
+# a few hundred ms during the burst (docs/performance.md), which the
+# default 300 ms would take for a hang and fail over.
 sed -i -e 's/heartbeat_misses = [0-9]*;/heartbeat_misses = 50;/' "$CONF"
 grep -q 'heartbeat_misses = 50;' "$CONF" || fail "config template changed: heartbeat_misses"
 start_fast
