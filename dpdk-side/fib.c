@@ -916,6 +916,31 @@ static void groups_with_member(struct fib *f, uint32_t id)
 	}
 }
 
+/* The prefixes of FAMILY whose candidates WANT picks, into W (keys: the
+ * caller changes the store after). */
+static int collect(struct fib_ctl *c, int family, bool (*want)(const struct pfx_store *,
+							      struct pfx *, uint32_t),
+		   uint32_t arg, struct worklist *w)
+{
+	struct pfx_store *st = store_of(c, family);
+
+	w->n = 0;
+	for (uint32_t i = 0; i < st->cap; i++) {
+		struct pfx *p = pfx_at(st, i);
+		if (p->h.used && want(st, p, arg) && worklist_add(w, family, p, st->klen) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static bool uses_slot(const struct pfx_store *st, struct pfx *p, uint32_t slot)
+{
+	for (int j = 0; j < p->h.n; j++)
+		if (pfx_cand(st, p, j)->slot == slot)
+			return true;
+	return false;
+}
+
 /* Remove every route candidate that uses SLOT (the kernel deleted their
  * nexthop object, and with it the routes, without a word about them). */
 static void routes_drop_slot(struct fib *f, uint32_t slot)
@@ -926,18 +951,8 @@ static void routes_drop_slot(struct fib *f, uint32_t slot)
 	for (int fam = 0; fam < 2; fam++) {
 		int family = fam ? AF_INET6 : AF_INET;
 		struct pfx_store *st = store_of(c, family);
-		w.n = 0;
-		for (uint32_t i = 0; i < st->cap; i++) {
-			struct pfx *p = pfx_at(st, i);
-			if (!p->h.used)
-				continue;
-			for (int j = 0; j < p->h.n; j++)
-				if (pfx_cand(st, p, j)->slot == slot) {
-					if (worklist_add(&w, family, p, st->klen) < 0)
-						goto out;
-					break;
-				}
-		}
+		if (collect(c, family, uses_slot, slot, &w) < 0)
+			goto out;
 		for (uint32_t j = 0; j < w.n; j++) {
 			struct pfx *p = pfx_find(st, w.k[j].dst, w.k[j].len);
 			int dropped = 0;
@@ -964,7 +979,11 @@ static void nhobj_delete(struct fib *f, struct nhobj *o)
 	struct fib_ctl *c = f->ctl;
 	uint32_t id = o->m.id, slot = o->slot;
 
-	routes_drop_slot(f, slot);
+	/* Routes still on it (the kernel dropped them silently): one walk of
+	 * the table. The usual order — a routing daemon removes the routes,
+	 * then the object — leaves only the object's own reference: O(1). */
+	if (c->slots[slot] != NULL && c->slots[slot]->refs > 1)
+		routes_drop_slot(f, slot);
 	rte_hash_del_key(c->nhobjs, &id);
 	c->stats.nhobjs--;
 	free(o);
@@ -1079,6 +1098,16 @@ static void fib_resync_begin(void *ctx)
 	pthread_mutex_unlock(&f->ctl->lock);
 }
 
+/* Set again by the last dump? If not, or not installed (it did not fit:
+ * retry), it needs work. */
+static bool stale(const struct pfx_store *st, struct pfx *p, uint32_t gen)
+{
+	for (int j = 0; j < p->h.n; j++)
+		if (pfx_cand(st, p, j)->gen != (uint16_t)gen)
+			return true;
+	return !p->h.installed;
+}
+
 static void resync_routes(struct fib *f, uint32_t gen)
 {
 	struct fib_ctl *c = f->ctl;
@@ -1088,18 +1117,8 @@ static void resync_routes(struct fib *f, uint32_t gen)
 	for (int fam = 0; fam < 2; fam++) {
 		int family = fam ? AF_INET6 : AF_INET;
 		struct pfx_store *st = store_of(c, family);
-		w.n = 0;
-		for (uint32_t i = 0; i < st->cap; i++) {
-			struct pfx *p = pfx_at(st, i);
-			bool hit = false;
-			if (!p->h.used)
-				continue;
-			for (int j = 0; j < p->h.n; j++)
-				hit |= pfx_cand(st, p, j)->gen != g;
-			/* installed == 0 with candidates: did not fit, retry */
-			if ((hit || !p->h.installed) && worklist_add(&w, family, p, st->klen) < 0)
-				break;
-		}
+		if (collect(c, family, stale, gen, &w) < 0)
+			break;
 		for (uint32_t j = 0; j < w.n; j++) {
 			struct pfx *p = pfx_find(st, w.k[j].dst, w.k[j].len);
 			uint16_t drop[256];

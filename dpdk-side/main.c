@@ -306,7 +306,11 @@ static int setup_fast_path(void)
 	if (dp.args.netlink_rcvbuf)
 		nl_mirror_set_rcvbuf(dp.mirror, (int)dp.args.netlink_rcvbuf);
 	ret = nl_mirror_sync(dp.mirror);
-	if (ret < 0) {
+	if (ret == -EAGAIN) {
+		/* the kernel's tables kept changing under the dump: start with
+		 * an untrusted FIB (everything to the kernel), the tick retries */
+		RTE_LOG(WARNING, DP, "netlink dump interrupted: FIB untrusted until a resync completes\n");
+	} else if (ret < 0) {
 		RTE_LOG(ERR, DP, "netlink dump: %s\n", strerror(-ret));
 		return ret;
 	}
