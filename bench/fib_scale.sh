@@ -26,6 +26,8 @@ CHANGES=${3:-100}
 SRC_DIR=$(cd "$(dirname "$0")/.." && pwd)
 . "$SRC_DIR/tests/scenario/lib.sh"
 bench_init agtfibs
+# the lab config sizes IPv6 for 64k routes (failover time): room for N6
+sed -i -e "s/lpm6_rules = [0-9]*;/lpm6_rules = $(((N6 + 65535) / 65536 * 65536 + 65536));/" "$CONF"
 start_fast
 ping_ok vm1 10.10.2.2 || fail "vm1 cannot reach the remote VM"
 

@@ -168,7 +168,10 @@ int fib_create(struct fib **fp, const struct fib_config *cfg, int socket_id)
 	    .type = RTE_FIB6_TRIE,
 	    .default_nh = 0,
 	    .max_routes = (int)cfg->lpm6_rules,
-	    .trie = {.nh_sz = RTE_FIB6_TRIE_4B, .num_tbl8 = tbl8_6},
+	    /* 2-byte entries halve the table (a 32 MiB tbl24 instead of 64,
+	     * touched at creation) but hold at most 32767 tbl8 groups */
+	    .trie = {.nh_sz = tbl8_6 < 32768 ? RTE_FIB6_TRIE_2B : RTE_FIB6_TRIE_4B,
+		     .num_tbl8 = tbl8_6},
 	};
 	struct rte_malloc_socket_stats ms0, ms1;
 	struct fib *f;
@@ -224,7 +227,8 @@ int fib_create(struct fib **fp, const struct fib_config *cfg, int socket_id)
 	if (f->neigh == NULL || f->local == NULL || c->by_key == NULL || c->nhobjs == NULL)
 		goto dpdk_err;
 	rte_malloc_get_socket_stats(heap_socket, &ms1);
-	c->mem_bytes = ms1.heap_allocsz_bytes - ms0.heap_allocsz_bytes + pfx_store_mem(&c->p4) +
+	c->mem_bytes = ms1.heap_allocsz_bytes - ms0.heap_allocsz_bytes + fib4_mem(&f->t4) +
+		       pfx_store_mem(&c->p4) +
 		       pfx_store_mem(&c->p6);
 	c->stats.mem_bytes = c->mem_bytes;
 	*fp = f;

@@ -144,7 +144,7 @@ static void test_lab_config(void **state)
 	assert_int_equal(cfg->dataplane.n_eal_args, 4);
 	assert_string_equal(cfg->dataplane.eal_args[0], "--no-huge");
 	assert_string_equal(cfg->dataplane.eal_args[1], "-m");
-	assert_string_equal(cfg->dataplane.eal_args[2], "2048");
+	assert_string_equal(cfg->dataplane.eal_args[2], "512");
 	assert_string_equal(cfg->dataplane.eal_args[3], "--no-pci");
 	assert_int_equal(cfg->dataplane.burst, 32);
 	assert_int_equal(cfg->dataplane.mbufs, 8191);
@@ -198,7 +198,7 @@ static void test_lab_config(void **state)
 
 	assert_int_equal(cfg->fib.n_tables, 0);
 	assert_int_equal(cfg->fib.lpm_rules, 1048576);
-	assert_int_equal(cfg->fib.lpm6_rules, 262144);
+	assert_int_equal(cfg->fib.lpm6_rules, 16384);
 	assert_int_equal(cfg->fib.neighbours, 4096);
 
 	assert_int_equal(cfg->fallback.heartbeat_ms, 100);
