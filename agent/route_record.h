@@ -2,8 +2,9 @@
 /* The record of runtime routes through the underlay device: a hash table
  * keyed like the kernel keys routes (family, dst, prefix length, metric,
  * table), and the parser that turns an RTM_NEWROUTE/RTM_DELROUTE message into
- * a key and a value. Pure data structure: no sockets, no agentd state, so it
- * is unit-tested on its own (tests/unit/test_route_record.c). */
+ * a key and a value. Pure data structure (the parser uses libnl-3's message
+ * and attribute helpers): no sockets, no agentd state, so it is unit-tested
+ * on its own (tests/unit/test_route_record.c). */
 #pragma once
 
 #include <stdbool.h>
@@ -93,9 +94,11 @@ enum rr_verdict {
 	RR_ELSEWHERE, /* a unicast route through another device: *k filled */
 };
 
-/* Parse route message NLH without allocating. OIF is the underlay device's
- * ifindex. Routes of the main table only; multipath routes count as through
- * OIF when one of their nexthops is (its gateway is kept). Returns RR_SKIP
- * for malformed messages. */
+/* Parse route message NLH without allocating (libnl's nlmsg_parse, in
+ * place). OIF is the underlay device's ifindex. Routes of the main table
+ * only; multipath routes count as through OIF when one of their nexthops is
+ * (its gateway is kept). Returns RR_SKIP for malformed messages: a truncated
+ * header, or an address that is not the family's size or a u32 attribute
+ * (RTA_OIF, RTA_PRIORITY, RTA_TABLE) that is not 4 bytes. */
 enum rr_verdict rr_parse_route(const struct nlmsghdr *nlh, int oif, struct rr_key *k,
 			       struct rr_val *v);

@@ -168,10 +168,9 @@ int fib_create(struct fib **fp, const struct fib_config *cfg, int socket_id)
 	    .type = RTE_FIB6_TRIE,
 	    .default_nh = 0,
 	    .max_routes = (int)cfg->lpm6_rules,
-	    /* 2-byte entries halve the table (a 32 MiB tbl24 instead of 64,
-	     * touched at creation) but hold at most 32767 tbl8 groups */
-	    .trie = {.nh_sz = tbl8_6 < 32768 ? RTE_FIB6_TRIE_2B : RTE_FIB6_TRIE_4B,
-		     .num_tbl8 = tbl8_6},
+	    /* 4-byte entries: with 2 (half the tbl24), DPDK 22.11's trie
+	     * ran out after ~6k /48s whatever num_tbl8 (measured) */
+	    .trie = {.nh_sz = RTE_FIB6_TRIE_4B, .num_tbl8 = tbl8_6},
 	};
 	struct rte_malloc_socket_stats ms0, ms1;
 	struct fib *f;

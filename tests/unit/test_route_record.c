@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Unit tests of agentd's underlay route record (agent/route_record.c): add,
  * replace, delete and count in the hash table through several rehashes,
- * chunked walks, mark and sweep, and the parser on crafted RTM_NEWROUTE /
- * RTM_DELROUTE messages (single path, multipath, other device, other table),
- * including while an incremental rehash is half done. */
+ * chunked walks, mark and sweep, including while an incremental rehash is
+ * half done, and the parser on RTM_NEWROUTE / RTM_DELROUTE messages built
+ * with libnl (single path, multipath, other device, other table, attributes
+ * of the wrong size). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +18,8 @@
 #include <sys/socket.h>
 
 #include <linux/rtnetlink.h>
+#include <netlink/attr.h>
+#include <netlink/msg.h>
 
 #include "route_record.h"
 
@@ -189,59 +192,55 @@ static void test_mark_sweep(void **state)
 
 /* ---- parser -------------------------------------------------------------- */
 
-struct msg {
-	struct nlmsghdr nlh;
-	struct rtmsg rtm;
-	char attrs[256];
-};
-
-/* MSG: the whole struct msg (the compiler checks writes against it) */
-static void put(void *msg, int type, const void *data, int len)
+/* A route message built with libnl: rtmsg RTM, then attributes (nla_put*). */
+static struct nl_msg *route_msg(int type, const struct rtmsg *rtm)
 {
-	struct nlmsghdr *nlh = msg;
-	struct rtattr *rta = (struct rtattr *)((char *)nlh + NLMSG_ALIGN(nlh->nlmsg_len));
-	rta->rta_type = type;
-	rta->rta_len = RTA_LENGTH(len);
-	memcpy(RTA_DATA(rta), data, len);
-	nlh->nlmsg_len = NLMSG_ALIGN(nlh->nlmsg_len) + RTA_ALIGN(rta->rta_len);
+	struct nl_msg *m = nlmsg_alloc_simple(type, 0);
+
+	assert_non_null(m);
+	assert_int_equal(nlmsg_append(m, (void *)rtm, sizeof(*rtm), NLMSG_ALIGNTO), 0);
+	return m;
 }
 
-static void route4(struct msg *m, int type, const char *dst, int plen, int oif, const char *gw,
-		   uint32_t metric)
+static struct nl_msg *route4(int type, const char *dst, int plen, int oif, const char *gw,
+			     uint32_t metric)
 {
+	struct rtmsg rtm = {.rtm_family = AF_INET,
+			    .rtm_dst_len = plen,
+			    .rtm_table = RT_TABLE_MAIN,
+			    .rtm_protocol = RTPROT_BGP,
+			    .rtm_type = RTN_UNICAST};
+	struct nl_msg *m = route_msg(type, &rtm);
 	uint32_t a;
 
-	memset(m, 0, sizeof(*m));
-	m->nlh.nlmsg_len = NLMSG_LENGTH(sizeof(m->rtm));
-	m->nlh.nlmsg_type = type;
-	m->rtm.rtm_family = AF_INET;
-	m->rtm.rtm_dst_len = plen;
-	m->rtm.rtm_table = RT_TABLE_MAIN;
-	m->rtm.rtm_protocol = RTPROT_BGP;
-	m->rtm.rtm_type = RTN_UNICAST;
 	inet_pton(AF_INET, dst, &a);
-	put(m, RTA_DST, &a, 4);
-	a = RT_TABLE_MAIN;
-	put(m, RTA_TABLE, &a, 4);
+	assert_int_equal(nla_put(m, RTA_DST, 4, &a), 0);
+	assert_int_equal(nla_put_u32(m, RTA_TABLE, RT_TABLE_MAIN), 0);
 	if (metric)
-		put(m, RTA_PRIORITY, &metric, 4);
+		assert_int_equal(nla_put_u32(m, RTA_PRIORITY, metric), 0);
 	if (oif)
-		put(m, RTA_OIF, &oif, 4);
+		assert_int_equal(nla_put_u32(m, RTA_OIF, oif), 0);
 	if (gw) {
 		inet_pton(AF_INET, gw, &a);
-		put(m, RTA_GATEWAY, &a, 4);
+		assert_int_equal(nla_put(m, RTA_GATEWAY, 4, &a), 0);
 	}
+	return m;
+}
+
+static struct rtmsg *rtm_of(struct nl_msg *m)
+{
+	return nlmsg_data(nlmsg_hdr(m));
 }
 
 static void test_parse_single(void **state)
 {
-	struct msg m;
+	struct nl_msg *m;
 	struct rr_key k, want;
 	struct rr_val v;
 	uint32_t a;
 
-	route4(&m, RTM_NEWROUTE, "100.64.1.0", 24, 7, "192.168.100.2", 20);
-	assert_int_equal(rr_parse_route(&m.nlh, 7, &k, &v), RR_THROUGH);
+	m = route4(RTM_NEWROUTE, "100.64.1.0", 24, 7, "192.168.100.2", 20);
+	assert_int_equal(rr_parse_route(nlmsg_hdr(m), 7, &k, &v), RR_THROUGH);
 	inet_pton(AF_INET, "100.64.1.0", &a);
 	rr_key_make(&want, AF_INET, &a, 24, RT_TABLE_MAIN, 20);
 	assert_memory_equal(&k, &want, sizeof(k));
@@ -251,92 +250,132 @@ static void test_parse_single(void **state)
 	assert_int_equal(v.protocol, RTPROT_BGP);
 
 	/* another device: the key, for a replace that moved the route away */
-	assert_int_equal(rr_parse_route(&m.nlh, 8, &k, &v), RR_ELSEWHERE);
+	assert_int_equal(rr_parse_route(nlmsg_hdr(m), 8, &k, &v), RR_ELSEWHERE);
 	assert_memory_equal(&k, &want, sizeof(k));
+	nlmsg_free(m);
 
 	/* deletions parse the same */
-	route4(&m, RTM_DELROUTE, "100.64.1.0", 24, 7, NULL, 20);
-	assert_int_equal(rr_parse_route(&m.nlh, 7, &k, &v), RR_THROUGH);
+	m = route4(RTM_DELROUTE, "100.64.1.0", 24, 7, NULL, 20);
+	assert_int_equal(rr_parse_route(nlmsg_hdr(m), 7, &k, &v), RR_THROUGH);
 	assert_false(v.has_gw);
+	nlmsg_free(m);
 
 	/* other tables, types, message types, truncated: skipped */
-	route4(&m, RTM_NEWROUTE, "100.64.1.0", 24, 7, NULL, 0);
-	m.rtm.rtm_type = RTN_LOCAL;
-	assert_int_equal(rr_parse_route(&m.nlh, 7, &k, &v), RR_SKIP);
-	route4(&m, RTM_NEWROUTE, "100.64.1.0", 24, 7, NULL, 0);
-	m.nlh.nlmsg_type = RTM_NEWADDR;
-	assert_int_equal(rr_parse_route(&m.nlh, 7, &k, &v), RR_SKIP);
-	route4(&m, RTM_NEWROUTE, "100.64.1.0", 24, 7, NULL, 0);
-	m.nlh.nlmsg_len = NLMSG_LENGTH(4);
-	assert_int_equal(rr_parse_route(&m.nlh, 7, &k, &v), RR_SKIP);
-	memset(&m, 0, sizeof(m));
-	m.nlh.nlmsg_len = NLMSG_LENGTH(sizeof(m.rtm));
-	m.nlh.nlmsg_type = RTM_NEWROUTE;
-	m.rtm.rtm_family = AF_INET;
-	m.rtm.rtm_table = 100;
-	m.rtm.rtm_type = RTN_UNICAST;
-	a = 7;
-	put(&m, RTA_OIF, &a, 4);
-	assert_int_equal(rr_parse_route(&m.nlh, 7, &k, &v), RR_SKIP);
+	m = route4(RTM_NEWROUTE, "100.64.1.0", 24, 7, NULL, 0);
+	rtm_of(m)->rtm_type = RTN_LOCAL;
+	assert_int_equal(rr_parse_route(nlmsg_hdr(m), 7, &k, &v), RR_SKIP);
+	nlmsg_free(m);
+	m = route4(RTM_NEWROUTE, "100.64.1.0", 24, 7, NULL, 0);
+	nlmsg_hdr(m)->nlmsg_type = RTM_NEWADDR;
+	assert_int_equal(rr_parse_route(nlmsg_hdr(m), 7, &k, &v), RR_SKIP);
+	nlmsg_free(m);
+	m = route4(RTM_NEWROUTE, "100.64.1.0", 24, 7, NULL, 0);
+	nlmsg_hdr(m)->nlmsg_len = NLMSG_LENGTH(4);
+	assert_int_equal(rr_parse_route(nlmsg_hdr(m), 7, &k, &v), RR_SKIP);
+	nlmsg_free(m);
+	{
+		struct rtmsg rtm = {
+		    .rtm_family = AF_INET, .rtm_table = 100, .rtm_type = RTN_UNICAST};
+		m = route_msg(RTM_NEWROUTE, &rtm);
+		assert_int_equal(nla_put_u32(m, RTA_OIF, 7), 0);
+		assert_int_equal(rr_parse_route(nlmsg_hdr(m), 7, &k, &v), RR_SKIP);
+		nlmsg_free(m);
+	}
+}
+
+/* Attributes of the wrong size (the nla_policy): the message is skipped. */
+static void test_parse_bad_lengths(void **state)
+{
+	struct rtmsg rtm = {.rtm_family = AF_INET,
+			    .rtm_dst_len = 24,
+			    .rtm_table = RT_TABLE_MAIN,
+			    .rtm_type = RTN_UNICAST};
+	uint8_t addr[16] = {100, 64, 1, 0};
+	uint16_t short_oif = 7;
+	struct rr_key k;
+	struct rr_val v;
+	struct nl_msg *m;
+
+	/* an IPv6-sized destination in an IPv4 route */
+	m = route_msg(RTM_NEWROUTE, &rtm);
+	assert_int_equal(nla_put(m, RTA_DST, 16, addr), 0);
+	assert_int_equal(nla_put_u32(m, RTA_OIF, 7), 0);
+	assert_int_equal(rr_parse_route(nlmsg_hdr(m), 7, &k, &v), RR_SKIP);
+	nlmsg_free(m);
+	/* a 2-byte RTA_OIF */
+	m = route_msg(RTM_NEWROUTE, &rtm);
+	assert_int_equal(nla_put(m, RTA_DST, 4, addr), 0);
+	assert_int_equal(nla_put(m, RTA_OIF, sizeof(short_oif), &short_oif), 0);
+	assert_int_equal(rr_parse_route(nlmsg_hdr(m), 7, &k, &v), RR_SKIP);
+	nlmsg_free(m);
+	/* a truncated gateway */
+	m = route_msg(RTM_NEWROUTE, &rtm);
+	assert_int_equal(nla_put(m, RTA_DST, 4, addr), 0);
+	assert_int_equal(nla_put_u32(m, RTA_OIF, 7), 0);
+	assert_int_equal(nla_put(m, RTA_GATEWAY, 3, addr), 0);
+	assert_int_equal(rr_parse_route(nlmsg_hdr(m), 7, &k, &v), RR_SKIP);
+	nlmsg_free(m);
+	/* the same, well formed: through */
+	m = route_msg(RTM_NEWROUTE, &rtm);
+	assert_int_equal(nla_put(m, RTA_DST, 4, addr), 0);
+	assert_int_equal(nla_put_u32(m, RTA_OIF, 7), 0);
+	assert_int_equal(nla_put(m, RTA_GATEWAY, 4, addr), 0);
+	assert_int_equal(rr_parse_route(nlmsg_hdr(m), 7, &k, &v), RR_THROUGH);
+	nlmsg_free(m);
 }
 
 static void test_parse_v6_multipath(void **state)
 {
-	struct msg m;
+	struct rtmsg rtm = {.rtm_family = AF_INET6,
+			    .rtm_dst_len = 64,
+			    .rtm_table = RT_TABLE_MAIN,
+			    .rtm_protocol = RTPROT_BGP,
+			    .rtm_type = RTN_UNICAST};
+	struct nl_msg *m;
 	struct rr_key k;
 	struct rr_val v;
 	uint8_t dst[16], gw1[16], gw2[16];
-	char mp[128];
-	struct rtnexthop *nh;
-	struct rtattr *ra;
-	int off = 0;
+	struct nlattr *mp;
 
 	inet_pton(AF_INET6, "fd00:30::", dst);
 	inet_pton(AF_INET6, "fe80::1", gw1);
 	inet_pton(AF_INET6, "fe80::2", gw2);
-	memset(&m, 0, sizeof(m));
-	m.nlh.nlmsg_len = NLMSG_LENGTH(sizeof(m.rtm));
-	m.nlh.nlmsg_type = RTM_NEWROUTE;
-	m.rtm.rtm_family = AF_INET6;
-	m.rtm.rtm_dst_len = 64;
-	m.rtm.rtm_table = RT_TABLE_MAIN;
-	m.rtm.rtm_protocol = RTPROT_BGP;
-	m.rtm.rtm_type = RTN_UNICAST;
-	put(&m, RTA_DST, dst, 16);
-	/* two paths: ifindex 3 via fe80::1, ifindex 9 via fe80::2 */
-	memset(mp, 0, sizeof(mp));
+	m = route_msg(RTM_NEWROUTE, &rtm);
+	assert_int_equal(nla_put(m, RTA_DST, 16, dst), 0);
+	/* two paths: ifindex 3 via fe80::1, ifindex 9 via fe80::2; each an
+	 * rtnexthop followed by its attributes */
+	mp = nla_nest_start(m, RTA_MULTIPATH);
+	assert_non_null(mp);
 	for (int i = 0; i < 2; i++) {
-		nh = (struct rtnexthop *)(mp + off);
-		nh->rtnh_ifindex = i == 0 ? 3 : 9;
-		ra = RTNH_DATA(nh);
-		ra->rta_type = RTA_GATEWAY;
-		ra->rta_len = RTA_LENGTH(16);
-		memcpy(RTA_DATA(ra), i == 0 ? gw1 : gw2, 16);
-		nh->rtnh_len = sizeof(*nh) + RTA_ALIGN(ra->rta_len);
-		off += RTNH_ALIGN(nh->rtnh_len);
-	}
-	put(&m, RTA_MULTIPATH, mp, off);
+		struct rtnexthop *nh = nlmsg_reserve(m, sizeof(*nh), NLMSG_ALIGNTO);
 
-	assert_int_equal(rr_parse_route(&m.nlh, 9, &k, &v), RR_THROUGH);
+		assert_non_null(nh);
+		memset(nh, 0, sizeof(*nh));
+		nh->rtnh_ifindex = i == 0 ? 3 : 9;
+		assert_int_equal(nla_put(m, RTA_GATEWAY, 16, i == 0 ? gw1 : gw2), 0);
+		nh->rtnh_len = (char *)nlmsg_tail(nlmsg_hdr(m)) - (char *)nh;
+	}
+	nla_nest_end(m, mp);
+
+	assert_int_equal(rr_parse_route(nlmsg_hdr(m), 9, &k, &v), RR_THROUGH);
 	assert_int_equal(k.family, AF_INET6);
 	assert_int_equal(k.plen, 64);
 	assert_memory_equal(k.dst, dst, 16);
 	assert_true(v.has_gw);
 	assert_memory_equal(v.gw, gw2, 16);
-	assert_int_equal(rr_parse_route(&m.nlh, 3, &k, &v), RR_THROUGH);
+	assert_int_equal(rr_parse_route(nlmsg_hdr(m), 3, &k, &v), RR_THROUGH);
 	assert_memory_equal(v.gw, gw1, 16);
-	assert_int_equal(rr_parse_route(&m.nlh, 4, &k, &v), RR_ELSEWHERE);
+	assert_int_equal(rr_parse_route(nlmsg_hdr(m), 4, &k, &v), RR_ELSEWHERE);
+	nlmsg_free(m);
+
 	/* default route: no RTA_DST */
-	memset(&m, 0, sizeof(m));
-	m.nlh.nlmsg_len = NLMSG_LENGTH(sizeof(m.rtm));
-	m.nlh.nlmsg_type = RTM_NEWROUTE;
-	m.rtm.rtm_family = AF_INET6;
-	m.rtm.rtm_table = RT_TABLE_MAIN;
-	m.rtm.rtm_type = RTN_UNICAST;
-	off = 4;
-	put(&m, RTA_OIF, &off, 4);
-	assert_int_equal(rr_parse_route(&m.nlh, 4, &k, &v), RR_THROUGH);
+	rtm.rtm_dst_len = 0;
+	rtm.rtm_protocol = 0;
+	m = route_msg(RTM_NEWROUTE, &rtm);
+	assert_int_equal(nla_put_u32(m, RTA_OIF, 4), 0);
+	assert_int_equal(rr_parse_route(nlmsg_hdr(m), 4, &k, &v), RR_THROUGH);
 	assert_int_equal(k.plen, 0);
+	nlmsg_free(m);
 }
 
 int main(void)
@@ -344,7 +383,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_add_replace_delete), cmocka_unit_test(test_many),
 	    cmocka_unit_test(test_incremental_rehash), cmocka_unit_test(test_mark_sweep),
-	    cmocka_unit_test(test_parse_single),       cmocka_unit_test(test_parse_v6_multipath),
+	    cmocka_unit_test(test_parse_single),       cmocka_unit_test(test_parse_bad_lengths),
+	    cmocka_unit_test(test_parse_v6_multipath),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
