@@ -200,24 +200,23 @@ static inline bool fib_is_local(const struct fib *f, int family, const uint8_t *
 	return rte_hash_lookup(f->local, &k) >= 0;
 }
 
-/* Resolve DST (network order, 4 or 16 bytes) for a fast path whose next hop
- * must be of kind WANT. FLOW_HASH picks among ECMP paths (the same flow
- * always takes the same path while it stays resolved). On FIB_FWD, dmac and
- * smac point to the MACs to write. */
-static inline enum fib_punt fib_resolve(const struct fib *f, int family, const uint8_t *dst,
-					uint32_t flow_hash, enum fib_nh_kind want,
-					const struct rte_ether_addr **dmac,
-					const struct rte_ether_addr **smac)
+/* The next hop for DST (network order, 4 or 16 bytes), or NULL with the
+ * reason in *why. Split from the path choice so that a caller computes a
+ * flow hash only for an ECMP next hop (nh->n > 1). */
+static inline const struct fib_nexthop *fib_lookup_nh(const struct fib *f, int family,
+						      const uint8_t *dst, enum fib_punt *why)
 {
 	const struct fib_nexthop *nh;
-	struct fib_neigh_key k;
-	struct fib_neigh *n;
 	uint64_t slot = 0;
 
-	if (unlikely(__atomic_load_n(&f->untrusted, __ATOMIC_ACQUIRE)))
-		return FIB_PUNT_behind;
-	if (fib_is_local(f, family, dst))
-		return FIB_PUNT_local;
+	if (unlikely(__atomic_load_n(&f->untrusted, __ATOMIC_ACQUIRE))) {
+		*why = FIB_PUNT_behind;
+		return NULL;
+	}
+	if (fib_is_local(f, family, dst)) {
+		*why = FIB_PUNT_local;
+		return NULL;
+	}
 	if (family == AF_INET) {
 		uint32_t ip;
 		memcpy(&ip, dst, 4);
@@ -227,16 +226,33 @@ static inline enum fib_punt fib_resolve(const struct fib *f, int family, const u
 		memcpy(a[0], dst, 16);
 		rte_fib6_lookup_bulk(f->fib6, a, &slot, 1);
 	}
-	if (slot == 0)
-		return FIB_PUNT_no_route;
+	if (slot == 0) {
+		*why = FIB_PUNT_no_route;
+		return NULL;
+	}
 	nh = __atomic_load_n(&f->nh[slot], __ATOMIC_ACQUIRE);
-	if (nh == NULL || nh->n == 0)
-		return FIB_PUNT_not_fast;
-	memset(&k, 0, sizeof(k));
-	k.family = family;
-	/* ECMP: start at the hashed path, skip the unresolved ones. */
+	if (nh == NULL || nh->n == 0) {
+		*why = FIB_PUNT_not_fast;
+		return NULL;
+	}
+	return nh;
+}
+
+/* The path of NH a packet to DST takes on a fast path whose next hop must be
+ * of kind WANT: for ECMP the one FLOW_HASH picks (the same flow always takes
+ * the same path while it stays resolved), skipping unresolved ones. On
+ * FIB_FWD, dmac and smac point to the MACs to write. */
+static inline enum fib_punt fib_select(const struct fib *f, const struct fib_nexthop *nh,
+				       int family, const uint8_t *dst, uint32_t flow_hash,
+				       enum fib_nh_kind want, const struct rte_ether_addr **dmac,
+				       const struct rte_ether_addr **smac)
+{
+	struct fib_neigh_key k;
+	struct fib_neigh *n;
 	unsigned int first = nh->n > 1 ? nh->sel[flow_hash % nh->n_sel] : 0;
 	enum fib_punt why = FIB_PUNT_not_fast;
+
+	memset(&k, 0, sizeof(k));
 	for (unsigned int i = 0; i < nh->n; i++) {
 		const struct fib_nh_path *p = &nh->p[(first + i) % nh->n];
 		if (p->kind != want)
@@ -255,4 +271,18 @@ static inline enum fib_punt fib_resolve(const struct fib *f, int family, const u
 		return FIB_FWD;
 	}
 	return why;
+}
+
+/* Both in one, for callers that have the flow hash at hand. */
+static inline enum fib_punt fib_resolve(const struct fib *f, int family, const uint8_t *dst,
+					uint32_t flow_hash, enum fib_nh_kind want,
+					const struct rte_ether_addr **dmac,
+					const struct rte_ether_addr **smac)
+{
+	enum fib_punt why;
+	const struct fib_nexthop *nh = fib_lookup_nh(f, family, dst, &why);
+
+	if (nh == NULL)
+		return why;
+	return fib_select(f, nh, family, dst, flow_hash, want, dmac, smac);
 }

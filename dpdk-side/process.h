@@ -121,8 +121,14 @@ static inline int dp_route_pkt(struct dp_lcore *lc, struct rte_mbuf *m, struct r
 			t->punt_ttl++;
 			return -1;
 		}
-		return fib_resolve(lc->fib, AF_INET, (const uint8_t *)&ip->dst_addr,
-				   dp_flow_hash4(ip, len), want, dmac, smac);
+		const uint8_t *dst = (const uint8_t *)&ip->dst_addr;
+		enum fib_punt why;
+		const struct fib_nexthop *nh = fib_lookup_nh(lc->fib, AF_INET, dst, &why);
+		if (nh == NULL)
+			return why;
+		/* the flow hash only where there is a choice (ECMP) */
+		return fib_select(lc->fib, nh, AF_INET, dst, nh->n > 1 ? dp_flow_hash4(ip, len) : 0,
+				  want, dmac, smac);
 	}
 	if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6)) {
 		struct rte_ipv6_hdr *ip6 = (struct rte_ipv6_hdr *)(eth + 1);
@@ -138,8 +144,12 @@ static inline int dp_route_pkt(struct dp_lcore *lc, struct rte_mbuf *m, struct r
 			t->punt_ttl++;
 			return -1;
 		}
-		return fib_resolve(lc->fib, AF_INET6, ip6->dst_addr, dp_flow_hash6(ip6, len), want,
-				   dmac, smac);
+		enum fib_punt why;
+		const struct fib_nexthop *nh = fib_lookup_nh(lc->fib, AF_INET6, ip6->dst_addr, &why);
+		if (nh == NULL)
+			return why;
+		return fib_select(lc->fib, nh, AF_INET6, ip6->dst_addr,
+				  nh->n > 1 ? dp_flow_hash6(ip6, len) : 0, want, dmac, smac);
 	}
 	t->punt_not_ip++;
 	return -1;
