@@ -335,13 +335,11 @@ static void set_end(void *ctx)
 static const struct mirror_ops set_ops = {
     .route = set_route, .resync_begin = set_begin, .resync_end = set_end};
 
-static void test_overrun_resyncs(void **state)
+/* A private netns with one veth, a mirror synced on it whose event socket
+ * holds only RCVBUF bytes: what the overrun tests start from. */
+static struct nl_mirror *overrun_lab(struct set *s, int rcvbuf)
 {
-	struct set *s = calloc(1, sizeof(*s));
 	struct nl_mirror *m;
-	FILE *batch;
-	char path[] = "/tmp/nlmirror-batch-XXXXXX";
-	int fd;
 
 	if (unshare(CLONE_NEWNET) < 0)
 		fail_msg("unshare(CLONE_NEWNET): %s", strerror(errno));
@@ -350,19 +348,43 @@ static void test_overrun_resyncs(void **state)
 			 0);
 	assert_int_equal(nl_mirror_open(&m, &set_ops, s, NULL, 0), 0);
 	assert_int_equal(nl_mirror_sync(m), 0);
-	assert_int_equal(nl_mirror_set_rcvbuf(m, 4096), 0);
+	assert_int_equal(nl_mirror_set_rcvbuf(m, rcvbuf), 0);
+	return m;
+}
 
-	/* 400 routes in one `ip -batch` while nobody reads the event socket */
-	fd = mkstemp(path);
+/* One `ip -batch` of the 400 routes 198.18.N.0/24 (OPS: "add", "del" or
+ * "add del"), then EXTRA, while nobody reads the event socket. */
+static void ip_batch(const char *ops, const char *extra)
+{
+	char path[] = "/tmp/nlmirror-batch-XXXXXX", cmd[128], op[8];
+	int fd = mkstemp(path);
+	const char *o = ops;
+	FILE *batch;
+
 	assert_true(fd >= 0);
 	batch = fdopen(fd, "w");
-	for (int n = 0; n < 400; n++)
-		fprintf(batch, "route add 198.%d.%d.0/24 via 192.0.2.2\n", 18 + n / 256, n % 256);
+	while (sscanf(o, "%7s", op) == 1) {
+		for (int n = 0; n < 400; n++)
+			fprintf(batch, "route %s 198.%d.%d.0/24 via 192.0.2.2\n", op, 18 + n / 256,
+				n % 256);
+		o += strspn(o, " ");
+		o += strcspn(o, " ");
+	}
+	if (extra)
+		fprintf(batch, "%s\n", extra);
 	fclose(batch);
-	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "ip -batch %s", path);
 	assert_int_equal(sh(cmd), 0);
 	unlink(path);
+}
+
+static void test_overrun_resyncs(void **state)
+{
+	struct set *s = calloc(1, sizeof(*s));
+	struct nl_mirror *m = overrun_lab(s, 4096);
+
+	/* 400 routes in one `ip -batch` while nobody reads the event socket */
+	ip_batch("add", NULL);
 
 	assert_int_equal(nl_mirror_process(m), 0);
 	assert_true(nl_mirror_stats(m)->overruns >= 1);
@@ -386,33 +408,10 @@ static void test_overrun_resyncs(void **state)
 static void test_overrun_add_then_delete(void **state)
 {
 	struct set *s = calloc(1, sizeof(*s));
-	struct nl_mirror *m;
-	FILE *batch;
-	char path[] = "/tmp/nlmirror-batch-XXXXXX";
-	int fd;
+	struct nl_mirror *m = overrun_lab(s, 16384);
 
-	if (unshare(CLONE_NEWNET) < 0)
-		fail_msg("unshare(CLONE_NEWNET): %s", strerror(errno));
-	assert_int_equal(sh("ip link add t0 type veth peer name t1 && ip link set t0 up && "
-			    "ip link set t1 up && ip addr add 192.0.2.1/24 dev t0"),
-			 0);
-	assert_int_equal(nl_mirror_open(&m, &set_ops, s, NULL, 0), 0);
-	assert_int_equal(nl_mirror_sync(m), 0);
-	assert_int_equal(nl_mirror_set_rcvbuf(m, 16384), 0);
-	fd = mkstemp(path);
-	assert_true(fd >= 0);
-	batch = fdopen(fd, "w");
-	for (int n = 0; n < 400; n++)
-		fprintf(batch, "route add 198.%d.%d.0/24 via 192.0.2.2\n", 18 + n / 256, n % 256);
-	for (int n = 0; n < 400; n++)
-		fprintf(batch, "route del 198.%d.%d.0/24 via 192.0.2.2\n", 18 + n / 256, n % 256);
-	/* a survivor, to see the dump apply */
-	fprintf(batch, "route add 198.18.9.0/24 via 192.0.2.2\n");
-	fclose(batch);
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "ip -batch %s", path);
-	assert_int_equal(sh(cmd), 0);
-	unlink(path);
+	/* 400 adds then their 400 deletes, and a survivor to see the dump apply */
+	ip_batch("add del", "route add 198.18.9.0/24 via 192.0.2.2");
 
 	while (nl_mirror_process(m) > 0)
 		;
