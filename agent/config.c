@@ -660,7 +660,7 @@ static const struct field fib_fields[] = {
     INT("lpm6_rules", fib.lpm6_rules, 1, 1 << 24, 0),
     INT("neighbours", fib.neighbours, 8, 1 << 24, 0),
     INT("tbl8s", fib.tbl8s, 0, 1 << 24, 0),
-    INT("tbl8s6", fib.tbl8s6, 0, 1 << 24, 0),
+    INT("tbl8s6", fib.tbl8s6, 0, 1 << 23, 0),
     INT("netlink_rcvbuf", fib.netlink_rcvbuf, 0, 1 << 30, 0),
     {0},
 };

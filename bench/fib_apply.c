@@ -125,9 +125,10 @@ int main(int argc, char **argv)
 {
 	char prefix[64];
 	snprintf(prefix, sizeof(prefix), "--file-prefix=fibapply%d", getpid());
-	char *eal[] = {"fib_apply",	"-l",	       "0",		 "--no-huge",
-		       "-m",		"3072",	       "--no-pci",	 "--no-shconf",
-		       "--no-telemetry", "--log-level=lib.eal:error", prefix};
+	char *eal[] = {
+	    "fib_apply", "-l",	     "0",	    "--no-huge",      "-m",
+	    "3072",	 "--no-pci", "--no-shconf", "--no-telemetry", "--log-level=lib.eal:error",
+	    prefix};
 	if (rte_eal_init(sizeof(eal) / sizeof(eal[0]), eal) < 0) {
 		fprintf(stderr, "EAL init failed\n");
 		return 1;
@@ -190,7 +191,9 @@ int main(int argc, char **argv)
 			r->dst[b] = (uint8_t)xs();
 		for (int b = 0; b < 16; b++) {
 			int bits = len - b * 8;
-			r->dst[b] &= bits >= 8 ? 0xff : bits <= 0 ? 0 : (uint8_t)(0xff << (8 - bits));
+			r->dst[b] &= bits >= 8	 ? 0xff
+				     : bits <= 0 ? 0
+						 : (uint8_t)(0xff << (8 - bits));
 		}
 		memcpy(p6[i].dst, r->dst, 16);
 		p6[i].len = (uint8_t)len;
@@ -218,6 +221,21 @@ int main(int argc, char **argv)
 				    &s) != FIB_PUNT_no_route;
 	}
 	double cyc = (double)(rte_rdtsc() - c0) / n_lookup;
+	/* IPv6: destinations under the prefixes added (half), and random */
+	c0 = rte_rdtsc();
+	unsigned int hits6 = 0;
+	for (unsigned int i = 0; i < n_lookup && n6 > 0; i++) {
+		uint8_t d6[16];
+		memcpy(d6, p6[xs() % n6].dst, 16);
+		if (i & 1)
+			d6[xs() % 16] ^= (uint8_t)xs();
+		for (int b = 6; b < 16; b++)
+			d6[b] |= (uint8_t)i;
+		const struct rte_ether_addr *d, *s;
+		hits6 += fib_resolve(f, AF_INET6, d6, (uint32_t)i, NH_UNDERLAY, &d, &s) !=
+			 FIB_PUNT_no_route;
+	}
+	double cyc6 = (double)(rte_rdtsc() - c0) / n_lookup;
 
 	printf("FIB apply benchmark (dpdk-side/fib.c alone, one thread, no kernel)\n");
 	printf("  tables created for %u IPv4 + %u IPv6 routes in %.2f s, RSS +%ld MiB, "
@@ -231,10 +249,14 @@ int main(int argc, char **argv)
 	printf("  next hop slots: %" PRIu64 ", route errors: %" PRIu64 "\n", st.nexthops,
 	       st.route_errors);
 	printf("  RSS after adding: +%ld MiB over the empty tables; FIB memory %.0f MiB, of which "
-	       "IPv4 (lookup table + prefix store) %.0f MiB\n",
-	       (rss2 - rss1) / 1024, st.mem_bytes / 1048576.0, st.mem4_bytes / 1048576.0);
+	       "IPv4 (lookup table + prefix store) %.0f MiB, IPv6 (groups in use + prefix store) "
+	       "%.0f MiB (%u groups)\n",
+	       (rss2 - rss1) / 1024, st.mem_bytes / 1048576.0, st.mem4_bytes / 1048576.0,
+	       st.mem6_bytes / 1048576.0, f->t6.n_used);
 	printf("  lookup (fib_resolve, random IPv4, %u%% with a route): %.0f cycles\n",
 	       n_lookup ? hits * 100 / n_lookup : 0, cyc);
+	printf("  lookup (fib_resolve, IPv6 near the prefixes, %u%% with a route): %.0f cycles\n",
+	       n_lookup ? hits6 * 100 / n_lookup : 0, cyc6);
 
 	a = now();
 	for (unsigned int i = 0; i < n4; i++)

@@ -29,7 +29,7 @@ void dp_args_usage(FILE *out, const char *prog)
 		"  --fib6-rules N      IPv6 FIB size (default %d)\n"
 		"  --neighbours N      neighbour table size (default %d)\n"
 		"  --fib-tbl8s N       IPv4 tbl8 groups (/25../32 under distinct /24s)\n"
-		"  --fib6-tbl8s N      IPv6 tbl8 groups (8-bit strides below /24)\n"
+		"  --fib6-tbl8s N      IPv6 table groups (8-bit strides below /16)\n"
 		"  --netlink-rcvbuf B  netlink event socket buffer, bytes (tests shrink it)\n"
 		"  --standby           start everything but the NIC port; SIGUSR1 starts it\n"
 		"                      (agentd's failback hold-down: the kernel keeps the NIC)\n",
@@ -157,8 +157,8 @@ int dp_args_parse(int argc, char **argv, struct dp_args *args, char *err, size_t
 				return fail(err, err_len, "--fib-rules must be 1..%u", 1u << 24);
 			break;
 		case OPT_FIB6_RULES:
-			if (parse_uint(optarg, 1, 1u << 20, &args->fib6_rules) < 0)
-				return fail(err, err_len, "--fib6-rules must be 1..%u", 1u << 20);
+			if (parse_uint(optarg, 1, 1u << 24, &args->fib6_rules) < 0)
+				return fail(err, err_len, "--fib6-rules must be 1..%u", 1u << 24);
 			break;
 		case OPT_NEIGHBOURS:
 			if (parse_uint(optarg, 8, 1u << 24, &args->neighbours) < 0)
@@ -169,8 +169,8 @@ int dp_args_parse(int argc, char **argv, struct dp_args *args, char *err, size_t
 				return fail(err, err_len, "--fib-tbl8s must be 1..%u", 1u << 24);
 			break;
 		case OPT_FIB6_TBL8S:
-			if (parse_uint(optarg, 1, 1u << 24, &args->fib6_tbl8s) < 0)
-				return fail(err, err_len, "--fib6-tbl8s must be 1..%u", 1u << 24);
+			if (parse_uint(optarg, 1, 1u << 23, &args->fib6_tbl8s) < 0)
+				return fail(err, err_len, "--fib6-tbl8s must be 1..%u", 1u << 23);
 			break;
 		case OPT_NL_RCVBUF:
 			if (parse_uint(optarg, 4096, 1u << 30, &args->netlink_rcvbuf) < 0)

@@ -7,8 +7,8 @@
  * Bookkeeping:
  *   p4, p6    prefix stores (fib_prefixes.h): prefix → the kernel's route
  *             candidates for it (one per table × metric), the best one
- *             installed in the lookup table (fib4_table.h for IPv4, rte_fib6
- *             for IPv6) as a slot number;
+ *             installed in the lookup table (fib4_table.h for IPv4,
+ *             fib6_table.h for IPv6) as a slot number;
  *   slots     slot → struct slot_rec: what the slot's next hop is made of
  *             (content key, or a kernel nexthop object id) and how many
  *             candidates use it; a slot is freed (after RCU quiescence) when
@@ -16,8 +16,8 @@
  *   by_key    rte_hash content key → slot, so that equal next hops share one;
  *   nhobjs    rte_hash kernel nexthop id → struct nhobj (RTM_NEWNEXTHOP).
  * Every change costs O(1) table operations (plus the tbl24 range it writes;
- * an IPv4 delete probes the store for its cover, at most one probe per
- * prefix length in use), never a walk of the table, except for the
+ * a delete probes the store for its cover, at most one probe per prefix
+ * length in use), never a walk of the table, except for the
  * rare events that must touch every route: resync end, deletion of a
  * nexthop object still in use, and a change of the bridge or dp0 device. */
 #include <errno.h>
@@ -30,7 +30,6 @@
 #include <linux/rtnetlink.h>
 #include <rte_errno.h>
 #include <rte_fib.h>
-#include <rte_fib6.h>
 #include <rte_hash_crc.h>
 #include <rte_jhash.h>
 #include <rte_log.h>
@@ -96,11 +95,13 @@ struct fib_ctl {
 	char bridge_ifname[IFNAMSIZ];
 	int exc_ifindex, bridge_ifindex;
 	struct pfx_store p4, p6;
-	uint32_t len_count4[33];   /* IPv4 prefixes per length: covers are looked for where some are */
+	uint32_t
+	    len_count4[33]; /* IPv4 prefixes per length: covers are looked for where some are */
+	uint32_t len_count6[129];    /* IPv6 likewise */
 	uint32_t tables[MAX_TABLES]; /* candidate table index → kernel table id */
 	int n_tables;
-	struct rte_hash *by_key;   /* nh_key → slot */
-	struct rte_hash *nhobjs;   /* uint32_t id → struct nhobj * */
+	struct rte_hash *by_key; /* nh_key → slot */
+	struct rte_hash *nhobjs; /* uint32_t id → struct nhobj * */
 	struct slot_rec **slots;
 	uint32_t *free_slots;
 	uint32_t n_free, max_slots;
@@ -156,22 +157,14 @@ static struct rte_hash *hash_create(const char *name, uint32_t entries, uint32_t
 
 int fib_create(struct fib **fp, const struct fib_config *cfg, int socket_id)
 {
-	/* 4-byte next hops: the tbl8 index lives in the entry, so 2 bytes
-	 * would cap tbl8 groups at 32767. IPv4 needs a tbl8 group per /24
-	 * holding longer prefixes; IPv6 one per 8 bits below /24 per branch. */
-	uint32_t tbl8 = cfg->tbl8s ? RTE_MAX(256u, cfg->tbl8s) : RTE_MAX(1024u, cfg->lpm_rules / 64);
-	/* IPv6: ~1.3 groups per route with an Internet-like mix (fib_apply) */
-	uint32_t tbl8_6 = cfg->tbl8s6 ? RTE_MAX(256u, cfg->tbl8s6)
-				      : RTE_MAX(1024u, cfg->lpm6_rules + cfg->lpm6_rules / 4);
-	/* 4-byte entries keep the tbl8 index in 31 bits: no smaller cap */
-	struct rte_fib6_conf fc6 = {
-	    .type = RTE_FIB6_TRIE,
-	    .default_nh = 0,
-	    .max_routes = (int)cfg->lpm6_rules,
-	    /* 4-byte entries: with 2 (half the tbl24), DPDK 22.11's trie
-	     * ran out after ~6k /48s whatever num_tbl8 (measured) */
-	    .trie = {.nh_sz = RTE_FIB6_TRIE_4B, .num_tbl8 = tbl8_6},
-	};
+	/* IPv4 needs a tbl8 group per /24 holding longer prefixes */
+	uint32_t tbl8 =
+	    cfg->tbl8s ? RTE_MAX(256u, cfg->tbl8s) : RTE_MAX(1024u, cfg->lpm_rules / 64);
+	/* IPv6: a group per 8-bit boundary below /16 that holds longer
+	 * prefixes; ~0.5 per route with an Internet-like mix (fib_apply), and
+	 * a group costs only when used: reserve 2 per route */
+	uint32_t tbl8_6 =
+	    cfg->tbl8s6 ? RTE_MAX(256u, cfg->tbl8s6) : RTE_MAX(4096u, 2 * cfg->lpm6_rules);
 	struct rte_malloc_socket_stats ms0, ms1;
 	struct fib *f;
 	struct fib_ctl *c;
@@ -198,9 +191,8 @@ int fib_create(struct fib **fp, const struct fib_config *cfg, int socket_id)
 
 	if (fib4_create(&f->t4, tbl8, socket_id) < 0)
 		goto nomem;
-	f->fib6 = rte_fib6_create("fib6", socket_id, &fc6);
-	if (f->fib6 == NULL)
-		goto dpdk_err;
+	if (fib6_create(&f->t6, RTE_MIN(tbl8_6, FIB6_MAX_VALUE + 1u)) < 0)
+		goto nomem;
 
 	c->max_slots = FIB_MAX_SLOTS;
 	f->nh = rte_zmalloc("fib_nh", sizeof(*f->nh) * (c->max_slots + 1), RTE_CACHE_LINE_SIZE);
@@ -221,14 +213,14 @@ int fib_create(struct fib **fp, const struct fib_config *cfg, int socket_id)
 	for (int i = 0; i < cfg->n_tables && c->n_tables < MAX_TABLES; i++)
 		if (cfg->tables[i] != RT_TABLE_MAIN)
 			c->tables[c->n_tables++] = cfg->tables[i];
-	c->by_key = hash_create("fib_nhkeys", c->max_slots, sizeof(struct nh_key), socket_id, false);
+	c->by_key =
+	    hash_create("fib_nhkeys", c->max_slots, sizeof(struct nh_key), socket_id, false);
 	c->nhobjs = hash_create("fib_nhobjs", FIB_MAX_NHOBJS, sizeof(uint32_t), socket_id, false);
 	if (f->neigh == NULL || f->local == NULL || c->by_key == NULL || c->nhobjs == NULL)
 		goto dpdk_err;
 	rte_malloc_get_socket_stats(heap_socket, &ms1);
 	c->mem_bytes = ms1.heap_allocsz_bytes - ms0.heap_allocsz_bytes + fib4_mem(&f->t4) +
-		       pfx_store_mem(&c->p4) +
-		       pfx_store_mem(&c->p6);
+		       pfx_store_mem(&c->p4) + pfx_store_mem(&c->p6);
 	c->stats.mem_bytes = c->mem_bytes;
 	*fp = f;
 	return 0;
@@ -280,7 +272,7 @@ void fib_destroy(struct fib *f)
 	}
 	rte_free(f->nh);
 	fib4_free(&f->t4);
-	rte_fib6_free(f->fib6);
+	fib6_free(&f->t6);
 	rte_free(f->qsv);
 	if (f->ctl) {
 		free(f->ctl->slots);
@@ -473,8 +465,8 @@ static void fib_link(void *ctx, bool del, const struct mirror_link *ml)
 			memset(l, 0, sizeof(*l));
 		}
 		if (l != NULL) {
-			mac_changed = l->has_mac != ml->has_mac ||
-				      memcmp(l->mac.addr_bytes, ml->mac, 6) != 0;
+			mac_changed =
+			    l->has_mac != ml->has_mac || memcmp(l->mac.addr_bytes, ml->mac, 6) != 0;
 			l->ifindex = ml->ifindex;
 			snprintf(l->name, sizeof(l->name), "%s", ml->name);
 			l->has_mac = ml->has_mac;
@@ -570,9 +562,10 @@ static int table_index(struct fib_ctl *c, uint32_t table)
 
 static int fib_install(struct fib *f, int family, const uint8_t *dst, uint8_t len, uint32_t slot)
 {
+	int ret;
+
 	if (family == AF_INET) {
 		uint32_t ip;
-		int ret;
 		memcpy(&ip, dst, 4);
 		ret = fib4_add(&f->t4, rte_be_to_cpu_32(ip), len, slot);
 		if (ret == -ENOSPC && fib4_need_reclaim(&f->t4)) {
@@ -583,7 +576,13 @@ static int fib_install(struct fib *f, int family, const uint8_t *dst, uint8_t le
 		}
 		return ret;
 	}
-	return rte_fib6_add(f->fib6, dst, len, slot);
+	ret = fib6_add(&f->t6, dst, len, slot);
+	if (ret == -ENOSPC && fib6_need_reclaim(&f->t6)) {
+		quiesce(f);
+		fib6_reclaim(&f->t6);
+		ret = fib6_add(&f->t6, dst, len, slot);
+	}
+	return ret;
 }
 
 /* The installed IPv4 route that covers IP/LEN with a shorter prefix: what
@@ -605,6 +604,28 @@ static void cover4(const struct fib_ctl *c, uint32_t ip, uint8_t len, uint8_t *c
 	}
 }
 
+/* The same for IPv6. */
+static void cover6(const struct fib_ctl *c, const uint8_t *dst, uint8_t len, uint8_t *clen,
+		   uint32_t *cval)
+{
+	*clen = 0;
+	*cval = 0;
+	for (int l = (int)len - 1; l >= 0; l--) {
+		uint8_t a[16] = {0};
+		if (c->len_count6[l] == 0)
+			continue;
+		memcpy(a, dst, (size_t)l / 8);
+		if (l % 8)
+			a[l / 8] = dst[l / 8] & (uint8_t)(0xff << (8 - l % 8));
+		struct pfx *q = pfx_find(&c->p6, a, (uint8_t)l);
+		if (q != NULL && q->h.installed) {
+			*clen = (uint8_t)l;
+			*cval = q->h.installed;
+			return;
+		}
+	}
+}
+
 static void fib_uninstall(struct fib *f, int family, const uint8_t *dst, uint8_t len)
 {
 	if (family == AF_INET) {
@@ -615,7 +636,10 @@ static void fib_uninstall(struct fib *f, int family, const uint8_t *dst, uint8_t
 		cover4(f->ctl, ip, len, &clen, &cval);
 		fib4_del(&f->t4, ip, len, clen, cval);
 	} else {
-		rte_fib6_delete(f->fib6, dst, len);
+		uint32_t cval;
+		uint8_t clen;
+		cover6(f->ctl, dst, len, &clen, &cval);
+		fib6_del(&f->t6, dst, len, clen, cval);
 	}
 }
 
@@ -655,6 +679,8 @@ static bool pfx_sync(struct fib *f, int family, struct pfx *p)
 		}
 		if (family == AF_INET)
 			c->len_count4[p->h.len]--;
+		else
+			c->len_count6[p->h.len]--;
 		pfx_del(st, p);
 		return true;
 	}
@@ -774,6 +800,8 @@ static void fib_route(void *ctx, bool del, const struct mirror_route *r)
 		}
 		if (r->family == AF_INET)
 			c->len_count4[r->dst_len]++;
+		else
+			c->len_count6[r->dst_len]++;
 	}
 	i = find_cand(st, p, ti, r->priority);
 	if (i >= 0) {
@@ -921,9 +949,9 @@ static void groups_with_member(struct fib *f, uint32_t id)
 
 /* The prefixes of FAMILY whose candidates WANT picks, into W (keys: the
  * caller changes the store after). */
-static int collect(struct fib_ctl *c, int family, bool (*want)(const struct pfx_store *,
-							      struct pfx *, uint32_t),
-		   uint32_t arg, struct worklist *w)
+static int collect(struct fib_ctl *c, int family,
+		   bool (*want)(const struct pfx_store *, struct pfx *, uint32_t), uint32_t arg,
+		   struct worklist *w)
 {
 	struct pfx_store *st = store_of(c, family);
 
@@ -1279,9 +1307,10 @@ void fib_get_stats(struct fib *f, struct fib_stats *st)
 	}
 	st->ecmp_routes = ecmp;
 	/* the tables are preallocated; only ECMP candidates and next hops grow */
-	st->mem_bytes = f->ctl->mem_bytes +
+	st->mem_bytes = f->ctl->mem_bytes + fib6_mem(&f->t6) +
 			st->nexthops * (sizeof(struct slot_rec) + sizeof(struct fib_nexthop));
 	st->mem4_bytes = fib4_mem(&f->t4) + pfx_store_mem(&f->ctl->p4);
+	st->mem6_bytes = fib6_mem(&f->t6) + pfx_store_mem(&f->ctl->p6);
 	pthread_mutex_unlock(&f->ctl->lock);
 }
 
@@ -1376,7 +1405,8 @@ int fib_walk_routes_page(struct fib *f, int family, const uint8_t *within, uint8
 		struct pfx *p = pfx_at(st, pos);
 		struct fib_route_info ri;
 		if (!p->h.used || p->h.n == 0 ||
-		    (within_len && !within_prefix(family, pfx_dst(p), p->h.len, within, within_len)))
+		    (within_len &&
+		     !within_prefix(family, pfx_dst(p), p->h.len, within, within_len)))
 			continue;
 		route_info(f, family, p, &ri);
 		cb(arg, &ri);

@@ -2,7 +2,8 @@
 /* The dataplane's FIB: the kernel's routes, next hops, neighbours and local
  * addresses, mirrored (mirror/nl_mirror.c) into tables the forwarding lcore
  * reads without locks:
- *   - fib4_table (DIR-24-8, IPv4) and rte_fib6 (TRIE, IPv6): prefix → next
+ *   - fib4_table (DIR-24-8, IPv4) and fib6_table (DIR-16-8-8..., IPv6):
+ *     prefix → next
  *     hop slot. The route candidates the kernel has for each prefix (table,
  *     metric...) are in the control side's prefix stores (fib_prefixes.h).
  *   - nh[slot]: immutable struct fib_nexthop (one path, or an ECMP set),
@@ -14,9 +15,8 @@
  *   - rte_hash local: the host's own addresses (always the kernel's).
  * Writers (the main lcore) publish new objects with atomic stores and free
  * old ones only after the forwarding lcore has reported a quiescent state
- * (rte_rcu_qsbr), and reuse an IPv4 tbl8 group only after that too.
- * rte_fib6 in DPDK 22.11 has no RCU integration: see docs/architecture.md
- * ("FIB tables") for what that means. */
+ * (rte_rcu_qsbr), and reuse a group of either lookup table only after that
+ * too. */
 #pragma once
 
 #include <stdbool.h>
@@ -26,11 +26,11 @@
 
 #include <rte_branch_prediction.h>
 #include <rte_ether.h>
-#include <rte_fib6.h>
 #include <rte_hash.h>
 #include <rte_rcu_qsbr.h>
 
 #include "fib4_table.h"
+#include "fib6_table.h"
 #include "mirror/nl_mirror.h"
 
 /* Where a route leads, as far as the fast path is concerned. */
@@ -87,7 +87,7 @@ struct fib_local_key {
 	X(local) /* to one of the host's addresses */                                              \
 	X(no_route)                                                                                \
 	X(not_fast)   /* the route leads elsewhere than the fast path's direction */               \
-	X(unresolved) /* next hop's neighbour not (yet) resolved by the kernel */                 \
+	X(unresolved) /* next hop's neighbour not (yet) resolved by the kernel */                  \
 	X(behind)     /* the mirror lost events or the FIB is full: not trusted until resync */
 
 enum fib_punt {
@@ -117,19 +117,18 @@ struct fib_stats {
 	uint64_t route_errors; /* FIB full, next hop slots full */
 	uint64_t neigh_errors; /* neighbour table full */
 	uint64_t resyncs;
-	uint64_t behind;	/* 1 while the fast path distrusts the FIB */
-	uint64_t full;		/* 1 while some kernel route could not be added */
-	uint64_t mem_bytes;	/* FIB memory, both families, all tables */
-	uint64_t mem4_bytes;	/* of which the IPv4 lookup table and prefix store */
+	uint64_t behind;     /* 1 while the fast path distrusts the FIB */
+	uint64_t full;	     /* 1 while some kernel route could not be added */
+	uint64_t mem_bytes;  /* FIB memory, both families, all tables */
+	uint64_t mem4_bytes; /* of which the IPv4 lookup table and prefix store */
+	uint64_t mem6_bytes; /* and the IPv6 ones (the table's groups in use) */
 };
-
-struct rte_fib6;
 
 struct fib {
 	/* read by the forwarding lcore */
 	struct fib4_table t4;
-	struct rte_fib6 *fib6;
-	uint32_t untrusted; /* atomic: != 0 → every lookup punts (FIB_PUNT_behind) */
+	struct fib6_table t6;
+	uint32_t untrusted;	 /* atomic: != 0 → every lookup punts (FIB_PUNT_behind) */
 	struct fib_nexthop **nh; /* slot → next hop; slot 0 = no route */
 	struct rte_hash *neigh;
 	struct rte_hash *local;
@@ -163,7 +162,7 @@ struct fib_route_info {
 	uint32_t priority;
 	uint8_t type, protocol;
 	uint32_t nh_id; /* kernel nexthop object, 0 = none */
-	uint32_t slot; /* 0: the route did not fit (FIB full) */
+	uint32_t slot;	/* 0: the route did not fit (FIB full) */
 	const struct fib_nexthop *nh;
 	struct fib_nexthop nh_copy; /* fib_route_get: nh points here */
 };
@@ -175,7 +174,8 @@ struct fib_cursor {
 typedef void (*fib_route_cb)(void *arg, const struct fib_route_info *r);
 typedef void (*fib_neigh_cb)(void *arg, const struct fib_neigh_key *k, const struct fib_neigh *n);
 int fib_walk_routes_page(struct fib *f, int family, const uint8_t *within, uint8_t within_len,
-			 struct fib_cursor *cursor, int max, bool *done, fib_route_cb cb, void *arg);
+			 struct fib_cursor *cursor, int max, bool *done, fib_route_cb cb,
+			 void *arg);
 /* Neighbours, a page at a time: *cursor = 0 to start. */
 int fib_walk_neigh_page(struct fib *f, uint32_t *cursor, int max, bool *done, fib_neigh_cb cb,
 			void *arg);
@@ -222,9 +222,7 @@ static inline const struct fib_nexthop *fib_lookup_nh(const struct fib *f, int f
 		memcpy(&ip, dst, 4);
 		slot = fib4_lookup(&f->t4, rte_be_to_cpu_32(ip));
 	} else {
-		uint8_t a[1][RTE_FIB6_IPV6_ADDR_SIZE];
-		memcpy(a[0], dst, 16);
-		rte_fib6_lookup_bulk(f->fib6, a, &slot, 1);
+		slot = fib6_lookup(&f->t6, dst);
 	}
 	if (slot == 0) {
 		*why = FIB_PUNT_no_route;

@@ -198,7 +198,7 @@ static void test_lab_config(void **state)
 
 	assert_int_equal(cfg->fib.n_tables, 0);
 	assert_int_equal(cfg->fib.lpm_rules, 1048576);
-	assert_int_equal(cfg->fib.lpm6_rules, 16384);
+	assert_int_equal(cfg->fib.lpm6_rules, 262144);
 	assert_int_equal(cfg->fib.neighbours, 4096);
 
 	assert_int_equal(cfg->fallback.heartbeat_ms, 100);
