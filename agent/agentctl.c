@@ -174,10 +174,18 @@ static void print_status(json_t *st)
 		    truthy(fb, "forced") ? ", FORCED (agentctl mode kernel)" : "",
 		    truthy(fb, "crash_loop") ? ", CRASH LOOP (agentctl mode dpdk to retry)" : "",
 		    s(fb, "phase"), "");
-	if (i(dp, "pid"))
+	if (i(dp, "pid")) {
 		printf("dataplane:   pid %lld, up %lld s, state %s, heartbeat %lld\n", i(dp, "pid"),
 		       i(dp, "uptime_s"), s(health, "state"), i(health, "heartbeat"));
-	else
+		/* adaptive polling: how much of its core the forwarding lcore gave back */
+		if (fwd && i(fwd, "idle_sleeps") > 0)
+			printf("  forwarding lcore: adaptive polling, slept %lld times, %.1f s "
+			       "in all (%.0f %% of its uptime)\n",
+			       i(fwd, "idle_sleeps"), i(fwd, "idle_sleep_us") / 1e6,
+			       i(dp, "uptime_s") > 0
+				   ? i(fwd, "idle_sleep_us") / 1e4 / (double)i(dp, "uptime_s")
+				   : 0.0);
+	} else
 		printf("dataplane:   not running\n");
 
 	printf("nic:         %s", s(nic, "device"));
@@ -195,7 +203,7 @@ static void print_status(json_t *st)
 	printf("exception:   %s %s", s(exc, "type"), s(exc, "ifname"));
 	if (json_object_get(exc, "dpdk"))
 		printf(" (driver %s)", s(json_object_get(exc, "dpdk"), "driver"));
-	printf("\n");
+	printf(", %s\n", s(exc, "why"));
 	print_port_counters("counters:", json_object_get(exc, "dpdk"));
 	printf("  addresses:");
 	print_addrs(json_object_get(json_object_get(exc, "kernel"), "addresses"));
@@ -365,8 +373,9 @@ static int list_pages(int fd, uint16_t type, json_t *req, const char *key, struc
 		}
 		json_array_foreach(json_object_get(resp, key), idx, e) list_entry(l, e, print);
 		if (i(resp, "not_shown"))
-			fprintf(stderr, "agentctl: %lld more not shown (the dataplane is older than "
-					"agentd and cannot page)\n",
+			fprintf(stderr,
+				"agentctl: %lld more not shown (the dataplane is older than "
+				"agentd and cannot page)\n",
 				i(resp, "not_shown"));
 		next = json_string_value(json_object_get(resp, "next"));
 		if (next == NULL || next[0] == '\0') {

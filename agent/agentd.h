@@ -26,7 +26,8 @@ struct dataplane {
 	int pidfd;		 /* -1 = none; readable when the child exits */
 	struct timespec started; /* CLOCK_MONOTONIC */
 	time_t started_wall;
-	char exc_type[16]; /* "tap" | "virtio-user" as resolved from "auto" */
+	char exc_type[16]; /* "tap" | "virtio-user" | "af_xdp" as resolved from "auto" */
+	char exc_why[96];  /* "configured", or what auto found */
 	char nic_port[64]; /* DPDK port names passed with --nic/--exception */
 	char exc_port[64];
 	char telemetry_path[256];

@@ -220,6 +220,7 @@ static const char *const exception_type_names[] = {
     [EXC_AUTO] = "auto",
     [EXC_TAP] = "tap",
     [EXC_VIRTIO_USER] = "virtio-user",
+    [EXC_AF_XDP] = "af_xdp",
 };
 
 const char *exception_type_name(enum exception_type t)
@@ -400,7 +401,8 @@ static int parse_exception_type(struct loader *ld, const config_setting_t *s, co
 			return 0;
 		}
 	}
-	return fail_at(ld, s, "\"%s\": unknown type \"%s\" (auto, tap or virtio-user)", key, v);
+	return fail_at(ld, s, "\"%s\": unknown type \"%s\" (auto, af_xdp, virtio-user or tap)", key,
+		       v);
 }
 
 /* One address or prefix, as F_NETWORK / F_HOSTADDR say. */
@@ -615,6 +617,7 @@ static const struct field dataplane_fields[] = {
     LIST("eal_args", parse_eal_args, dataplane.eal_args, dataplane.n_eal_args, 0),
     INT("burst", dataplane.burst, 1, 64, 0),
     INT("mbufs", dataplane.mbufs, 511, 16777215, 0),
+    INT("idle_sleep_max_us", dataplane.idle_sleep_max_us, 0, 10000, 0),
     {0},
 };
 
@@ -714,6 +717,7 @@ static void set_defaults(struct agent_config *cfg)
 	snprintf(cfg->dataplane.file_prefix, sizeof(cfg->dataplane.file_prefix), "agent");
 	cfg->dataplane.burst = 32;
 	cfg->dataplane.mbufs = 8191;
+	cfg->dataplane.idle_sleep_max_us = 500;
 	cfg->nic.mtu = 1500;
 	cfg->exception.type = EXC_AUTO;
 	snprintf(cfg->exception.ifname, sizeof(cfg->exception.ifname), "dp0");
@@ -1004,6 +1008,15 @@ static int check_cross(struct loader *ld)
 			    "IPv6 addresses (got %d)",
 			    cfg->nic.mtu);
 		}
+	}
+	/* a sleeping lcore still turns many times per heartbeat */
+	if ((long)cfg->dataplane.idle_sleep_max_us * 4 > (long)cfg->fallback.heartbeat_ms * 1000) {
+		const config_setting_t *s = lookup(ld, "dataplane.idle_sleep_max_us", -1);
+
+		return fail_at(ld, s != NULL ? s : lookup(ld, "fallback.heartbeat_ms", -1),
+			       "\"dataplane.idle_sleep_max_us\" (%d) must be at most a quarter of "
+			       "\"fallback.heartbeat_ms\" (%d ms)",
+			       cfg->dataplane.idle_sleep_max_us, cfg->fallback.heartbeat_ms);
 	}
 	if (cfg->fallback.backoff_max_ms < cfg->fallback.backoff_min_ms) {
 		const config_setting_t *s = lookup(ld, "fallback.backoff_max_ms", -1);

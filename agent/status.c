@@ -165,8 +165,8 @@ json_t *status_build(struct agentd *a)
 	}
 	json_object_set_new(st, "nic", nic);
 
-	exc = json_pack("{s:s,s:s}", "type", a->dp.exc_type[0] ? a->dp.exc_type : "none", "ifname",
-			cfg->exception.ifname);
+	exc = json_pack("{s:s,s:s,s:s}", "type", a->dp.exc_type[0] ? a->dp.exc_type : "none", "why",
+			a->dp.exc_why[0] ? a->dp.exc_why : "-", "ifname", cfg->exception.ifname);
 	if (stats && json_object_get(stats, "exception"))
 		json_object_set(exc, "dpdk", json_object_get(stats, "exception"));
 	json_object_set_new(exc, "kernel", link_object(a, cfg->exception.ifname));

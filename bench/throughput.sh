@@ -4,17 +4,24 @@
 #
 #   bench/throughput.sh [SECONDS]     (root; SECONDS per measurement, default 5)
 #
-# Measures, with the fast path (mode dpdk) and then with agentd forced to the
-# kernel path (`agentctl mode kernel`: the same lab, offloads and addresses,
-# only the forwarding differs): iperf3 TCP vm1 -> remote and remote -> vm1,
-# and UDP 64-byte datagrams vm1 -> remote (packets/s received). Also prints
-# how many packets the kernel forwarded in each mode (IpForwDatagrams).
+# Measures, with the fast path over each exception port type that works here
+# (af_xdp on a veth pair, then the TAP PMD: agentd restarted between them)
+# and then with agentd forced to the kernel path (`agentctl mode kernel`: the
+# same lab, offloads and addresses, only the forwarding differs): iperf3 TCP
+# vm1 -> remote and remote -> vm1, 1 and 4 streams, and UDP 64-byte
+# datagrams vm1 -> remote (packets/s received). Also prints how many packets
+# the kernel forwarded in each mode (IpForwDatagrams). Threads: the
+# dataplane's forwarding lcore on CPU 1 and its main lcore on CPU 0 (lab
+# config lcores "0-1"); iperf3, the kernel's softirqs and agentd unpinned.
 # Prints numbers and ratios; asserts nothing (these machines are noisy).
 set -euo pipefail
 T=${1:-5}
 SRC_DIR=$(cd "$(dirname "$0")/.." && pwd)
 . "$SRC_DIR/tests/scenario/lib.sh"
 bench_init agtthru
+EXC_TYPES=${EXC_TYPES:-af_xdp tap}
+set_exc() { sed -i -e "s|^\(\s*\)type = \"[a-z_-]*\";|\1type = \"$1\";|" "$CONF"; }
+set_exc "${EXC_TYPES%% *}"
 start_fast
 ping_ok vm1 10.10.2.2 || fail "vm1 cannot reach the remote VM"
 ping_ok rvm 10.10.1.11 || fail "the remote VM cannot reach vm1"
@@ -33,25 +40,41 @@ udp_pps() {
 	in_ns vm1 iperf3 -c 10.10.2.2 -p $port -u -b 0 -l 64 -t "$T" -J |
 		jq '(.end.sum.packets - .end.sum.lost_packets) / .end.sum.seconds'
 }
-measure() { # mode
+measure() { # label
 	local k0 k1
 	k0=$(kernel_fwd)
 	up=$(tcp)
+	up4=$(tcp -P 4)
 	down=$(tcp -R)
+	down4=$(tcp -R -P 4)
 	pps=$(udp_pps)
 	k1=$(kernel_fwd)
-	printf '%-8s  TCP vm->wire %6.2f Gb/s  wire->vm %6.2f Gb/s  UDP 64B %9.0f pps  kernel forwarded %d packets\n' \
-		"$1" "$up" "$down" "$pps" $((k1 - k0))
-	eval "${1}_up=$up ${1}_down=$down ${1}_pps=$pps"
+	printf '%-14s TCP vm->wire %6.2f Gb/s (4 streams %6.2f)  wire->vm %6.2f Gb/s (4 streams %6.2f)  UDP 64B %9.0f pps  kernel forwarded %d packets\n' \
+		"$1" "$up" "$up4" "$down" "$down4" "$pps" $((k1 - k0))
+	eval "${1}_up=$up ${1}_up4=$up4 ${1}_down=$down ${1}_down4=$down4 ${1}_pps=$pps"
 }
 
-echo "throughput, $T s per measurement, lab $P (NIC af_xdp, exception TAP)"
-measure dpdk
+echo "throughput, $T s per measurement, lab $P (NIC af_xdp on a veth; exception port as labelled)"
+first=1
+for t in $EXC_TYPES; do
+	if [ $first = 0 ]; then
+		stop_agentd >/dev/null || fail "agentd did not stop"
+		set_exc "$t"
+		start_fast
+		ping_ok vm1 10.10.2.2 || fail "vm1 cannot reach the remote VM ($t)"
+	fi
+	first=0
+	[ "$(st .exception.type)" = "$t" ] || fail "exception type $(st .exception.type), want $t"
+	measure "dpdk_$t"
+done
 agentctl mode kernel >/dev/null
 wait_mode kernel 10
 sleep 1
 measure kernel
-awk -v a="$dpdk_up" -v b="$kernel_up" -v c="$dpdk_down" -v d="$kernel_down" \
-	-v e="$dpdk_pps" -v f="$kernel_pps" 'BEGIN {
-	printf "ratio dpdk/kernel: TCP vm->wire %.2f, wire->vm %.2f, UDP pps %.2f\n",
-		a / b, c / d, e / f }'
+for t in $EXC_TYPES; do
+	u=dpdk_${t}_up u4=dpdk_${t}_up4 d=dpdk_${t}_down d4=dpdk_${t}_down4 p=dpdk_${t}_pps
+	awk -v t="$t" -v a="${!u}" -v a4="${!u4}" -v c="${!d}" -v c4="${!d4}" -v e="${!p}" \
+		-v b="$kernel_up" -v b4="$kernel_up4" -v d="$kernel_down" -v d4="$kernel_down4" -v f="$kernel_pps" 'BEGIN {
+		printf "ratio dpdk(%s)/kernel: TCP vm->wire %.2f (4 streams %.2f), wire->vm %.2f (4 streams %.2f), UDP 64B pps %.2f\n",
+			t, a / b, a4 / b4, c / d, c4 / d4, e / f }'
+done

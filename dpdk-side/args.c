@@ -20,6 +20,9 @@ void dp_args_usage(FILE *out, const char *prog)
 		"                      (e.g. net_tap0, virtio_user0)\n"
 		"  --burst N           rx/tx burst size, 1..%d (default %d)\n"
 		"  --mbufs N           mbufs in the packet pool, %u..%u (default %d)\n"
+		"  --idle-sleep-max-us N  adaptive polling: when every queue is empty the\n"
+		"                      forwarding lcore sleeps, up to N us at a time, 0..%d\n"
+		"                      (default %d; 0: busy polling, 100%% of a core)\n"
 		"fast path (netlink-mirrored FIB; without --bridge only the slow path runs):\n"
 		"  --bridge NAME       the VM bridge: routes through it are wire->VM fast paths\n"
 		"  --exc-ifname NAME   kernel name of the exception netdev (default: from the\n"
@@ -34,7 +37,8 @@ void dp_args_usage(FILE *out, const char *prog)
 		"  --standby           start everything but the NIC port; SIGUSR1 starts it\n"
 		"                      (agentd's failback hold-down: the kernel keeps the NIC)\n",
 		prog, DP_MAX_BURST, DP_DEFAULT_BURST, DP_MIN_MBUFS, DP_MAX_MBUFS, DP_DEFAULT_MBUFS,
-		DP_MAX_TABLES, DP_DEFAULT_FIB_RULES, DP_DEFAULT_FIB6_RULES, DP_DEFAULT_NEIGHBOURS);
+		DP_MAX_IDLE_SLEEP_US, DP_DEFAULT_IDLE_SLEEP_MAX_US, DP_MAX_TABLES,
+		DP_DEFAULT_FIB_RULES, DP_DEFAULT_FIB6_RULES, DP_DEFAULT_NEIGHBOURS);
 }
 
 static int fail(char *err, size_t err_len, const char *fmt, ...)
@@ -87,6 +91,7 @@ int dp_args_parse(int argc, char **argv, struct dp_args *args, char *err, size_t
 		OPT_FIB_TBL8S,
 		OPT_FIB6_TBL8S,
 		OPT_NL_RCVBUF,
+		OPT_IDLE_SLEEP,
 	};
 	static const struct option opts[] = {
 	    {"nic", required_argument, NULL, OPT_NIC},
@@ -103,6 +108,7 @@ int dp_args_parse(int argc, char **argv, struct dp_args *args, char *err, size_t
 	    {"fib6-tbl8s", required_argument, NULL, OPT_FIB6_TBL8S},
 	    {"netlink-rcvbuf", required_argument, NULL, OPT_NL_RCVBUF},
 	    {"standby", no_argument, NULL, OPT_STANDBY},
+	    {"idle-sleep-max-us", required_argument, NULL, OPT_IDLE_SLEEP},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -114,6 +120,7 @@ int dp_args_parse(int argc, char **argv, struct dp_args *args, char *err, size_t
 	args->fib_rules = DP_DEFAULT_FIB_RULES;
 	args->fib6_rules = DP_DEFAULT_FIB6_RULES;
 	args->neighbours = DP_DEFAULT_NEIGHBOURS;
+	args->idle_sleep_max_us = DP_DEFAULT_IDLE_SLEEP_MAX_US;
 	err[0] = '\0';
 
 	optind = 0; /* glibc: full re-initialisation (EAL or a test ran getopt before) */
@@ -172,9 +179,16 @@ int dp_args_parse(int argc, char **argv, struct dp_args *args, char *err, size_t
 			if (parse_uint(optarg, 1, 1u << 23, &args->fib6_tbl8s) < 0)
 				return fail(err, err_len, "--fib6-tbl8s must be 1..%u", 1u << 23);
 			break;
+		case OPT_IDLE_SLEEP:
+			if (parse_uint(optarg, 0, DP_MAX_IDLE_SLEEP_US, &args->idle_sleep_max_us) <
+			    0)
+				return fail(err, err_len, "--idle-sleep-max-us must be 0..%d",
+					    DP_MAX_IDLE_SLEEP_US);
+			break;
 		case OPT_NL_RCVBUF:
 			if (parse_uint(optarg, 4096, 1u << 30, &args->netlink_rcvbuf) < 0)
-				return fail(err, err_len, "--netlink-rcvbuf must be 4096..%u", 1u << 30);
+				return fail(err, err_len, "--netlink-rcvbuf must be 4096..%u",
+					    1u << 30);
 			break;
 		case OPT_STANDBY:
 			args->standby = true;

@@ -34,6 +34,13 @@ struct dp_heartbeat;
 #define DP_TX_DESC_DEFAULT 1024
 #define DP_MEMPOOL_CACHE   256
 #define DP_TX_DRAIN_US	   100
+/* Adaptive polling: after DP_IDLE_SPIN_US without a packet on any queue the
+ * forwarding lcore sleeps, DP_IDLE_SLEEP_MIN_US first and twice as long each
+ * empty turn after, up to --idle-sleep-max-us (0: never sleep). */
+#define DP_IDLE_SPIN_US		     50
+#define DP_IDLE_SLEEP_MIN_US	     8
+#define DP_DEFAULT_IDLE_SLEEP_MAX_US 500
+#define DP_MAX_IDLE_SLEEP_US	     10000
 
 /* The two ports every dataplane has. Issue 3 keeps these roles: the fast path
  * rewrites packets but still moves them between the NIC and the exception
@@ -46,7 +53,7 @@ enum dp_port_role {
 
 /* ---- command line (args.c) ---- */
 
-#define DP_MAX_TABLES	      8
+#define DP_MAX_TABLES 8
 /* A full Internet table (~1M IPv4, ~200k IPv6 routes) fits the defaults;
  * what they cost is in docs/performance.md ("FIB memory"). */
 #define DP_DEFAULT_FIB_RULES  1048576
@@ -66,7 +73,8 @@ struct dp_args {
 	unsigned int fib_rules, fib6_rules, neighbours;
 	unsigned int fib_tbl8s, fib6_tbl8s; /* 0: derived from the rules */
 	unsigned int netlink_rcvbuf;	    /* bytes, 0: the mirror's default */
-	bool standby; /* leave the NIC alone until SIGUSR1 */
+	unsigned int idle_sleep_max_us;	    /* adaptive polling; 0: busy polling */
+	bool standby;			    /* leave the NIC alone until SIGUSR1 */
 };
 
 /* Parse the application part of the command line (what follows "--"):
@@ -159,8 +167,11 @@ void dp_format_mac(const struct rte_ether_addr *mac, char *out, size_t len);
 	X(punt_local)	   /* to one of the host's addresses */                                    \
 	X(punt_no_route)                                                                           \
 	X(punt_not_fast)   /* the route leads elsewhere (not bridge / not underlay) */             \
-	X(punt_unresolved) /* next hop not resolved yet: the kernel resolves it */                \
-	X(punt_behind)	   /* the FIB mirror lost events or is full: the kernel decides */
+	X(punt_unresolved) /* next hop not resolved yet: the kernel resolves it */                 \
+	X(punt_behind)	   /* the FIB mirror lost events or is full: the kernel decides */         \
+	/* adaptive polling: sleeps when every queue was empty, and their length */                \
+	X(idle_sleeps)                                                                             \
+	X(idle_sleep_us)
 
 struct dp_fwd_counters {
 #define DP_X(name) uint64_t name;
@@ -195,7 +206,8 @@ struct dp_lcore {
 	unsigned int lcore_id;
 	uint16_t burst;
 	uint16_t n_rx;
-	uint16_t n_active; /* rx[0..n_active) are polled; atomic (standby: 0) */
+	uint32_t idle_sleep_max_us; /* 0: busy polling */
+	uint16_t n_active;	    /* rx[0..n_active) are polled; atomic (standby: 0) */
 	struct dp_rx_queue rx[DP_MAX_RX_PER_LCORE];
 	uint16_t tx_port[DP_PORT_COUNT];
 	uint16_t tx_queue[DP_PORT_COUNT];

@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* The forwarding lcore: poll every rx queue it owns, run the process step on
  * each burst, buffer the packets per tx port and send them when a buffer is
- * full or every DP_TX_DRAIN_US. No locks, no syscalls of its own; the only
- * shared writes are its relaxed counters. */
+ * full or every DP_TX_DRAIN_US. No locks; the only shared writes are its
+ * relaxed counters. Adaptive polling: when every queue has been empty for
+ * DP_IDLE_SPIN_US it sleeps (nanosleep, growing to idle_sleep_max_us), so
+ * that an idle host gets its CPU back; under load it never sleeps. */
 #include <errno.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <time.h>
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
@@ -110,15 +114,43 @@ static inline void forward_burst(struct dp_lcore *lc, enum dp_port_role in, stru
 		dp_counter_add(&c->drop_verdict, dropped);
 }
 
+/* Idle: every queue was empty for a while. Send what is buffered, report
+ * the quiescent state and go offline for RCU (the control side does not
+ * wait for a sleeping reader), sleep, come back. Returns the next sleep. */
+static uint32_t idle_sleep(struct dp_lcore *lc, uint32_t sleep_us)
+{
+	struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)sleep_us * 1000};
+
+	flush_all(lc);
+	if (lc->fib != NULL)
+		rte_rcu_qsbr_thread_offline(lc->fib->qsv, 0);
+	nanosleep(&ts, NULL);
+	if (lc->fib != NULL)
+		rte_rcu_qsbr_thread_online(lc->fib->qsv, 0);
+	dp_counter_add(&lc->counters.idle_sleeps, 1);
+	dp_counter_add(&lc->counters.idle_sleep_us, sleep_us);
+	return RTE_MIN(sleep_us * 2, lc->idle_sleep_max_us);
+}
+
 int dp_lcore_main(void *arg)
 {
 	struct dp_lcore *lc = arg;
 	struct rte_mbuf *pkts[DP_MAX_BURST];
-	const uint64_t drain_tsc = (rte_get_tsc_hz() + US_PER_S - 1) / US_PER_S * DP_TX_DRAIN_US;
-	uint64_t prev_tsc = rte_rdtsc();
+	const uint64_t tsc_us = (rte_get_tsc_hz() + US_PER_S - 1) / US_PER_S;
+	const uint64_t drain_tsc = tsc_us * DP_TX_DRAIN_US;
+	const uint64_t spin_tsc = tsc_us * DP_IDLE_SPIN_US;
+	const uint32_t sleep_min = RTE_MIN((uint32_t)DP_IDLE_SLEEP_MIN_US, lc->idle_sleep_max_us);
+	uint64_t prev_tsc = rte_rdtsc(), busy_tsc = prev_tsc;
+	uint32_t sleep_us = sleep_min;
 
-	RTE_LOG(INFO, DP_FWD, "lcore %u forwarding: %u rx queues, burst %u, drain %u us\n",
-		rte_lcore_id(), lc->n_rx, lc->burst, DP_TX_DRAIN_US);
+	RTE_LOG(INFO, DP_FWD, "lcore %u forwarding: %u rx queues, burst %u, drain %u us, %s\n",
+		rte_lcore_id(), lc->n_rx, lc->burst, DP_TX_DRAIN_US,
+		lc->idle_sleep_max_us ? "adaptive polling" : "busy polling");
+	if (lc->idle_sleep_max_us)
+		RTE_LOG(INFO, DP_FWD, "lcore %u: idle after %u us, sleeps %u..%u us\n",
+			rte_lcore_id(), DP_IDLE_SPIN_US, sleep_min, lc->idle_sleep_max_us);
+	/* the default timer slack (50 us) would stretch every short sleep */
+	prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
 	for (uint16_t i = 0; i < lc->n_rx; i++)
 		RTE_LOG(INFO, DP_FWD, "lcore %u: rx port %u queue %u (%s)\n", rte_lcore_id(),
 			lc->rx[i].port_id, lc->rx[i].queue_id,
@@ -140,6 +172,7 @@ int dp_lcore_main(void *arg)
 		}
 		/* standby: 0 until the main lcore has started the NIC port */
 		uint16_t n_active = __atomic_load_n(&lc->n_active, __ATOMIC_ACQUIRE);
+		uint32_t seen = 0;
 		for (uint16_t i = 0; i < n_active; i++) {
 			const struct dp_rx_queue *rxq = &lc->rx[i];
 			uint16_t nb =
@@ -147,6 +180,15 @@ int dp_lcore_main(void *arg)
 
 			if (nb != 0)
 				forward_burst(lc, rxq->role, pkts, nb);
+			seen += nb;
+		}
+		if (seen != 0) {
+			busy_tsc = cur_tsc;
+			sleep_us = sleep_min;
+		} else if (lc->idle_sleep_max_us != 0 && cur_tsc - busy_tsc > spin_tsc) {
+			if (lc->fib != NULL)
+				rte_rcu_qsbr_quiescent(lc->fib->qsv, 0);
+			sleep_us = idle_sleep(lc, sleep_us);
 		}
 		/* Nothing read from the FIB is held across turns: let the
 		 * control side free what it replaced. */

@@ -461,6 +461,7 @@ static int launch_fwd_lcore(void)
 		return ret;
 	}
 	lc->fib = dp.fib;
+	lc->idle_sleep_max_us = dp.args.idle_sleep_max_us;
 	lc->nic_mac = dp.ports[DP_PORT_NIC].mac;
 	lc->n_active = dp.args.standby ? 0 : lc->n_rx;
 	lc->hb_shm = dp.hb != NULL ? &dp.hb->turns : NULL;

@@ -31,6 +31,7 @@ enum exception_type {
 	EXC_AUTO = 0,	 /* virtio-user if /dev/vhost-net exists, else tap */
 	EXC_TAP,	 /* DPDK TAP PMD */
 	EXC_VIRTIO_USER, /* virtio-user + vhost-net */
+	EXC_AF_XDP,	 /* a veth pair, DPDK's af_xdp PMD on the far end */
 };
 
 struct route_cfg {
@@ -57,8 +58,9 @@ struct agent_config {
 		char file_prefix[64];  /* EAL --file-prefix, default "agent" */
 		char *eal_args[AGENT_CFG_MAX_EAL_ARGS]; /* extra EAL args (strdup'ed) */
 		int n_eal_args;
-		int burst; /* rx burst size, default 32 */
-		int mbufs; /* mbuf pool size, default 8191 */
+		int burst;	       /* rx burst size, default 32 */
+		int mbufs;	       /* mbuf pool size, default 8191 */
+		int idle_sleep_max_us; /* adaptive polling, default 500; 0 = busy */
 	} dataplane;
 
 	struct {
@@ -97,12 +99,12 @@ struct agent_config {
 	struct {
 		uint32_t tables[AGENT_CFG_MAX_TABLES]; /* extra routing tables mirrored */
 		int n_tables;
-		int lpm_rules;	/* IPv4 FIB size, default 1048576 */
-		int lpm6_rules; /* IPv6 FIB size, default 262144 */
-		int tbl8s;	/* IPv4 tbl8 groups, 0 = lpm_rules / 16 */
-		int tbl8s6;	/* IPv6 tbl8 groups, 0 = lpm6_rules */
+		int lpm_rules;	    /* IPv4 FIB size, default 1048576 */
+		int lpm6_rules;	    /* IPv6 FIB size, default 262144 */
+		int tbl8s;	    /* IPv4 tbl8 groups, 0 = lpm_rules / 16 */
+		int tbl8s6;	    /* IPv6 tbl8 groups, 0 = lpm6_rules */
 		int netlink_rcvbuf; /* bytes, 0 = the dataplane's default (64 MiB) */
-		int neighbours; /* neighbour table size, default 4096 */
+		int neighbours;	    /* neighbour table size, default 4096 */
 	} fib;
 
 	struct {

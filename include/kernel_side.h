@@ -40,6 +40,14 @@ int ks_link_wait(struct ks_nl *nl, const char *name, int timeout_ms);
 /* Create bridge NAME if missing (an existing link of another kind is -EEXIST), set it up. */
 int ks_bridge_ensure(struct ks_nl *nl, const char *name);
 int ks_link_delete(struct ks_nl *nl, const char *name); /* 0 if absent */
+/* A new veth pair NAME / PEER, both up, NAME with MAC (NULL: random), both
+ * with MTU (0: default). A veth NAME already there is replaced; a link of
+ * another kind is -EEXIST. */
+int ks_veth_ensure(struct ks_nl *nl, const char *name, const char *peer, const uint8_t *mac,
+		   int mtu);
+/* ethtool.c: turn off NAME's tx checksum offload (and what depends on it:
+ * TSO, GSO), so that what the kernel sends out of it is complete. */
+int ks_link_tx_csum_off(const char *name);
 /* Enslave PORT to BRIDGE (no-op if already), set PORT up. */
 int ks_bridge_port_ensure(struct ks_nl *nl, const char *bridge, const char *port);
 /* Names of the ports of BRIDGE; returns the count (≤ max). */

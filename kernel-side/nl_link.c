@@ -12,6 +12,7 @@
 #include <netlink/cache.h>
 #include <netlink/route/link.h>
 #include <netlink/route/link/bridge.h>
+#include <netlink/route/link/veth.h>
 
 #include "ks_priv.h"
 
@@ -239,6 +240,58 @@ int ks_bridge_ensure(struct ks_nl *nl, const char *name)
 	}
 	LOG(INFO, "created bridge %s", name);
 	return 0;
+}
+
+int ks_veth_ensure(struct ks_nl *nl, const char *name, const char *peer, const uint8_t *mac,
+		   int mtu)
+{
+	struct rtnl_link *link, *p;
+	int ret;
+
+	ret = link_lookup(nl, name, &link);
+	if (ret == 0) {
+		bool is_veth = strcmp(link_kind(link), "veth") == 0;
+		if (!is_veth)
+			LOG(ERR, "cannot create veth %s: a link of kind '%s' has that name", name,
+			    link_kind(link));
+		rtnl_link_put(link);
+		if (!is_veth)
+			return -EEXIST;
+		/* left by a dataplane that died with agentd: start afresh */
+		if ((ret = ks_link_delete(nl, name)) < 0)
+			return ret;
+	} else if (ret != -ENODEV) {
+		LOG(ERR, "cannot look up %s: %s", name, strerror(-ret));
+		return ret;
+	}
+	link = rtnl_link_veth_alloc();
+	if (link == NULL)
+		return -ENOMEM;
+	p = rtnl_link_veth_get_peer(link);
+	rtnl_link_set_name(link, name);
+	rtnl_link_set_name(p, peer);
+	if (mac != NULL) {
+		struct nl_addr *a = nl_addr_build(AF_LLC, mac, 6);
+		if (a != NULL) {
+			rtnl_link_set_addr(link, a);
+			nl_addr_put(a);
+		}
+	}
+	if (mtu > 0) {
+		rtnl_link_set_mtu(link, (unsigned int)mtu);
+		rtnl_link_set_mtu(p, (unsigned int)mtu);
+	}
+	/* (libnl 3.7 fails the request when the peer has flags set) */
+	rtnl_link_set_flags(link, IFF_UP);
+	ret = rtnl_link_add(nl->sk, link, NLM_F_CREATE | NLM_F_EXCL);
+	rtnl_link_put(link); /* the peer goes with it */
+	if (ret < 0) {
+		ret = ks_nl_err(nl, ret);
+		LOG(ERR, "cannot create veth %s (peer %s): %s", name, peer, strerror(-ret));
+		return ret;
+	}
+	LOG(INFO, "created veth %s, peer %s", name, peer);
+	return ks_link_set_up(nl, peer, true);
 }
 
 int ks_link_delete(struct ks_nl *nl, const char *name)

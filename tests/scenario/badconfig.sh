@@ -11,7 +11,7 @@ cases=(
 	's|mtu = 1500;|mtu = "1500";|#must be an integer'
 	's|"10.10.1.1/24"|"10.10.1.300/24"|#10.10.1.300'
 	's|dst = "10.10.2.0/24"|dst = "10.10.2.0/33"|#10.10.2.0/33'
-	's|type = "tap";|type = "vhost";|#vhost'
+	's|type = "[a-z_-]*";|type = "vhost";|#vhost'
 	's|routes = (|routes = ( oops|#'
 )
 

@@ -66,6 +66,11 @@ render_config() {
 	    -e "s|pin_name = \"lab\"|pin_name = \"$P\"|" \
 	    -e "s|binary = \"agent-dataplane\"|binary = \"$BIN_DIR/agent-dataplane\"|" \
 	    "$SRC_DIR/conf/agentd-lab.conf" >"$CONF"
+	# AGT_EXC_TYPE: run a scenario over another exception port type
+	if [ -n "${AGT_EXC_TYPE:-}" ]; then
+		sed -i -e "s|^\(\s*\)type = \"[a-z_-]*\";|\1type = \"$AGT_EXC_TYPE\";|" "$CONF"
+		grep -q "type = \"$AGT_EXC_TYPE\";" "$CONF" || fail "config template changed: exception type not rendered"
+	fi
 	grep -q "$SOCK" "$CONF" || fail "config template changed: socket not rendered"
 	grep -q "\"$P\"" "$CONF" || fail "config template changed: file_prefix not rendered"
 }
@@ -279,8 +284,15 @@ assert_steering_single() {
 	done
 	n=$(in_ns host tc filter show dev dp0 ingress | grep -c "name steer_exc_ingre" || true)
 	[ "$n" -eq 1 ] || fail "dp0 has $n steering filters, want 1"
-	n=$(in_ns host ip -o link show type tun | wc -l)
-	[ "$n" -eq 1 ] || fail "$n tun/tap netdevs in the host namespace, want 1 (dp0)"
+	if [ "${AGT_EXC_TYPE:-af_xdp}" = af_xdp ]; then
+		n=$(in_ns host ip -o link show type veth | grep -c ': dp0[@:]\|: dp0-dp[@:]' || true)
+		[ "$n" -eq 2 ] || fail "$n of the veth pair dp0 / dp0-dp in the host namespace, want 2"
+		n=$(in_ns host ip -d link show dev dp0-dp | grep -c "prog/xdp" || true)
+		[ "$n" -le 1 ] || fail "dp0-dp has $n XDP programs"
+	else
+		n=$(in_ns host ip -o link show type tun | wc -l)
+		[ "$n" -eq 1 ] || fail "$n tun/tap netdevs in the host namespace, want 1 (dp0)"
+	fi
 	n=$(in_ns host ip -d link show dev nic0 | grep -c "prog/xdp" || true)
 	[ "$n" -le 1 ] || fail "nic0 has $n XDP programs"
 }
@@ -293,6 +305,7 @@ fd_count() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
 assert_clean_after_stop() {
 	local f
 	in_ns host ip link show dp0 >/dev/null 2>&1 && fail "exception netdev dp0 left after stop"
+	in_ns host ip link show dp0-dp >/dev/null 2>&1 && fail "af_xdp veth peer dp0-dp left after stop"
 	pgrep -f -- "--file-prefix $P " >/dev/null && fail "a dataplane process survived the stop"
 	in_ns host ip -d link show dev nic0 | grep -q "prog/xdp" && fail "XDP program left on nic0"
 	for f in vm1p vm2p; do

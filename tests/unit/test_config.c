@@ -161,7 +161,7 @@ static void test_lab_config(void **state)
 	assert_int_equal(cfg->nic.addrs[1].family, AF_INET6);
 	assert_int_equal(cfg->nic.mtu, 1500);
 
-	assert_int_equal(cfg->exception.type, EXC_TAP);
+	assert_int_equal(cfg->exception.type, EXC_AF_XDP);
 	assert_string_equal(cfg->exception.ifname, "dp0");
 	assert_int_equal(cfg->exception.queues, 1);
 	assert_int_equal(cfg->exception.queue_size, 1024);
@@ -469,6 +469,7 @@ static void test_exception_type_name(void **state)
 	assert_string_equal(exception_type_name(EXC_AUTO), "auto");
 	assert_string_equal(exception_type_name(EXC_TAP), "tap");
 	assert_string_equal(exception_type_name(EXC_VIRTIO_USER), "virtio-user");
+	assert_string_equal(exception_type_name(EXC_AF_XDP), "af_xdp");
 	assert_string_equal(exception_type_name((enum exception_type)42), "?");
 }
 
