@@ -51,10 +51,14 @@ struct agentd {
 const char *agent_mode_name(enum agent_mode m);
 void agent_set_mode(struct agentd *a, enum agent_mode m, const char *why);
 
-/* epoll: every fd registered with a callback. */
+/* event_loop.c — epoll: every fd registered with a callback. */
 typedef void (*fd_cb_t)(struct agentd *a, int fd, uint32_t events, void *arg);
+int loop_init(struct agentd *a);
+void loop_fini(struct agentd *a);
 int loop_add_fd(struct agentd *a, int fd, fd_cb_t cb, void *arg);
 void loop_del_fd(struct agentd *a, int fd);
+/* Run callbacks until a->stop; -errno if epoll fails. */
+int loop_run(struct agentd *a);
 
 /* dataplane.c — spawn/stop agent-dataplane and talk to its telemetry. */
 int dataplane_start(struct agentd *a);

@@ -29,33 +29,6 @@
 
 #define EXIT_CONFIG 2
 
-struct fd_slot {
-	fd_cb_t cb;
-	void *arg;
-};
-#define MAX_FDS 1024
-static struct fd_slot fds[MAX_FDS];
-
-int loop_add_fd(struct agentd *a, int fd, fd_cb_t cb, void *arg)
-{
-	struct epoll_event ev = {.events = EPOLLIN, .data.fd = fd};
-
-	if (fd < 0 || fd >= MAX_FDS)
-		return -EMFILE;
-	fds[fd] = (struct fd_slot){cb, arg};
-	if (epoll_ctl(a->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
-		return -errno;
-	return 0;
-}
-
-void loop_del_fd(struct agentd *a, int fd)
-{
-	if (fd < 0 || fd >= MAX_FDS)
-		return;
-	epoll_ctl(a->epfd, EPOLL_CTL_DEL, fd, NULL);
-	fds[fd] = (struct fd_slot){0};
-}
-
 const char *agent_mode_name(enum agent_mode m)
 {
 	switch (m) {
@@ -444,9 +417,8 @@ int main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	a->epfd = epoll_create1(EPOLL_CLOEXEC);
 	sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (a->epfd < 0 || sfd < 0 || loop_add_fd(a, sfd, signal_cb, NULL) < 0) {
+	if (loop_init(a) < 0 || sfd < 0 || loop_add_fd(a, sfd, signal_cb, NULL) < 0) {
 		LOG(ERR, "event loop: %s", strerror(errno));
 		return 1;
 	}
@@ -479,19 +451,7 @@ int main(int argc, char **argv)
 	}
 	fallback_start(a);
 
-	while (!a->stop) {
-		struct epoll_event evs[16];
-		int n = epoll_wait(a->epfd, evs, 16, 1000);
-		if (n < 0 && errno != EINTR) {
-			LOG(ERR, "epoll_wait: %s", strerror(errno));
-			break;
-		}
-		for (int i = 0; i < n; i++) {
-			int fd = evs[i].data.fd;
-			if (fd >= 0 && fd < MAX_FDS && fds[fd].cb)
-				fds[fd].cb(a, fd, evs[i].events, fds[fd].arg);
-		}
-	}
+	loop_run(a);
 	ret = 0;
 
 out:
@@ -511,6 +471,7 @@ out:
 	}
 	ctl_close(a);
 	ks_close(a->nl);
+	loop_fini(a);
 	agent_config_free(&a->cfg);
 	LOG(INFO, "agentd stopped");
 	return ret < 0 ? 1 : 0;

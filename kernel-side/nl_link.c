@@ -281,10 +281,11 @@ int ks_veth_ensure(struct ks_nl *nl, const char *name, const char *peer, const u
 		rtnl_link_set_mtu(link, (unsigned int)mtu);
 		rtnl_link_set_mtu(p, (unsigned int)mtu);
 	}
+	rtnl_link_put(p); /* (rtnl_link_veth_get_peer took a reference) */
 	/* (libnl 3.7 fails the request when the peer has flags set) */
 	rtnl_link_set_flags(link, IFF_UP);
 	ret = rtnl_link_add(nl->sk, link, NLM_F_CREATE | NLM_F_EXCL);
-	rtnl_link_put(link); /* the peer goes with it */
+	rtnl_link_veth_release(link); /* both ends */
 	if (ret < 0) {
 		ret = ks_nl_err(nl, ret);
 		LOG(ERR, "cannot create veth %s (peer %s): %s", name, peer, strerror(-ret));
