@@ -11,6 +11,11 @@ PKGS=(
 	iproute2 iputils-ping iperf3 ethtool jq procps psmisc traceroute tcpdump
 	frr
 )
+# --bench: what the benchmarks need beyond the tests (DPDK's l3fwd sources,
+# trafgen, python3 for DPDK telemetry); `make bench-deps`.
+if [ "${1:-}" = --bench ]; then
+	PKGS+=(dpdk-doc netsniff-ng python3)
+fi
 missing=()
 for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

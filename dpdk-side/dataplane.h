@@ -217,8 +217,9 @@ struct dp_lcore {
 	 * dp0 carries it too, so it is also where VM frames are handed back). */
 	struct fib *fib;
 	struct rte_ether_addr nic_mac;
-	uint64_t *hb_shm; /* heartbeat published for agentd (dp_heartbeat.turns) */
-	bool quit;	  /* set by the main lcore, read (relaxed) every loop turn */
+	struct fib_ncache *ncache; /* this lcore's neighbour cache (fib.h) */
+	uint64_t *hb_shm;	   /* heartbeat published for agentd (dp_heartbeat.turns) */
+	bool quit;		   /* set by the main lcore, read (relaxed) every loop turn */
 	bool running;
 	/* counters on their own cache line: the telemetry thread reads them */
 	struct dp_fwd_counters counters __rte_cache_aligned;

@@ -27,6 +27,7 @@
 #include <rte_branch_prediction.h>
 #include <rte_ether.h>
 #include <rte_hash.h>
+#include <rte_hash_crc.h>
 #include <rte_rcu_qsbr.h>
 
 #include "fib4_table.h"
@@ -69,11 +70,14 @@ struct fib_neigh {
 	uint32_t gen; /* control side only (resync) */
 };
 
+/* 32 bytes: rte_hash compares keys of that size with SSE (24 bytes fell
+ * back to memcmp: 8 % of the forwarding lcore's cycles, measured). */
 struct fib_neigh_key {
 	int32_t ifindex;
 	uint8_t family;
 	uint8_t pad[3];
 	uint8_t addr[16];
+	uint8_t pad2[8];
 };
 
 struct fib_local_key {
@@ -124,13 +128,20 @@ struct fib_stats {
 	uint64_t mem6_bytes; /* and the IPv6 ones (the table's groups in use) */
 };
 
+/* A bit per hash value of the host's addresses (fib_local_bit): most
+ * packets are not to the host, and a clear bit says so without the hash
+ * lookup (4 KiB, stays in L1/L2). */
+#define FIB_LOCAL_BITS (1u << 15)
+
 struct fib {
 	/* read by the forwarding lcore */
+	uint64_t local_bits[FIB_LOCAL_BITS / 64];
 	struct fib4_table t4;
 	struct fib6_table t6;
 	uint32_t untrusted;	 /* atomic: != 0 → every lookup punts (FIB_PUNT_behind) */
 	struct fib_nexthop **nh; /* slot → next hop; slot 0 = no route */
 	struct rte_hash *neigh;
+	uint32_t neigh_gen; /* atomic: bumped before a neighbour object is freed */
 	struct rte_hash *local;
 	struct rte_rcu_qsbr *qsv;
 	/* control side */
@@ -190,10 +201,30 @@ bool fib_wants_resync(struct fib *f);
 
 /* ---- the forwarding lcore's side ---- */
 
-static inline bool fib_is_local(const struct fib *f, int family, const uint8_t *addr)
+static __rte_always_inline uint32_t fib_local_bit(int family, const uint8_t *addr)
+{
+	uint32_t w[4], h;
+
+	if (family == AF_INET) {
+		memcpy(w, addr, 4);
+		h = rte_hash_crc_4byte(w[0], 0);
+	} else {
+		memcpy(w, addr, 16);
+		h = rte_hash_crc_4byte(
+		    w[3], rte_hash_crc_4byte(
+			      w[2], rte_hash_crc_4byte(w[1], rte_hash_crc_4byte(w[0], 0))));
+	}
+	return h & (FIB_LOCAL_BITS - 1);
+}
+
+static __rte_always_inline bool fib_is_local(const struct fib *f, int family, const uint8_t *addr)
 {
 	struct fib_local_key k;
+	uint32_t bit = fib_local_bit(family, addr);
 
+	if (likely(!(__atomic_load_n(&f->local_bits[bit / 64], __ATOMIC_RELAXED) &
+		     (1ull << (bit % 64)))))
+		return false;
 	memset(&k, 0, sizeof(k));
 	k.family = family;
 	memcpy(k.addr, addr, family == AF_INET ? 4 : 16);
@@ -203,8 +234,8 @@ static inline bool fib_is_local(const struct fib *f, int family, const uint8_t *
 /* The next hop for DST (network order, 4 or 16 bytes), or NULL with the
  * reason in *why. Split from the path choice so that a caller computes a
  * flow hash only for an ECMP next hop (nh->n > 1). */
-static inline const struct fib_nexthop *fib_lookup_nh(const struct fib *f, int family,
-						      const uint8_t *dst, enum fib_punt *why)
+static __rte_always_inline const struct fib_nexthop *
+fib_lookup_nh(const struct fib *f, int family, const uint8_t *dst, enum fib_punt *why)
 {
 	const struct fib_nexthop *nh;
 	uint64_t slot = 0;
@@ -236,31 +267,92 @@ static inline const struct fib_nexthop *fib_lookup_nh(const struct fib *f, int f
 	return nh;
 }
 
-/* The path of NH a packet to DST takes on a fast path whose next hop must be
- * of kind WANT: for ECMP the one FLOW_HASH picks (the same flow always takes
- * the same path while it stays resolved), skipping unresolved ones. On
- * FIB_FWD, dmac and smac point to the MACs to write. */
-static inline enum fib_punt fib_select(const struct fib *f, const struct fib_nexthop *nh,
-				       int family, const uint8_t *dst, uint32_t flow_hash,
-				       enum fib_nh_kind want, const struct rte_ether_addr **dmac,
-				       const struct rte_ether_addr **smac)
+/* A forwarding lcore's cache of neighbour lookups, direct mapped: the
+ * rte_hash lookup (hash + bucket + key compare, ~30 cycles) was a quarter of
+ * the per-packet cost (bench/core_loop.sh), while a burst usually goes to a
+ * handful of next hops. An entry is used only while f->neigh_gen has not
+ * moved since it was filled: the control side bumps it before it frees a
+ * neighbour object (after the RCU grace period), so a cached pointer is never
+ * one to freed memory. Only hits are cached. */
+#define FIB_NCACHE_SIZE 256
+struct fib_ncache {
+	struct {
+		uint64_t a0, a1; /* the address (IPv4: a0 only) */
+		const struct fib_neigh *n;
+		int32_t ifindex;
+		uint32_t gen;
+		uint8_t family;
+	} e[FIB_NCACHE_SIZE];
+};
+
+/* The neighbour IFINDEX/FAMILY/ADDR, through the cache NC (or not: NULL).
+ * The cache is probed with values in registers: a key built in memory
+ * first cost a store-forwarding stall per packet (measured). */
+static __rte_always_inline const struct fib_neigh *fib_neigh_get(const struct fib *f,
+								 struct fib_ncache *nc,
+								 int32_t ifindex, uint8_t family,
+								 const uint8_t *addr)
 {
 	struct fib_neigh_key k;
 	struct fib_neigh *n;
+	uint64_t a0, a1 = 0;
+	uint32_t gen = 0, i = 0;
+
+	if (family == AF_INET) {
+		uint32_t v;
+		memcpy(&v, addr, 4);
+		a0 = v;
+	} else {
+		memcpy(&a0, addr, 8);
+		memcpy(&a1, addr + 8, 8);
+	}
+	if (nc != NULL) {
+		uint64_t x = a0 ^ a1;
+		gen = __atomic_load_n(&f->neigh_gen, __ATOMIC_ACQUIRE);
+		i = (((uint32_t)x ^ (uint32_t)(x >> 32) ^ (uint32_t)ifindex) * 0x9e3779b1u) >>
+		    (32 - 8); /* FIB_NCACHE_SIZE = 2^8 */
+		if (nc->e[i].a0 == a0 && nc->e[i].a1 == a1 && nc->e[i].ifindex == ifindex &&
+		    nc->e[i].family == family && nc->e[i].gen == gen && nc->e[i].n != NULL)
+			return nc->e[i].n;
+	}
+	memset(&k, 0, sizeof(k));
+	k.ifindex = ifindex;
+	k.family = family;
+	memcpy(k.addr, addr, family == AF_INET ? 4 : 16);
+	if (rte_hash_lookup_data(f->neigh, &k, (void **)&n) < 0)
+		return NULL;
+	if (nc != NULL) {
+		nc->e[i].a0 = a0;
+		nc->e[i].a1 = a1;
+		nc->e[i].ifindex = ifindex;
+		nc->e[i].family = family;
+		nc->e[i].n = n;
+		nc->e[i].gen = gen;
+	}
+	return n;
+}
+
+/* The path of NH a packet to DST takes on a fast path whose next hop must be
+ * of kind WANT: for ECMP the one FLOW_HASH picks (the same flow always takes
+ * the same path while it stays resolved), skipping unresolved ones. On
+ * FIB_FWD, dmac and smac point to the MACs to write. NC: the calling
+ * lcore's neighbour cache, or NULL. */
+static __rte_always_inline enum fib_punt
+fib_select_cached(const struct fib *f, struct fib_ncache *nc, const struct fib_nexthop *nh,
+		  int family, const uint8_t *dst, uint32_t flow_hash, enum fib_nh_kind want,
+		  const struct rte_ether_addr **dmac, const struct rte_ether_addr **smac)
+{
+	const struct fib_neigh *n;
 	unsigned int first = nh->n > 1 ? nh->sel[flow_hash % nh->n_sel] : 0;
 	enum fib_punt why = FIB_PUNT_not_fast;
 
-	memset(&k, 0, sizeof(k));
 	for (unsigned int i = 0; i < nh->n; i++) {
 		const struct fib_nh_path *p = &nh->p[(first + i) % nh->n];
 		if (p->kind != want)
 			continue;
-		k.ifindex = p->oif;
-		k.family = p->has_gw ? p->gw_family : family;
-		memcpy(k.addr, p->has_gw ? p->gw : dst, k.family == AF_INET ? 4 : 16);
-		if (k.family == AF_INET)
-			memset(k.addr + 4, 0, 12);
-		if (rte_hash_lookup_data(f->neigh, &k, (void **)&n) < 0) {
+		n = fib_neigh_get(f, nc, p->oif, p->has_gw ? p->gw_family : (uint8_t)family,
+				  p->has_gw ? p->gw : dst);
+		if (n == NULL) {
 			why = FIB_PUNT_unresolved;
 			continue;
 		}
@@ -271,11 +363,20 @@ static inline enum fib_punt fib_select(const struct fib *f, const struct fib_nex
 	return why;
 }
 
+static __rte_always_inline enum fib_punt
+fib_select(const struct fib *f, const struct fib_nexthop *nh, int family, const uint8_t *dst,
+	   uint32_t flow_hash, enum fib_nh_kind want, const struct rte_ether_addr **dmac,
+	   const struct rte_ether_addr **smac)
+{
+	return fib_select_cached(f, NULL, nh, family, dst, flow_hash, want, dmac, smac);
+}
+
 /* Both in one, for callers that have the flow hash at hand. */
-static inline enum fib_punt fib_resolve(const struct fib *f, int family, const uint8_t *dst,
-					uint32_t flow_hash, enum fib_nh_kind want,
-					const struct rte_ether_addr **dmac,
-					const struct rte_ether_addr **smac)
+static __rte_always_inline enum fib_punt fib_resolve(const struct fib *f, int family,
+						     const uint8_t *dst, uint32_t flow_hash,
+						     enum fib_nh_kind want,
+						     const struct rte_ether_addr **dmac,
+						     const struct rte_ether_addr **smac)
 {
 	enum fib_punt why;
 	const struct fib_nexthop *nh = fib_lookup_nh(f, family, dst, &why);

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include <rte_branch_prediction.h>
+#include <rte_common.h>
 #include <rte_prefetch.h>
 
 #define FIB4_EXT	 0x80000000u
@@ -41,7 +42,8 @@ struct fib4_table {
 };
 
 /* The value a route to DST has (0: none). Lock-free for the reader. */
-static inline uint32_t fib4_lookup(const struct fib4_table *t, uint32_t dst /* host order */)
+static __rte_always_inline uint32_t fib4_lookup(const struct fib4_table *t,
+						uint32_t dst /* host order */)
 {
 	uint32_t e = __atomic_load_n(&t->tbl24[dst >> 8], __ATOMIC_ACQUIRE);
 
@@ -52,7 +54,7 @@ static inline uint32_t fib4_lookup(const struct fib4_table *t, uint32_t dst /* h
 }
 
 /* The tbl24 entry of DST, to prefetch a burst ahead. */
-static inline void fib4_prefetch(const struct fib4_table *t, uint32_t dst)
+static __rte_always_inline void fib4_prefetch(const struct fib4_table *t, uint32_t dst)
 {
 	rte_prefetch0(&t->tbl24[dst >> 8]);
 }

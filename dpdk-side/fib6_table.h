@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include <rte_branch_prediction.h>
+#include <rte_common.h>
 #include <rte_prefetch.h>
 
 #define FIB6_EXT	 0x80000000u
@@ -44,7 +45,7 @@ struct fib6_table {
 
 /* The value of the route to DST (16 bytes, network order; 0: none).
  * Lock-free for the reader. */
-static inline uint32_t fib6_lookup(const struct fib6_table *t, const uint8_t *dst)
+static __rte_always_inline uint32_t fib6_lookup(const struct fib6_table *t, const uint8_t *dst)
 {
 	uint32_t e = __atomic_load_n(&t->tbl16[(uint32_t)dst[0] << 8 | dst[1]], __ATOMIC_ACQUIRE);
 
@@ -54,7 +55,7 @@ static inline uint32_t fib6_lookup(const struct fib6_table *t, const uint8_t *ds
 	return e & FIB6_VALUE_MASK;
 }
 
-static inline void fib6_prefetch(const struct fib6_table *t, const uint8_t *dst)
+static __rte_always_inline void fib6_prefetch(const struct fib6_table *t, const uint8_t *dst)
 {
 	rte_prefetch0(&t->tbl16[(uint32_t)dst[0] << 8 | dst[1]]);
 }

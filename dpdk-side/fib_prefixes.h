@@ -27,8 +27,8 @@ struct cand {
 struct pfx_head {
 	uint8_t len;
 	uint8_t used;
-	uint8_t n;	  /* candidates: c0, then more[0..n-2] */
-	uint8_t cap_more; /* room in more[] */
+	uint8_t n;	    /* candidates: c0, then more[0..n-2] */
+	uint8_t cap_more;   /* room in more[] */
 	uint16_t installed; /* slot in the lookup table, 0 = none (did not fit) */
 	uint16_t pad;
 };
@@ -40,11 +40,11 @@ struct pfx {
 
 struct pfx_store {
 	uint8_t *mem;
-	uint32_t cap;	/* records */
-	uint32_t count; /* used records */
-	uint32_t max;	/* count limit: keeps probes short (load <= 7/8) */
-	uint16_t esz;	/* record size */
-	uint8_t klen;	/* 4 or 16 */
+	uint32_t cap;	  /* records */
+	uint32_t count;	  /* used records */
+	uint32_t max;	  /* count limit: keeps probes short (load <= 7/8) */
+	uint16_t esz;	  /* record size */
+	uint8_t klen;	  /* 4 or 16 */
 	uint8_t more_off; /* offset of the more[] pointer (8-aligned) */
 };
 

@@ -37,6 +37,10 @@ int dp_lcore_init(struct dp_lcore *lc, unsigned int lcore_id, uint16_t burst,
 
 	memset(lc, 0, sizeof(*lc));
 	lc->lcore_id = lcore_id;
+	lc->ncache =
+	    rte_zmalloc_socket("dp_ncache", sizeof(*lc->ncache), RTE_CACHE_LINE_SIZE, socket);
+	if (lc->ncache == NULL)
+		return -ENOMEM;
 	lc->burst = burst;
 	for (int i = 0; i < DP_PORT_COUNT; i++) {
 		struct rte_eth_dev_tx_buffer *buf;
@@ -64,6 +68,8 @@ int dp_lcore_init(struct dp_lcore *lc, unsigned int lcore_id, uint16_t burst,
 
 void dp_lcore_free(struct dp_lcore *lc)
 {
+	rte_free(lc->ncache);
+	lc->ncache = NULL;
 	for (int i = 0; i < DP_PORT_COUNT; i++) {
 		rte_free(lc->tx_buf[i]);
 		lc->tx_buf[i] = NULL;

@@ -35,8 +35,25 @@
 #include "fib.h"
 
 #define DP_VERDICT_DROP 0xff
-/* Packets ahead whose headers are prefetched while one is being processed. */
-#define DP_PREFETCH_OFFSET 3
+/* Packets ahead whose headers are prefetched while one is being processed,
+ * and whose first FIB table entry is (their header requested
+ * DP_PREFETCH_OFFSET - DP_PREFETCH_FIB packets earlier is in cache by then):
+ * the lookups of a burst overlap instead of waiting on one miss each. */
+#define DP_PREFETCH_OFFSET 4
+#define DP_PREFETCH_FIB	   2
+
+static __rte_always_inline void dp_prefetch_route(const struct fib *f, struct rte_mbuf *m)
+{
+	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+
+	if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)) {
+		uint32_t dst;
+		memcpy(&dst, &((const struct rte_ipv4_hdr *)(eth + 1))->dst_addr, 4);
+		fib4_prefetch(&f->t4, rte_be_to_cpu_32(dst));
+	} else if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6)) {
+		fib6_prefetch(&f->t6, ((const struct rte_ipv6_hdr *)(eth + 1))->dst_addr);
+	}
+}
 
 static inline uint8_t dp_slow_path_verdict(enum dp_port_role in)
 {
@@ -51,7 +68,7 @@ struct dp_burst_tally {
 };
 
 /* IPv4 TTL − 1 with the incremental checksum update of RFC 1624. */
-static inline void dp_ipv4_dec_ttl(struct rte_ipv4_hdr *ip)
+static __rte_always_inline void dp_ipv4_dec_ttl(struct rte_ipv4_hdr *ip)
 {
 	uint32_t sum = (uint32_t)ip->hdr_checksum + rte_cpu_to_be_16(0x0100);
 
@@ -69,7 +86,8 @@ static inline uint32_t dp_flow_hash4(const struct rte_ipv4_hdr *ip, uint16_t len
 	h = rte_hash_crc_4byte(ip->dst_addr, h);
 	if ((ip->next_proto_id == IPPROTO_TCP || ip->next_proto_id == IPPROTO_UDP ||
 	     ip->next_proto_id == IPPROTO_SCTP) &&
-	    !(ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) &&
+	    !(ip->fragment_offset &
+	      rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) &&
 	    len >= sizeof(struct rte_ether_hdr) + sizeof(*ip) + 4) {
 		uint32_t ports; /* the L4 header is 2-byte aligned in the frame */
 		memcpy(&ports, ip + 1, 4);
@@ -98,9 +116,11 @@ static inline uint32_t dp_flow_hash6(const struct rte_ipv6_hdr *ip6, uint16_t le
 
 /* Classify + resolve one IP packet. Returns FIB_FWD and fills the MACs, or a
  * punt reason (FIB_PUNT_*), or -1 with the tally already counted. */
-static inline int dp_route_pkt(struct dp_lcore *lc, struct rte_mbuf *m, struct rte_ether_hdr *eth,
-			       enum fib_nh_kind want, const struct rte_ether_addr **dmac,
-			       const struct rte_ether_addr **smac, struct dp_burst_tally *t)
+static __rte_always_inline int dp_route_pkt(struct dp_lcore *lc, struct rte_mbuf *m,
+					    struct rte_ether_hdr *eth, enum fib_nh_kind want,
+					    const struct rte_ether_addr **dmac,
+					    const struct rte_ether_addr **smac,
+					    struct dp_burst_tally *t)
 {
 	uint16_t len = rte_pktmbuf_data_len(m);
 
@@ -127,8 +147,8 @@ static inline int dp_route_pkt(struct dp_lcore *lc, struct rte_mbuf *m, struct r
 		if (nh == NULL)
 			return why;
 		/* the flow hash only where there is a choice (ECMP) */
-		return fib_select(lc->fib, nh, AF_INET, dst, nh->n > 1 ? dp_flow_hash4(ip, len) : 0,
-				  want, dmac, smac);
+		return fib_select_cached(lc->fib, lc->ncache, nh, AF_INET, dst,
+					 nh->n > 1 ? dp_flow_hash4(ip, len) : 0, want, dmac, smac);
 	}
 	if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6)) {
 		struct rte_ipv6_hdr *ip6 = (struct rte_ipv6_hdr *)(eth + 1);
@@ -145,18 +165,20 @@ static inline int dp_route_pkt(struct dp_lcore *lc, struct rte_mbuf *m, struct r
 			return -1;
 		}
 		enum fib_punt why;
-		const struct fib_nexthop *nh = fib_lookup_nh(lc->fib, AF_INET6, ip6->dst_addr, &why);
+		const struct fib_nexthop *nh =
+		    fib_lookup_nh(lc->fib, AF_INET6, ip6->dst_addr, &why);
 		if (nh == NULL)
 			return why;
-		return fib_select(lc->fib, nh, AF_INET6, ip6->dst_addr,
-				  nh->n > 1 ? dp_flow_hash6(ip6, len) : 0, want, dmac, smac);
+		return fib_select_cached(lc->fib, lc->ncache, nh, AF_INET6, ip6->dst_addr,
+					 nh->n > 1 ? dp_flow_hash6(ip6, len) : 0, want, dmac, smac);
 	}
 	t->punt_not_ip++;
 	return -1;
 }
 
-static inline void dp_rewrite(struct rte_ether_hdr *eth, const struct rte_ether_addr *dmac,
-			      const struct rte_ether_addr *smac)
+static __rte_always_inline void dp_rewrite(struct rte_ether_hdr *eth,
+					   const struct rte_ether_addr *dmac,
+					   const struct rte_ether_addr *smac)
 {
 	rte_ether_addr_copy(dmac, &eth->dst_addr);
 	rte_ether_addr_copy(smac, &eth->src_addr);
@@ -166,11 +188,11 @@ static inline void dp_rewrite(struct rte_ether_hdr *eth, const struct rte_ether_
 		((struct rte_ipv6_hdr *)(eth + 1))->hop_limits--;
 }
 
-static inline uint8_t dp_process_nic(struct dp_lcore *lc, struct rte_mbuf *m,
-				     struct dp_burst_tally *t)
+static __rte_always_inline uint8_t dp_process_nic(struct dp_lcore *lc, struct rte_mbuf *m,
+						  struct dp_burst_tally *t)
 {
 	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
-	const struct rte_ether_addr *dmac, *smac;
+	const struct rte_ether_addr *dmac = NULL, *smac = NULL;
 	int r;
 
 	if (!rte_is_same_ether_addr(&eth->dst_addr, &lc->nic_mac)) {
@@ -197,11 +219,11 @@ kernel:
 	return DP_PORT_EXC;
 }
 
-static inline uint8_t dp_process_exc(struct dp_lcore *lc, struct rte_mbuf *m,
-				     struct dp_burst_tally *t)
+static __rte_always_inline uint8_t dp_process_exc(struct dp_lcore *lc, struct rte_mbuf *m,
+						  struct dp_burst_tally *t)
 {
 	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
-	const struct rte_ether_addr *dmac, *smac;
+	const struct rte_ether_addr *dmac = NULL, *smac = NULL;
 	int r;
 
 	/* The kernel's own frames carry dp0's MAC, which is the NIC's. */
@@ -270,6 +292,8 @@ static inline void dp_process_burst(struct dp_lcore *lc, enum dp_port_role in,
 	for (i = 0; i < nb; i++) {
 		if (i + DP_PREFETCH_OFFSET < nb)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + DP_PREFETCH_OFFSET], void *));
+		if (i + DP_PREFETCH_FIB < nb)
+			dp_prefetch_route(lc->fib, pkts[i + DP_PREFETCH_FIB]);
 		verdict[i] = in == DP_PORT_NIC ? dp_process_nic(lc, pkts[i], &t)
 					       : dp_process_exc(lc, pkts[i], &t);
 	}

@@ -71,7 +71,6 @@ static void addr(struct fib *f, bool del, const char *ip, int ifindex)
 	fib_mirror_ops.addr(f, del, &a);
 }
 
-
 static void route_mp(struct fib *f, bool del, const char *dst, int len, int n, const char **gws,
 		     int oif)
 {
@@ -148,6 +147,8 @@ static enum fib_punt resolve(struct fib *f, const char *ip, enum fib_nh_kind wan
 	return p;
 }
 
+static void lab_announce(struct fib *f, bool wire_neigh);
+
 static struct fib *lab_fib(void)
 {
 	struct fib_config cfg = {.lpm_rules = 1024,
@@ -160,6 +161,13 @@ static struct fib *lab_fib(void)
 
 	(void)n;
 	assert_int_equal(fib_create(&f, &cfg, SOCKET_ID_ANY), 0);
+	lab_announce(f, true);
+	return f;
+}
+
+/* What the kernel of lab_fib() says (a dump), the wire's neighbours or not. */
+static void lab_announce(struct fib *f, bool wire_neigh)
+{
 	link_(f, BR, "br-vm", br_mac);
 	link_(f, DP0, "dp0", dp0_mac);
 	route(f, false, "10.10.1.0", 24, NULL, BR, RT_TABLE_MAIN, 0);
@@ -171,10 +179,11 @@ static struct fib *lab_fib(void)
 	addr(f, false, "192.168.100.1", DP0);
 	addr(f, false, "fd00:10::1", BR);
 	neigh(f, false, "10.10.1.11", BR, vm1_mac);
-	neigh(f, false, "192.168.100.2", DP0, wire_mac);
 	neigh(f, false, "fd00:10::11", BR, vm1_mac);
-	neigh(f, false, "fd00:100::2", DP0, wire_mac);
-	return f;
+	if (wire_neigh) {
+		neigh(f, false, "192.168.100.2", DP0, wire_mac);
+		neigh(f, false, "fd00:100::2", DP0, wire_mac);
+	}
 }
 
 static void test_resolve_v4(void **state)
@@ -290,7 +299,6 @@ static void test_resync_drops_stale(void **state)
 	assert_int_equal(resolve(f, "192.168.100.1", NH_UNDERLAY, NULL, NULL), FIB_PUNT_no_route);
 	fib_destroy(f);
 }
-
 
 static const uint8_t wire_mac3[6] = {0x02, 0xee, 0, 0, 0, 3};
 
@@ -423,6 +431,62 @@ static void test_special_routes(void **state)
 
 /* While the mirror is behind, nothing is forwarded from a FIB it cannot
  * vouch for; the next complete resync restores trust. */
+/* The forwarding lcore's neighbour cache (fib_select_cached) never serves
+ * what the neighbour table no longer says: a changed MAC, a deleted
+ * neighbour, a resync that dropped it. */
+static enum fib_punt cached(struct fib *f, struct fib_ncache *nc, const char *ip,
+			    enum fib_nh_kind want, const uint8_t **dmac)
+{
+	uint8_t a[16] = {0};
+	int family = strchr(ip, ':') ? AF_INET6 : AF_INET;
+	const struct rte_ether_addr *d = NULL, *s = NULL;
+	enum fib_punt why;
+	const struct fib_nexthop *nh;
+
+	inet_pton(family, ip, a);
+	nh = fib_lookup_nh(f, family, a, &why);
+	if (nh == NULL)
+		return why;
+	why = fib_select_cached(f, nc, nh, family, a, 0, want, &d, &s);
+	if (dmac)
+		*dmac = d ? d->addr_bytes : NULL;
+	return why;
+}
+
+static void test_neigh_cache(void **state)
+{
+	struct fib *f = lab_fib();
+	struct fib_ncache *nc = calloc(1, sizeof(*nc));
+	const uint8_t *d;
+
+	assert_non_null(nc);
+	for (int i = 0; i < 2; i++) { /* miss, then hit */
+		assert_int_equal(cached(f, nc, "10.10.1.11", NH_VM, &d), FIB_FWD);
+		assert_memory_equal(d, vm1_mac, 6);
+		assert_int_equal(cached(f, nc, "10.10.2.7", NH_UNDERLAY, &d), FIB_FWD);
+		assert_memory_equal(d, wire_mac, 6);
+		assert_int_equal(cached(f, nc, "fd00:10::11", NH_VM, &d), FIB_FWD);
+		assert_memory_equal(d, vm1_mac, 6);
+	}
+	neigh(f, false, "10.10.1.11", BR, wire_mac2); /* new MAC */
+	assert_int_equal(cached(f, nc, "10.10.1.11", NH_VM, &d), FIB_FWD);
+	assert_memory_equal(d, wire_mac2, 6);
+	neigh(f, true, "10.10.1.11", BR, wire_mac2); /* gone */
+	assert_int_equal(cached(f, nc, "10.10.1.11", NH_VM, NULL), FIB_PUNT_unresolved);
+	assert_int_equal(cached(f, nc, "10.10.2.7", NH_UNDERLAY, &d), FIB_FWD); /* others still */
+	neigh(f, false, "10.10.1.11", BR, vm1_mac);
+	assert_int_equal(cached(f, nc, "10.10.1.11", NH_VM, &d), FIB_FWD);
+	/* a resync that does not see the wire's neighbour drops it */
+	assert_int_equal(cached(f, nc, "10.10.2.7", NH_UNDERLAY, &d), FIB_FWD); /* cached */
+	fib_mirror_ops.resync_begin(f);
+	lab_announce(f, false);
+	fib_mirror_ops.resync_end(f);
+	assert_int_equal(cached(f, nc, "10.10.2.7", NH_UNDERLAY, NULL), FIB_PUNT_unresolved);
+	assert_int_equal(cached(f, nc, "10.10.1.11", NH_VM, &d), FIB_FWD);
+	free(nc);
+	fib_destroy(f);
+}
+
 static void test_behind(void **state)
 {
 	struct fib *f = lab_fib();
@@ -647,12 +711,19 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_resolve_v4),		 cmocka_unit_test(test_resolve_v6),
-	    cmocka_unit_test(test_candidates_and_links), cmocka_unit_test(test_resync_drops_stale),
-	    cmocka_unit_test(test_concurrent_updates),	 cmocka_unit_test(test_ecmp),
-	    cmocka_unit_test(test_nexthop_objects),	 cmocka_unit_test(test_special_routes),
-	    cmocka_unit_test(test_behind),		 cmocka_unit_test(test_full),
-	    cmocka_unit_test(test_walk_pages),		 cmocka_unit_test(test_scale),
+	    cmocka_unit_test(test_resolve_v4),
+	    cmocka_unit_test(test_resolve_v6),
+	    cmocka_unit_test(test_candidates_and_links),
+	    cmocka_unit_test(test_resync_drops_stale),
+	    cmocka_unit_test(test_concurrent_updates),
+	    cmocka_unit_test(test_ecmp),
+	    cmocka_unit_test(test_nexthop_objects),
+	    cmocka_unit_test(test_special_routes),
+	    cmocka_unit_test(test_neigh_cache),
+	    cmocka_unit_test(test_behind),
+	    cmocka_unit_test(test_full),
+	    cmocka_unit_test(test_walk_pages),
+	    cmocka_unit_test(test_scale),
 	};
 	int ret = cmocka_run_group_tests(tests, NULL, NULL);
 	char cmd[PATH_MAX + 16];
