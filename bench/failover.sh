@@ -48,7 +48,7 @@ start_fast
 ping_ok vm1 10.10.2.2 || fail "vm1 cannot reach the remote VM"
 ping_ok rvm 10.10.1.11 || fail "the remote VM cannot reach vm1"
 
-DURATION=4 # s per stream: kill at 1 s, failback ~1.7 s later, then traffic
+DURATION=6 # s per stream: kill at 1 s, failback ~2-2.5 s later, then traffic
 RESULTS=$WORK/results.txt
 : >"$RESULTS"
 echo "failover benchmark: $RUNS runs, $RATE datagrams/s each way, hold-down $HOLDDOWN_MS ms"
