@@ -11,6 +11,7 @@
 #      memory, CPU, route change -> forwarding latency
 #   4. idle cost of agentd and the dataplane (adaptive polling vs busy)
 #   5. failover / failback blocked time (10 kills)
+#   6. where the cycles go on each lab path (perf, when installed)
 set -euo pipefail
 T=${1:-5}
 B=$(cd "$(dirname "$0")" && pwd)
@@ -20,3 +21,4 @@ run "$B/throughput.sh" "$T"
 run "$B/fib_scale.sh"
 run "$B/idle.sh" "$((T * 2))"
 run "$B/failover.sh" 10
+if command -v perf >/dev/null; then run "$B/profile.sh" 3; fi

@@ -78,13 +78,13 @@ struct fib_neigh_key {
 	uint8_t pad[3];
 	uint8_t addr[16];
 	uint8_t pad2[8];
-};
+} __rte_aligned(8); /* rte_hash_crc reads 8 bytes at a time */
 
 struct fib_local_key {
 	uint8_t family;
 	uint8_t pad[3];
 	uint8_t addr[16];
-};
+} __rte_aligned(8); /* (24 bytes: memset before use, the tail is hashed too) */
 
 /* Why a packet went to the kernel instead of the fast path. */
 #define FIB_PUNT_REASONS(X)                                                                        \
