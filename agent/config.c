@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #define LOG_TYPE "config"
 #include <agent_config.h>
@@ -246,9 +247,67 @@ static bool valid_ifname(const char *name)
 	return true;
 }
 
+#define CFG_MAX_CPUS 1024 /* (glibc's CPU_SETSIZE) */
+
+/* EAL's -l list, checked as EAL would take it and for this machine: "N" or
+ * "A-B" items (A <= B), no CPU twice, every CPU one this machine has (EAL
+ * refuses the others, and the dataplane would never start), at least two
+ * (the main lcore and the forwarding one). Returns NULL or what is wrong. */
+static const char *cpulist_error(const char *v, char *why, size_t len)
+{
+	static unsigned char seen[CFG_MAX_CPUS];
+	long n_cpus = sysconf(_SC_NPROCESSORS_CONF);
+	int count = 0;
+	const char *p = v;
+
+	memset(seen, 0, sizeof(seen));
+	if (n_cpus <= 0 || n_cpus > CFG_MAX_CPUS)
+		n_cpus = CFG_MAX_CPUS;
+	while (*p != '\0') {
+		char *end;
+		unsigned long a, b;
+
+		if (!isdigit((unsigned char)*p))
+			return "must be a CPU list such as \"0-1\" or \"0,2-3\"";
+		a = strtoul(p, &end, 10);
+		b = a;
+		if (*end == '-') {
+			if (!isdigit((unsigned char)end[1]))
+				return "must be a CPU list such as \"0-1\" or \"0,2-3\"";
+			b = strtoul(end + 1, &end, 10);
+		}
+		if (*end != ',' && *end != '\0')
+			return "must be a CPU list such as \"0-1\" or \"0,2-3\"";
+		if (b < a) {
+			snprintf(why, len, "has the range %lu-%lu, which is backwards", a, b);
+			return why;
+		}
+		if (b >= (unsigned long)n_cpus) {
+			snprintf(why, len, "names CPU %lu, and this machine has CPUs 0-%ld", b,
+				 n_cpus - 1);
+			return why;
+		}
+		for (unsigned long c = a; c <= b; c++, count++)
+			if (seen[c]++) {
+				snprintf(why, len, "names CPU %lu twice", c);
+				return why;
+			}
+		p = *end == ',' ? end + 1 : end;
+		if (*end == ',' && *p == '\0')
+			return "must be a CPU list such as \"0-1\" or \"0,2-3\"";
+	}
+	if (count < 2)
+		return "must name at least two CPUs (the dataplane's main lcore and its forwarding "
+		       "lcore)";
+	return NULL;
+}
+
 static int check_string(struct loader *ld, const config_setting_t *s, const char *key,
 			const char *v, unsigned int flags)
 {
+	char why[96];
+	const char *err;
+
 	if ((flags & (F_NONEMPTY | F_IFNAME | F_ABSPATH | F_CPULIST)) && v[0] == '\0')
 		return fail_at(ld, s, "\"%s\" must not be empty", key);
 	if ((flags & F_IFNAME) && !valid_ifname(v))
@@ -265,10 +324,8 @@ static int check_string(struct loader *ld, const config_setting_t *s, const char
 		return fail_at(ld, s,
 			       "\"%s\" is too long for a UNIX socket path (at most %zu characters)",
 			       key, sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
-	if ((flags & F_CPULIST) && strspn(v, "0123456789,-") != strlen(v))
-		return fail_at(ld, s,
-			       "\"%s\": \"%s\" must be a CPU list such as \"0-1\" or \"0,2-3\"",
-			       key, v);
+	if ((flags & F_CPULIST) && (err = cpulist_error(v, why, sizeof(why))) != NULL)
+		return fail_at(ld, s, "\"%s\": \"%s\" %s", key, v, err);
 	return 0;
 }
 

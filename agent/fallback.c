@@ -306,7 +306,9 @@ static void dataplane_kill(struct agentd *a)
 {
 	if (a->dp.pid == 0)
 		return;
-	kill(a->dp.pid, SIGCONT); /* a stopped process dies only once continued */
+	/* SIGKILL first, never SIGCONT: a stopped (hung) process dies of it
+	 * without running again, so it cannot send the packets it held */
+	kill(a->dp.pid, SIGKILL);
 	dataplane_stop(a, 0);
 	hb_unmap();
 }

@@ -2,7 +2,7 @@
 # Scenario: a hung dataplane (SIGSTOP: the process exists, nothing moves) is
 # found by the heartbeat, the host falls back to kernel routing, and traffic
 # flows meanwhile; once the old process is gone (agentd kills a hung
-# dataplane; we SIGCONT it if it is still there) a new one takes over after
+# dataplane without letting it run again) a new one takes over after
 # the hold-down and the fast path carries the traffic again.
 . "$(dirname "$0")/lib.sh"
 scenario_init sigstop
@@ -62,6 +62,12 @@ awk -v l="$(jq .last_rx_epoch "$WORK/rx.json")" -v t="$t_dpdk" 'BEGIN { exit !(l
 	fail "stream not received after the failback"
 awk -v a="$fo" 'BEGIN { exit !(a < 3000) }' || fail "blocked $fo ms by the hang"
 pass "vm1->remote stream: blocked $fo ms by the hang (detection included), lost $lost in all"
+# The hung process is killed as it is (SIGKILL, never SIGCONT first): it
+# must not run again and send the datagrams it held since the stop, which
+# would arrive after newer ones sent meanwhile through the kernel.
+reordered=$(jq .reordered "$WORK/rx.json")
+[ "$reordered" -eq 0 ] || fail "$reordered datagrams arrived out of order: the hung dataplane ran again"
+pass "nothing sent by the hung dataplane after the stop (0 out of order)"
 [ "$(fb failovers)" -eq 1 ] && [ "$(fb failbacks)" -eq 1 ] ||
 	fail "fallback counters: $(status_json | jq -c .fallback)"
 assert_steering_single

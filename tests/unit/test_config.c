@@ -363,6 +363,10 @@ INVALID(test_queue_size_range, "bad-queue-size-range.conf", "exception.queue_siz
 INVALID(test_burst_range, "bad-burst.conf", "dataplane.burst", "between 1 and 64")
 INVALID(test_lcores_empty, "bad-lcores-empty.conf", "dataplane.lcores", "must not be empty")
 INVALID(test_lcores_syntax, "bad-lcores-syntax.conf", "dataplane.lcores", "CPU list")
+INVALID(test_lcores_beyond, "bad-lcores-beyond.conf", "dataplane.lcores", "this machine has CPUs")
+INVALID(test_lcores_twice, "bad-lcores-twice.conf", "dataplane.lcores", "names CPU 1 twice")
+INVALID(test_lcores_backwards, "bad-lcores-backwards.conf", "dataplane.lcores", "backwards")
+INVALID(test_lcores_one, "bad-lcores-two.conf", "dataplane.lcores", "at least two CPUs")
 INVALID(test_ifname_too_long, "bad-ifname-long.conf", "exception.ifname", "too long")
 INVALID(test_ifname_invalid, "bad-ifname-chars.conf", "bridge.ports[1]",
 	"not a valid interface name")
@@ -523,6 +527,10 @@ int main(void)
 	    cmocka_unit_test(test_burst_range),
 	    cmocka_unit_test(test_lcores_empty),
 	    cmocka_unit_test(test_lcores_syntax),
+	    cmocka_unit_test(test_lcores_beyond),
+	    cmocka_unit_test(test_lcores_twice),
+	    cmocka_unit_test(test_lcores_backwards),
+	    cmocka_unit_test(test_lcores_one),
 	    cmocka_unit_test(test_ifname_too_long),
 	    cmocka_unit_test(test_ifname_invalid),
 	    cmocka_unit_test(test_log_level),
