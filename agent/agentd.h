@@ -107,6 +107,7 @@ json_t *status_build(struct agentd *a);
 struct ctl_handler {
 	uint16_t type;
 	const char *name;
+	bool changes; /* changes agentd's state: root only (reads: control.group too) */
 	/* Return 0 and set *resp, or a negative errno (then *resp may hold
 	 * {"error": "..."}). */
 	int (*handle)(struct agentd *a, const char *payload, uint32_t len, json_t **resp);

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <grp.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -664,6 +665,7 @@ static int parse_routes(struct loader *ld, const config_setting_t *s, const char
 
 static const struct field control_fields[] = {
     STR("socket", control.socket, F_ABSPATH | F_SOCKPATH),
+    STR("group", control.group, F_NOSLASH),
     {0},
 };
 
@@ -769,6 +771,7 @@ static void set_defaults(struct agent_config *cfg)
 {
 	cfg->log_level = AGENT_LOG_INFO;
 	snprintf(cfg->control.socket, sizeof(cfg->control.socket), "/run/agentd/agentd.sock");
+	cfg->control.gid = -1;
 	snprintf(cfg->dataplane.binary, sizeof(cfg->dataplane.binary), "agent-dataplane");
 	snprintf(cfg->dataplane.lcores, sizeof(cfg->dataplane.lcores), "0-1");
 	snprintf(cfg->dataplane.file_prefix, sizeof(cfg->dataplane.file_prefix), "agent");
@@ -1045,10 +1048,38 @@ static int check_ifnames(struct loader *ld)
 	return 0;
 }
 
+/* control.group: a group of this machine (name, or a number). */
+static int check_group(struct loader *ld)
+{
+	struct agent_config *cfg = ld->cfg;
+	const char *g = cfg->control.group;
+	struct group *gr;
+	char *end;
+	unsigned long n;
+
+	cfg->control.gid = -1;
+	if (g[0] == '\0')
+		return 0;
+	n = strtoul(g, &end, 10);
+	if (isdigit((unsigned char)g[0]) && *end == '\0' && n < 0x7fffffff) {
+		cfg->control.gid = (int)n;
+		return 0;
+	}
+	gr = getgrnam(g);
+	if (gr == NULL)
+		return fail_at(ld, lookup(ld, "control.group", -1),
+			       "\"control.group\": no group \"%s\" on this machine", g);
+	cfg->control.gid = (int)gr->gr_gid;
+	return 0;
+}
+
 static int check_cross(struct loader *ld)
 {
 	const struct agent_config *cfg = ld->cfg;
 	int ret;
+
+	if ((ret = check_group(ld)) < 0)
+		return ret;
 
 	if ((ret = check_addresses(ld)) < 0)
 		return ret;

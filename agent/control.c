@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Control socket: UNIX stream socket, mode 0660. Each request is one
+/* Control socket: UNIX stream socket, root's (0600), or root:control.group
+ * 0660 so that a monitoring group may read (as docker.sock or FRR's vty
+ * group): a request that changes agentd's state (mode) is served to root
+ * only, whose uid the kernel vouches for (SO_PEERCRED). Each request is one
  * agent_req_hdr + payload; each response one agent_resp_hdr + payload.
  * Handlers register themselves from constructors (CTL_REGISTER). Clients are
  * local and short-lived (agentctl), so a request is read with a short receive
@@ -13,6 +16,7 @@
 #include <time.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -24,6 +28,9 @@
 
 static struct ctl_handler *handlers;
 static int listen_fd = -1;
+/* a client connection's callback argument: its peer */
+#define PEER_ROOT  1u
+#define PEER_OTHER 2u
 
 void ctl_register(struct ctl_handler *h)
 {
@@ -132,6 +139,11 @@ static void client_cb(struct agentd *a, int fd, uint32_t events, void *arg)
 	if (hd == NULL) {
 		resp = json_pack("{s:s}", "error", "unknown request type");
 		ret = -EOPNOTSUPP;
+	} else if (hd->changes && (uintptr_t)arg != PEER_ROOT) {
+		LOG(NOTICE, "request %u %s refused: the client is not root", h.id, hd->name);
+		resp = json_pack("{s:s}", "error",
+				 "permission denied: only root may change agentd's state");
+		ret = -EPERM;
 	} else {
 		LOG(DEBUG, "request %u %s", h.id, hd->name);
 		ret = hd->handle(a, payload, h.len, &resp);
@@ -153,14 +165,21 @@ close:
 static void listen_cb(struct agentd *a, int fd, uint32_t events, void *arg)
 {
 	struct timeval tv = {.tv_sec = 1};
+	struct ucred cred;
+	socklen_t cl = sizeof(cred);
 	int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+	uintptr_t peer;
 
 	if (c < 0)
 		return;
 	/* Bound how long a stuck client can hold the loop. */
 	setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (loop_add_fd(a, c, client_cb, NULL) < 0)
+	/* who connected, as the kernel saw it at connect() */
+	peer = getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &cl) == 0 && cred.uid == 0
+		   ? PEER_ROOT
+		   : PEER_OTHER;
+	if (loop_add_fd(a, c, client_cb, (void *)peer) < 0)
 		close(c);
 }
 
@@ -232,8 +251,9 @@ int ctl_listen(struct agentd *a)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 || chmod(path, 0660) < 0 ||
-	    listen(fd, 16) < 0) {
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
+	    (a->cfg.control.gid >= 0 && chown(path, 0, (gid_t)a->cfg.control.gid) < 0) ||
+	    chmod(path, a->cfg.control.gid >= 0 ? 0660 : 0600) < 0 || listen(fd, 16) < 0) {
 		ret = -errno;
 		LOG(ERR, "control socket %s: %s", path, strerror(-ret));
 		close(fd);

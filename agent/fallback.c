@@ -583,6 +583,7 @@ static int mode_handle(struct agentd *a, const char *payload, uint32_t len, json
 static struct ctl_handler mode_handler = {
     .type = AGENT_REQ_MODE,
     .name = "mode",
+    .changes = true,
     .handle = mode_handle,
 };
 CTL_REGISTER(mode_handler);

@@ -50,6 +50,8 @@ struct agent_config {
 
 	struct {
 		char socket[PATH_MAX]; /* "control.socket", default /run/agentd/agentd.sock */
+		char group[64];	       /* "control.group": may read (status...), "" = root only */
+		int gid;	       /* resolved at load, -1 when group is "" */
 	} control;
 
 	struct {

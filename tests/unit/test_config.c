@@ -367,6 +367,7 @@ INVALID(test_lcores_beyond, "bad-lcores-beyond.conf", "dataplane.lcores", "this 
 INVALID(test_lcores_twice, "bad-lcores-twice.conf", "dataplane.lcores", "names CPU 1 twice")
 INVALID(test_lcores_backwards, "bad-lcores-backwards.conf", "dataplane.lcores", "backwards")
 INVALID(test_lcores_one, "bad-lcores-two.conf", "dataplane.lcores", "at least two CPUs")
+INVALID(test_control_group, "bad-control-group.conf", "control.group", "no group \"agt-no-such-group\"")
 INVALID(test_ifname_too_long, "bad-ifname-long.conf", "exception.ifname", "too long")
 INVALID(test_ifname_invalid, "bad-ifname-chars.conf", "bridge.ports[1]",
 	"not a valid interface name")
@@ -531,6 +532,7 @@ int main(void)
 	    cmocka_unit_test(test_lcores_twice),
 	    cmocka_unit_test(test_lcores_backwards),
 	    cmocka_unit_test(test_lcores_one),
+	    cmocka_unit_test(test_control_group),
 	    cmocka_unit_test(test_ifname_too_long),
 	    cmocka_unit_test(test_ifname_invalid),
 	    cmocka_unit_test(test_log_level),
