@@ -131,6 +131,42 @@ static void exception_teardown(struct agentd *a)
 		ks_link_delete(a->nl, a->cfg.exception.ifname);
 }
 
+/* Where the dataplane writes why it failed (--error-file): beside the
+ * control socket's default directory, one file per dataplane (file_prefix). */
+#define ERROR_DIR "/run/agentd"
+static void error_path(const struct agent_config *cfg, char *out, size_t len)
+{
+	snprintf(out, len, ERROR_DIR "/dataplane-%s.error", cfg->dataplane.file_prefix);
+}
+
+/* The dataplane's own account of its failure, appended to WHY: the summary
+ * line and, when it names another line, the first logged line that reads
+ * like a cause (the EAL's probe error behind "port not found"). */
+static void error_read(struct agentd *a, char *why, size_t len)
+{
+	char path[PATH_MAX], line[256], summary[256] = "", cause[256] = "";
+	FILE *f;
+
+	error_path(&a->cfg, path, sizeof(path));
+	f = fopen(path, "r");
+	if (f == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		const char *l = line + strspn(line, " ");
+		if (summary[0] == '\0')
+			snprintf(summary, sizeof(summary), "%s", l);
+		else if (cause[0] == '\0' && strcmp(l, summary) != 0 &&
+			 (strstr(l, "ail") || strstr(l, "rror") || strstr(l, "annot")))
+			snprintf(cause, sizeof(cause), "%s", l);
+	}
+	fclose(f);
+	unlink(path);
+	if (summary[0] != '\0')
+		snprintf(why + strlen(why), len - strlen(why), ": %s%s%s", summary,
+			 cause[0] ? "; " : "", cause);
+}
+
 static void telemetry_path(const struct agent_config *cfg, char *out, size_t len)
 {
 	/* DPDK's runtime dir for root; see eal_get_runtime_dir(). */
@@ -215,6 +251,9 @@ static int build_argv(struct agentd *a, char **argv, char storage[][PATH_MAX + 6
 	ARG("%d", cfg->dataplane.burst);
 	ARG("--idle-sleep-max-us");
 	ARG("%d", cfg->dataplane.idle_sleep_max_us);
+	ARG("--error-file");
+	error_path(cfg, storage[s], sizeof(storage[s]));
+	argv[n++] = storage[s++];
 	ARG("--mbufs");
 	ARG("%d", cfg->dataplane.mbufs);
 	if (a->dp.standby)
@@ -254,7 +293,7 @@ static int build_argv(struct agentd *a, char **argv, char storage[][PATH_MAX + 6
 static void dataplane_exited(struct agentd *a, int fd, uint32_t events, void *arg)
 {
 	siginfo_t si = {0};
-	char why[200];
+	char why[512];
 
 	if (waitid(P_PIDFD, fd, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0) {
 		/* Adopted (not our child): the pidfd is readable once it is gone. */
@@ -266,6 +305,7 @@ static void dataplane_exited(struct agentd *a, int fd, uint32_t events, void *ar
 		snprintf(why, sizeof(why), "dataplane pid %d killed by signal %d (%s)", a->dp.pid,
 			 si.si_status, strsignal(si.si_status));
 	}
+	error_read(a, why, sizeof(why));
 	loop_del_fd(a, fd);
 	close(fd);
 	a->dp.pidfd = -1;
@@ -334,6 +374,7 @@ int dataplane_start(struct agentd *a)
 		if (ret < 0)
 			return ret;
 	}
+	mkdir(ERROR_DIR, 0755); /* (the dataplane's --error-file goes there) */
 	if (strcmp(a->dp.exc_type, "af_xdp") == 0 && (ret = exception_veth_create(a)) < 0) {
 		if (a->cfg.exception.type != EXC_AUTO)
 			return ret;

@@ -34,6 +34,8 @@ void dp_args_usage(FILE *out, const char *prog)
 		"  --fib-tbl8s N       IPv4 tbl8 groups (/25../32 under distinct /24s)\n"
 		"  --fib6-tbl8s N      IPv6 table groups (8-bit strides below /16)\n"
 		"  --netlink-rcvbuf B  netlink event socket buffer, bytes (tests shrink it)\n"
+		"  --error-file PATH   on a failure, write its reason and the last log lines\n"
+		"                      there (agentd reads it into `agentctl status`)\n"
 		"  --standby           start everything but the NIC port; SIGUSR1 starts it\n"
 		"                      (agentd's failback hold-down: the kernel keeps the NIC)\n",
 		prog, DP_MAX_BURST, DP_DEFAULT_BURST, DP_MIN_MBUFS, DP_MAX_MBUFS, DP_DEFAULT_MBUFS,
@@ -92,6 +94,7 @@ int dp_args_parse(int argc, char **argv, struct dp_args *args, char *err, size_t
 		OPT_FIB6_TBL8S,
 		OPT_NL_RCVBUF,
 		OPT_IDLE_SLEEP,
+		OPT_ERROR_FILE,
 	};
 	static const struct option opts[] = {
 	    {"nic", required_argument, NULL, OPT_NIC},
@@ -109,6 +112,7 @@ int dp_args_parse(int argc, char **argv, struct dp_args *args, char *err, size_t
 	    {"netlink-rcvbuf", required_argument, NULL, OPT_NL_RCVBUF},
 	    {"standby", no_argument, NULL, OPT_STANDBY},
 	    {"idle-sleep-max-us", required_argument, NULL, OPT_IDLE_SLEEP},
+	    {"error-file", required_argument, NULL, OPT_ERROR_FILE},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -178,6 +182,10 @@ int dp_args_parse(int argc, char **argv, struct dp_args *args, char *err, size_t
 		case OPT_FIB6_TBL8S:
 			if (parse_uint(optarg, 1, 1u << 23, &args->fib6_tbl8s) < 0)
 				return fail(err, err_len, "--fib6-tbl8s must be 1..%u", 1u << 23);
+			break;
+		case OPT_ERROR_FILE:
+			if (copy_name(args->error_file, sizeof(args->error_file), optarg) < 0)
+				return fail(err, err_len, "--error-file path too long");
 			break;
 		case OPT_IDLE_SLEEP:
 			if (parse_uint(optarg, 0, DP_MAX_IDLE_SLEEP_US, &args->idle_sleep_max_us) <

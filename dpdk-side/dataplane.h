@@ -75,7 +75,17 @@ struct dp_args {
 	unsigned int netlink_rcvbuf;	    /* bytes, 0: the mirror's default */
 	unsigned int idle_sleep_max_us;	    /* adaptive polling; 0: busy polling */
 	bool standby;			    /* leave the NIC alone until SIGUSR1 */
+	char error_file[256];		    /* where the reason of a failure goes, "" = nowhere */
 };
+
+/* ---- error_report.c: the reason of a failure, for agentd ---- */
+
+/* Tee DPDK's log (stderr) and keep its last lines. Before rte_eal_init. */
+int dp_error_report_init(void);
+/* A failure, to stderr; the first one becomes the report's summary. */
+void dp_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Write the summary and the last lines logged to PATH ("": nothing). */
+void dp_error_report_write(const char *path);
 
 /* Parse the application part of the command line (what follows "--"):
  * argv[0] is a program name, as for getopt. Returns 0, 1 when --help was

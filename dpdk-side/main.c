@@ -309,7 +309,8 @@ static int setup_fast_path(void)
 	if (ret == -EAGAIN) {
 		/* the kernel's tables kept changing under the dump: start with
 		 * an untrusted FIB (everything to the kernel), the tick retries */
-		RTE_LOG(WARNING, DP, "netlink dump interrupted: FIB untrusted until a resync completes\n");
+		RTE_LOG(WARNING, DP,
+			"netlink dump interrupted: FIB untrusted until a resync completes\n");
 	} else if (ret < 0) {
 		RTE_LOG(ERR, DP, "netlink dump: %s\n", strerror(-ret));
 		return ret;
@@ -399,8 +400,9 @@ static int find_ports(void)
 	for (int i = 0; i < DP_PORT_COUNT; i++) {
 		ret = dp_port_lookup(&dp.ports[i], roles[i], names[i]);
 		if (ret == -ENODEV) {
-			fprintf(stderr, "agent-dataplane: %s port '%s' not found; ports are:\n",
-				roles[i], names[i]);
+			dp_errorf("%s port '%s' not found (see the EAL probe errors before)",
+				  roles[i], names[i]);
+			fprintf(stderr, "agent-dataplane: ports are:\n");
 			list_ports();
 			return ret;
 		}
@@ -568,13 +570,18 @@ int main(int argc, char **argv)
 	sigaddset(&mask, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	if (dp.args.error_file[0] != '\0')
+		unlink(dp.args.error_file); /* a previous run's */
+	if (dp_error_report_init() < 0)
+		fprintf(stderr,
+			"agent-dataplane: cannot tee the log: failures reach stderr only\n");
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	dp.start_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 
 	ret = rte_eal_init(eal_argc, argv);
 	if (ret < 0) {
-		fprintf(stderr, "agent-dataplane: EAL initialisation failed: %s\n",
-			rte_strerror(rte_errno));
+		dp_errorf("EAL initialisation failed: %s", rte_strerror(rte_errno));
+		dp_error_report_write(dp.args.error_file);
 		return EXIT_FAILURE;
 	}
 	set_state(DP_STATE_INIT);
@@ -586,8 +593,8 @@ int main(int argc, char **argv)
 
 	int code = EXIT_FAILURE;
 	if (rte_get_next_lcore(-1, 1, 0) >= RTE_MAX_LCORE) {
-		fprintf(stderr, "agent-dataplane: need a worker lcore for forwarding besides the "
-				"main lcore (e.g. -l 0-1)\n");
+		dp_errorf(
+		    "need a worker lcore for forwarding besides the main lcore (e.g. -l 0-1)");
 		code = EXIT_USAGE;
 		goto out;
 	}
@@ -636,6 +643,8 @@ out:
 	set_state(DP_STATE_STOPPING);
 	teardown();
 	RTE_LOG(NOTICE, DP, "stopped (exit %d)\n", code);
+	if (code != EXIT_SUCCESS)
+		dp_error_report_write(dp.args.error_file);
 	rte_eal_cleanup();
 	return code;
 }
