@@ -234,6 +234,9 @@ static void test_minimal_defaults(void **state)
 
 	assert_int_equal(cfg->log_level, AGENT_LOG_INFO);
 	assert_string_equal(cfg->control.socket, "/run/agentd/agentd.sock");
+	assert_string_equal(cfg->control.group, "");
+	assert_int_equal(cfg->control.gid, -1);
+	assert_int_equal(cfg->dataplane.idle_sleep_max_us, 500);
 	assert_string_equal(cfg->dataplane.binary, "agent-dataplane");
 	assert_string_equal(cfg->dataplane.lcores, "0-1");
 	assert_string_equal(cfg->dataplane.file_prefix, "agent");
@@ -368,6 +371,8 @@ INVALID(test_lcores_twice, "bad-lcores-twice.conf", "dataplane.lcores", "names C
 INVALID(test_lcores_backwards, "bad-lcores-backwards.conf", "dataplane.lcores", "backwards")
 INVALID(test_lcores_one, "bad-lcores-two.conf", "dataplane.lcores", "at least two CPUs")
 INVALID(test_control_group, "bad-control-group.conf", "control.group", "no group \"agt-no-such-group\"")
+INVALID(test_idle_sleep_heartbeat, "bad-idle-sleep.conf", "dataplane.idle_sleep_max_us",
+	"at most a quarter of")
 INVALID(test_ifname_too_long, "bad-ifname-long.conf", "exception.ifname", "too long")
 INVALID(test_ifname_invalid, "bad-ifname-chars.conf", "bridge.ports[1]",
 	"not a valid interface name")
@@ -533,6 +538,7 @@ int main(void)
 	    cmocka_unit_test(test_lcores_backwards),
 	    cmocka_unit_test(test_lcores_one),
 	    cmocka_unit_test(test_control_group),
+	    cmocka_unit_test(test_idle_sleep_heartbeat),
 	    cmocka_unit_test(test_ifname_too_long),
 	    cmocka_unit_test(test_ifname_invalid),
 	    cmocka_unit_test(test_log_level),
