@@ -3,12 +3,12 @@
  * fib4_table.h for why). */
 #include <errno.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include <rte_common.h>
 #include <rte_malloc.h>
 
 #include "fib4_table.h"
+#include "fib_mem.h"
 
 #define GROUP_SIZE 256u
 
@@ -20,22 +20,6 @@ static inline uint32_t entry(uint8_t len, uint32_t value)
 static inline unsigned int depth1(uint32_t e) /* prefix length + 1, 0 = empty */
 {
 	return (e & FIB4_DEPTH_MASK) >> FIB4_DEPTH_SHIFT;
-}
-
-/* The lookup tables are plain anonymous memory, not DPDK's: zero without a
- * memset, touched only where routes land (an empty 64 MiB tbl24 costs
- * nothing, and a killed dataplane has that much less to tear down before
- * agentd hears of it), and backed by transparent huge pages where the
- * kernel has them (what hugepages would give the lookups: few TLB misses).
- * Nothing but this process reads them: no DMA, no secondary process. */
-static void *table_alloc(size_t bytes)
-{
-	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-	if (p == MAP_FAILED)
-		return NULL;
-	madvise(p, bytes, MADV_HUGEPAGE); /* a hint: fine if THP is off */
-	return p;
 }
 
 static size_t tbl24_bytes(void)
@@ -54,8 +38,9 @@ int fib4_create(struct fib4_table *t, uint32_t n_groups, int socket_id)
 	if (n_groups == 0 || n_groups > FIB4_MAX_VALUE)
 		return -EINVAL;
 	t->n_groups = n_groups;
-	t->tbl24 = table_alloc(tbl24_bytes());
-	t->tbl8 = table_alloc(tbl8_bytes(n_groups));
+	/* the lookup tables in fib_mem (see why there) */
+	t->tbl24 = fib_mem_alloc(tbl24_bytes(), false);
+	t->tbl8 = fib_mem_alloc(tbl8_bytes(n_groups), false);
 	t->free_groups = rte_malloc_socket("fib4_free", n_groups * sizeof(uint32_t), 0, socket_id);
 	t->pending = rte_malloc_socket("fib4_pending", n_groups * sizeof(uint32_t), 0, socket_id);
 	if (t->tbl24 == NULL || t->tbl8 == NULL || t->free_groups == NULL || t->pending == NULL) {
@@ -69,10 +54,8 @@ int fib4_create(struct fib4_table *t, uint32_t n_groups, int socket_id)
 
 void fib4_free(struct fib4_table *t)
 {
-	if (t->tbl24 != NULL)
-		munmap(t->tbl24, tbl24_bytes());
-	if (t->tbl8 != NULL)
-		munmap(t->tbl8, tbl8_bytes(t->n_groups));
+	fib_mem_free(t->tbl24, tbl24_bytes());
+	fib_mem_free(t->tbl8, tbl8_bytes(t->n_groups));
 	rte_free(t->free_groups);
 	rte_free(t->pending);
 	memset(t, 0, sizeof(*t));
@@ -118,7 +101,8 @@ int fib4_add(struct fib4_table *t, uint32_t prefix, uint8_t len, uint32_t value)
 		for (uint32_t i = first; i < first + n; i++) {
 			uint32_t cur = t->tbl24[i];
 			if (cur & FIB4_EXT)
-				fill(t->tbl8, (cur & FIB4_VALUE_MASK) * GROUP_SIZE, GROUP_SIZE, len, e);
+				fill(t->tbl8, (cur & FIB4_VALUE_MASK) * GROUP_SIZE, GROUP_SIZE, len,
+				     e);
 			else if (depth1(cur) <= (unsigned int)len + 1u)
 				__atomic_store_n(&t->tbl24[i], e, __ATOMIC_RELEASE);
 		}
@@ -173,8 +157,8 @@ void fib4_del(struct fib4_table *t, uint32_t prefix, uint8_t len, uint8_t cover_
 		for (uint32_t i = first; i < first + n; i++) {
 			uint32_t cur = t->tbl24[i];
 			if (cur & FIB4_EXT) {
-				unfill(t->tbl8, (cur & FIB4_VALUE_MASK) * GROUP_SIZE, GROUP_SIZE, len,
-				       e);
+				unfill(t->tbl8, (cur & FIB4_VALUE_MASK) * GROUP_SIZE, GROUP_SIZE,
+				       len, e);
 				try_fold(t, i);
 			} else if (depth1(cur) == (unsigned int)len + 1u) {
 				__atomic_store_n(&t->tbl24[i], e, __ATOMIC_RELEASE);

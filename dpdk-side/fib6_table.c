@@ -5,9 +5,9 @@
  * address, the first 16 bits wide, every other one 8. */
 #include <errno.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "fib6_table.h"
+#include "fib_mem.h"
 
 #define GROUP_SIZE 256u
 #define TBL16_SIZE 65536u
@@ -22,19 +22,6 @@ static inline unsigned int depth1(uint32_t e) /* prefix length + 1, 0 = empty */
 	return (e & FIB6_DEPTH_MASK) >> FIB6_DEPTH_SHIFT;
 }
 
-/* Anonymous memory, as fib4_table.c: zero for free and resident only where
- * written, so the group array can be reserved generously. */
-static void *table_alloc(size_t bytes)
-{
-	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-
-	if (p == MAP_FAILED)
-		return NULL;
-	madvise(p, bytes, MADV_HUGEPAGE); /* a hint: fine if THP is off */
-	return p;
-}
-
 static size_t groups_bytes(uint32_t n_groups)
 {
 	return (size_t)n_groups * GROUP_SIZE * sizeof(uint32_t);
@@ -46,10 +33,12 @@ int fib6_create(struct fib6_table *t, uint32_t n_groups)
 	if (n_groups == 0 || n_groups > FIB6_MAX_VALUE + 1u)
 		return -EINVAL;
 	t->n_groups = n_groups;
-	t->tbl16 = table_alloc(TBL16_SIZE * sizeof(uint32_t));
-	t->groups = table_alloc(groups_bytes(n_groups));
-	t->free_groups = table_alloc(n_groups * sizeof(uint32_t));
-	t->pending = table_alloc(n_groups * sizeof(uint32_t));
+	/* fib_mem: resident only where written, so the group array (and its
+	 * free lists) can be reserved generously */
+	t->tbl16 = fib_mem_alloc(TBL16_SIZE * sizeof(uint32_t), true);
+	t->groups = fib_mem_alloc(groups_bytes(n_groups), true);
+	t->free_groups = fib_mem_alloc(n_groups * sizeof(uint32_t), true);
+	t->pending = fib_mem_alloc(n_groups * sizeof(uint32_t), true);
 	if (t->tbl16 == NULL || t->groups == NULL || t->free_groups == NULL || t->pending == NULL) {
 		fib6_free(t);
 		return -ENOMEM;
@@ -59,14 +48,10 @@ int fib6_create(struct fib6_table *t, uint32_t n_groups)
 
 void fib6_free(struct fib6_table *t)
 {
-	if (t->tbl16 != NULL)
-		munmap(t->tbl16, TBL16_SIZE * sizeof(uint32_t));
-	if (t->groups != NULL)
-		munmap(t->groups, groups_bytes(t->n_groups));
-	if (t->free_groups != NULL)
-		munmap(t->free_groups, t->n_groups * sizeof(uint32_t));
-	if (t->pending != NULL)
-		munmap(t->pending, t->n_groups * sizeof(uint32_t));
+	fib_mem_free(t->tbl16, TBL16_SIZE * sizeof(uint32_t));
+	fib_mem_free(t->groups, groups_bytes(t->n_groups));
+	fib_mem_free(t->free_groups, t->n_groups * sizeof(uint32_t));
+	fib_mem_free(t->pending, t->n_groups * sizeof(uint32_t));
 	memset(t, 0, sizeof(*t));
 }
 

@@ -4,11 +4,11 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 
 #include <rte_hash_crc.h>
 
+#include "fib_mem.h"
 #include "fib_prefixes.h"
 
 /* record layout after the head: dst[klen], c0, more pointer */
@@ -27,20 +27,18 @@ int pfx_store_init(struct pfx_store *s, int family, uint32_t max_entries)
 
 	memset(s, 0, sizeof(*s));
 	s->klen = family == AF_INET ? 4 : 16;
-	s->more_off = (uint8_t)((sizeof(struct pfx_head) + s->klen + sizeof(struct cand) + 7) & ~7u);
+	s->more_off =
+	    (uint8_t)((sizeof(struct pfx_head) + s->klen + sizeof(struct cand) + 7) & ~7u);
 	s->esz = (uint16_t)(s->more_off + sizeof(struct cand *));
 	/* load <= 0.85, any size (no power of two: 1M routes in 39 MiB) */
 	cap = (uint64_t)max_entries * 20 / 17 + 16;
 	if (cap > (1ull << 31))
 		return -EINVAL;
 	bytes = cap * s->esz;
-	/* anonymous memory: zero, and only touched where records land */
-	s->mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (s->mem == MAP_FAILED) {
-		s->mem = NULL;
+	/* fib_mem: zero, and only touched where records land */
+	s->mem = fib_mem_alloc(bytes, false);
+	if (s->mem == NULL)
 		return -ENOMEM;
-	}
-	madvise(s->mem, bytes, MADV_HUGEPAGE); /* a hint: fewer TLB misses if THP is on */
 	s->cap = (uint32_t)cap;
 	s->max = max_entries;
 	return 0;
@@ -55,7 +53,7 @@ void pfx_store_free(struct pfx_store *s)
 		if (p->h.used)
 			free(*more_of(s, p));
 	}
-	munmap(s->mem, (uint64_t)s->cap * s->esz);
+	fib_mem_free(s->mem, (uint64_t)s->cap * s->esz);
 	s->mem = NULL;
 }
 
