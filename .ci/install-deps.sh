@@ -8,13 +8,15 @@ PKGS=(
 	libdpdk-dev dpdk dpdk-dev
 	libbpf-dev libxdp-dev libnl-3-dev libnl-route-3-dev libmnl-dev libconfig-dev
 	libjansson-dev libcmocka-dev libclang-rt-14-dev
+	libsystemd-dev systemd # sd_notify; systemd-analyze for the unit test
 	iproute2 iputils-ping iperf3 ethtool jq procps psmisc traceroute tcpdump
+	python3 # the scenarios' protocol clients (ctl_clients.py, sd_notify_listener.py)
 	frr
 )
 # --bench: what the benchmarks need beyond the tests (DPDK's l3fwd sources,
 # trafgen, python3 for DPDK telemetry); `make bench-deps`.
 if [ "${1:-}" = --bench ]; then
-	PKGS+=(dpdk-doc netsniff-ng python3)
+	PKGS+=(dpdk-doc netsniff-ng)
 fi
 missing=()
 for p in "${PKGS[@]}"; do

@@ -273,6 +273,17 @@ static void print_status(json_t *st)
 			printf(" via %s", s(v, "via"));
 		printf(" dev %s\n", s(v, "dev"));
 	}
+	/* agentd itself: its clients and how long its loop was ever held */
+	if ((v = json_object_get(st, "control")) != NULL) {
+		json_t *lp = json_object_get(st, "loop");
+		printf(
+		    "agentd:      %lld control client(s) (max %lld; %lld evicted, %lld timed out, "
+		    "%lld protocol errors); slowest loop step %.0f ms (%s), %lld over %lld ms\n",
+		    i(v, "clients"), i(v, "max_clients"), i(v, "evicted"), i(v, "timed_out"),
+		    i(v, "protocol_errors"),
+		    json_real_value(json_object_get(lp, "max_callback_ms")), s(lp, "max_callback"),
+		    i(lp, "slow_callbacks"), i(lp, "slow_ms"));
+	}
 }
 
 /* One route, the way `ip route` prints it, plus where DPDK sends it. */

@@ -31,7 +31,8 @@ struct dataplane {
 	char nic_port[64]; /* DPDK port names passed with --nic/--exception */
 	char exc_port[64];
 	char telemetry_path[256];
-	bool standby; /* start with --standby (NIC left to the kernel until SIGUSR1) */
+	bool standby;  /* start with --standby (NIC left to the kernel until SIGUSR1) */
+	bool handover; /* stopped on purpose, the kernel has taken over (no failover) */
 };
 
 struct agentd {
@@ -55,18 +56,42 @@ void agent_set_mode(struct agentd *a, enum agent_mode m, const char *why);
 typedef void (*fd_cb_t)(struct agentd *a, int fd, uint32_t events, void *arg);
 int loop_init(struct agentd *a);
 void loop_fini(struct agentd *a);
-int loop_add_fd(struct agentd *a, int fd, fd_cb_t cb, void *arg);
+int loop_add_fd_named(struct agentd *a, int fd, fd_cb_t cb, void *arg, const char *file,
+		      const char *cb_name);
+/* (the callback's file and name label it in the slow-callback report) */
+#define loop_add_fd(a, fd, cb, arg) loop_add_fd_named(a, fd, cb, arg, __FILE__, #cb)
+/* Callbacks run, slow ones, the slowest (status "loop"). */
+json_t *loop_status(void);
+/* Change the epoll events of a registered fd (EPOLLIN, EPOLLOUT, 0). */
+int loop_mod_fd(struct agentd *a, int fd, uint32_t events);
 void loop_del_fd(struct agentd *a, int fd);
 /* Run callbacks until a->stop; -errno if epoll fails. */
 int loop_run(struct agentd *a);
 
 /* dataplane.c — spawn/stop agent-dataplane and talk to its telemetry. */
 int dataplane_start(struct agentd *a);
-/* SIGTERM, wait up to timeout_ms, then SIGKILL. */
-void dataplane_stop(struct agentd *a, int timeout_ms);
+/* SIGTERM, wait up to timeout_ms, then SIGKILL. Logs how it ended; 0 if it
+ * exited with status 0 (or, adopted, went away by itself), 1 if not. */
+int dataplane_stop(struct agentd *a, int timeout_ms);
 void dataplane_remove_runtime_dir(struct agentd *a);
-/* Run a telemetry command; *out gets the value under the command's key. */
+/* Run a telemetry command; *out gets the value under the command's key.
+ * Blocking (bounded by a short timeout): only for supervision steps that
+ * need the answer before going on; requests use dpq_start(). */
 int dataplane_query(struct agentd *a, const char *cmd, json_t **out);
+struct sockaddr_un;
+int dataplane_telemetry_addr(struct agentd *a, struct sockaddr_un *sun);
+
+/* dp_query.c — the same queries without blocking the loop: DONE runs from
+ * the loop once every command has a reply or the deadline passed, with per
+ * command rets[i] (0, or -errno: -ETIMEDOUT, -ENOENT for a null reply...)
+ * and vals[i] (borrowed: incref to keep). -EBUSY when too many are in flight. */
+#define DPQ_MAX_CMDS 4
+typedef void (*dpq_done_t)(struct agentd *a, void *arg, const int *rets, json_t *const *vals,
+			   int n);
+int dpq_start(struct agentd *a, const char *const *cmds, int n_cmds, int timeout_ms,
+	      dpq_done_t done, void *arg);
+int dpq_inflight(void);
+void dpq_cancel_all(struct agentd *a);
 
 /* kernel_setup.c — the Linux side, from the config. */
 int kernel_setup_bridge(struct agentd *a);
@@ -100,19 +125,29 @@ void underlay_routes_sample(json_t *arr, size_t max);
 json_t *underlay_routes_status(void);
 void underlay_routes_fini(struct agentd *a);
 
-/* status.c */
-json_t *status_build(struct agentd *a);
+/* status.c — STATS, HEALTH: the dataplane's telemetry replies (NULL: none). */
+json_t *status_build(struct agentd *a, json_t *health, json_t *stats);
 
 /* control.c — control socket; handlers register themselves (grout style). */
+/* The request being served: a handler that answers later keeps a copy. */
+struct ctl_call {
+	uint64_t client; /* the connection's serial (it may be gone by the reply) */
+	uint32_t id;	 /* the request's id */
+};
+#define CTL_DEFERRED 1 /* returned by handle(): the reply comes via ctl_reply() */
 struct ctl_handler {
 	uint16_t type;
 	const char *name;
 	bool changes; /* changes agentd's state: root only (reads: control.group too) */
 	/* Return 0 and set *resp, or a negative errno (then *resp may hold
-	 * {"error": "..."}). */
-	int (*handle)(struct agentd *a, const char *payload, uint32_t len, json_t **resp);
+	 * {"error": "..."}), or CTL_DEFERRED having kept *CALL for ctl_reply()
+	 * (what waits on the dataplane: the loop never does). */
+	int (*handle)(struct agentd *a, const char *payload, uint32_t len, json_t **resp,
+		      const struct ctl_call *call);
 	struct ctl_handler *next;
 };
+/* Answer a deferred request (RESP is stolen). Dropped if the client left. */
+void ctl_reply(struct agentd *a, const struct ctl_call *call, int ret, json_t *resp);
 void ctl_register(struct ctl_handler *h);
 #define CTL_REGISTER(h)                                                                            \
 	static void __attribute__((constructor)) ctl_register_##h(void)                            \
@@ -120,6 +155,8 @@ void ctl_register(struct ctl_handler *h);
 		ctl_register(&h);                                                                  \
 	}
 int ctl_listen(struct agentd *a);
+/* Connections and what the limits did to them (status "control"). */
+json_t *ctl_status(void);
 void ctl_close(struct agentd *a);
 /* Fails with -EADDRINUSE when an agentd already answers on PATH. */
 int ctl_check_free(const char *path);
@@ -140,11 +177,23 @@ int nic_to_dpdk(struct agentd *a);	 /* rebind to vfio-pci before the dataplane s
 bool nic_needs_rebind(struct agentd *a); /* a vfio-pci NIC the kernel gets back on fallback */
 void nic_announce(struct agentd *a, const char *ifname); /* GARP + unsolicited NA */
 
+/* service_notify.c — systemd notifications (sd_notify); no-ops without
+ * NOTIFY_SOCKET. init: WATCHDOG=1 from a loop timer at half WATCHDOG_USEC.
+ * status: STATUS= with the mode (kernel: and WHY, the failure or the
+ * request), READY=1 the first time the mode is dpdk or kernel.
+ * stopping: STOPPING=1. */
+int svc_notify_init(struct agentd *a);
+void svc_notify_status(struct agentd *a, const char *why);
+void svc_notify_stopping(struct agentd *a);
+void svc_notify_fini(struct agentd *a);
+
 /* fallback.c — failover to the kernel, restarts, hold-down, failback. */
 int fallback_init(struct agentd *a);
 void fallback_start(struct agentd *a);
 void fallback_failover(struct agentd *a, const char *why);
 int fallback_force(struct agentd *a, bool kernel);
+/* The dataplane stopped by a handover (dp.handover) has exited. */
+void fallback_handover_done(struct agentd *a);
 json_t *fallback_status(struct agentd *a);
 int fallback_heartbeat_misses(void);
 int dataplane_query_timeout(struct agentd *a, const char *cmd, int timeout_ms, json_t **out);

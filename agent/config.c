@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <grp.h>
+#include <net/if.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -27,12 +28,16 @@
 #include <agent_config.h>
 #include <agent_log.h>
 
+#include "config_source.h"
+
 /* Longest key path in a message, e.g. "routes[255].metric". */
 #define KEY_MAX 128
 
 struct loader {
 	const char *file;
 	config_t *lc;
+	struct cfg_source *src; /* the text libconfig parsed: lines → FILE:LINE */
+	const struct agent_config_opts *opts;
 	struct agent_config *cfg; /* scratch copy being filled */
 	char *err;
 	size_t errlen;
@@ -70,35 +75,72 @@ struct field {
 static int fail_at(struct loader *ld, const config_setting_t *s, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* "FILE:LINE: message", with the line of S or, for settings libconfig has no
- * line for (the root group), of the closest ancestor that has one. */
-static int fail_at(struct loader *ld, const config_setting_t *s, const char *fmt, ...)
+/* The line of S in the text libconfig parsed or, for settings libconfig has
+ * no line for (the root group), of the closest ancestor that has one. */
+static unsigned int raw_line(const config_setting_t *s)
 {
-	const char *file = ld->file;
 	unsigned int line = 0;
-	char msg[512];
-	va_list ap;
 
-	for (const config_setting_t *t = s; t != NULL && line == 0; t = config_setting_parent(t)) {
+	for (const config_setting_t *t = s; t != NULL && line == 0; t = config_setting_parent(t))
 		line = config_setting_source_line(t);
-		if (line != 0 && config_setting_source_file(t) != NULL)
-			file = config_setting_source_file(t);
-	}
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (ld->errlen == 0)
-		return -EINVAL;
-	if (line != 0)
-		snprintf(ld->err, ld->errlen, "%s:%u: %s", file, line, msg);
-	else
-		snprintf(ld->err, ld->errlen, "%s: %s", file, msg);
-	return -EINVAL;
+	return line;
 }
 
-static unsigned int line_of(const config_setting_t *s)
+/* The file and line S comes from (the text is the files expanded). */
+static const char *where(const struct loader *ld, const config_setting_t *s, unsigned int *line)
 {
-	return s != NULL ? config_setting_source_line(s) : 0;
+	*line = 0;
+	if (ld->src == NULL)
+		return ld->file;
+	return cfg_source_where(ld->src, raw_line(s), line);
+}
+
+static unsigned int line_of(const struct loader *ld, const config_setting_t *s)
+{
+	unsigned int line;
+
+	if (s == NULL)
+		return 0;
+	where(ld, s, &line);
+	return line;
+}
+
+/* Messages quote values from the file, which may hold newlines and other
+ * control characters ("a\nb", or a string spanning lines): a message is one
+ * line, whatever the file (found by the fuzzer). */
+static void one_line(char *s)
+{
+	for (; *s != '\0'; s++)
+		if (iscntrl((unsigned char)*s))
+			*s = '?';
+}
+
+/* "FILE:LINE: message" (or "FILE: message" when there is no line). */
+static void format_at(const struct loader *ld, const config_setting_t *s, char *out, size_t len,
+		      const char *fmt, va_list ap)
+{
+	unsigned int line;
+	const char *file = where(ld, s, &line);
+	char msg[512];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (line != 0)
+		snprintf(out, len, "%s:%u: %s", file, line, msg);
+	else
+		snprintf(out, len, "%s: %s", file, msg);
+	one_line(out);
+}
+
+static int fail_at(struct loader *ld, const config_setting_t *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ld->errlen == 0)
+		return -EINVAL;
+	va_start(ap, fmt);
+	format_at(ld, s, ld->err, ld->errlen, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
 }
 
 /* ---- addresses ---------------------------------------------------------- */
@@ -248,7 +290,8 @@ static bool valid_ifname(const char *name)
 	return true;
 }
 
-#define CFG_MAX_CPUS 1024 /* (glibc's CPU_SETSIZE) */
+#define CFG_MAX_CPUS  1024 /* (glibc's CPU_SETSIZE) */
+#define CFG_MAX_LCORE 128  /* RTE_MAX_LCORE of DPDK 22.11 as Debian builds it */
 
 /* EAL's -l list, checked as EAL would take it and for this machine: "N" or
  * "A-B" items (A <= B), no CPU twice, every CPU one this machine has (EAL
@@ -286,6 +329,12 @@ static const char *cpulist_error(const char *v, char *why, size_t len)
 		if (b >= (unsigned long)n_cpus) {
 			snprintf(why, len, "names CPU %lu, and this machine has CPUs 0-%ld", b,
 				 n_cpus - 1);
+			return why;
+		}
+		/* a machine with more CPUs than EAL's RTE_MAX_LCORE */
+		if (b >= CFG_MAX_LCORE) {
+			snprintf(why, len, "names CPU %lu, and EAL supports CPUs 0-%d only", b,
+				 CFG_MAX_LCORE - 1);
 			return why;
 		}
 		for (unsigned long c = a; c <= b; c++, count++)
@@ -926,7 +975,7 @@ static int parse_routes(struct loader *ld, const config_setting_t *s, const char
 		memset(r, 0, sizeof(*r));
 		if ((ret = parse_members(ld, e, ekey, route_fields, r)) < 0)
 			return ret;
-		r->line = (int)line_of(e);
+		r->line = (int)line_of(ld, e);
 		via = config_setting_get_member(e, "via");
 		r->has_via = via != NULL;
 		if (r->has_via && r->via.family != r->dst.family)
@@ -980,19 +1029,26 @@ static void origin_set(struct origin *o, struct loader *ld, const char *path, in
 static int fail_pair(struct loader *ld, const struct origin *a, const struct origin *b,
 		     const char *what, const char *value)
 {
-	char where[64];
+	unsigned int la, lb;
+	const char *fa, *fb;
+	char at[PATH_MAX + 32];
 
-	if (line_of(a->s) > line_of(b->s)) {
+	/* (lines of the parsed text: the order in the files, includes expanded) */
+	if ((a->s != NULL ? raw_line(a->s) : 0) > (b->s != NULL ? raw_line(b->s) : 0)) {
 		const struct origin *t = a;
 		a = b;
 		b = t;
 	}
-	if (a->s != NULL)
-		snprintf(where, sizeof(where), "line %u", line_of(a->s));
+	fa = where(ld, a->s, &la);
+	fb = where(ld, b->s, &lb);
+	if (a->s == NULL)
+		snprintf(at, sizeof(at), "default");
+	else if (strcmp(fa, fb) != 0)
+		snprintf(at, sizeof(at), "%s:%u", fa, la);
 	else
-		snprintf(where, sizeof(where), "default");
+		snprintf(at, sizeof(at), "line %u", la);
 	return fail_at(ld, b->s, "\"%s\": duplicate %s %s, already used by \"%s\" (%s)", b->key,
-		       what, value, a->key, where);
+		       what, value, a->key, at);
 }
 
 /* No address may be configured twice, on the NIC or the bridge: the kernel
@@ -1117,6 +1173,90 @@ static int check_cross(struct loader *ld)
 	return 0;
 }
 
+/* ---- this host (warnings) ---------------------------------------------- */
+
+static void warn_at(struct loader *ld, const config_setting_t *s, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void warn_at(struct loader *ld, const config_setting_t *s, const char *fmt, ...)
+{
+	char msg[PATH_MAX + 512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	format_at(ld, s, msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	ld->opts->warn(ld->opts->warn_arg, msg);
+}
+
+/* nic.device as a PCI address in sysfs form ("0000:03:00.0"), as agentd
+ * hands it to EAL with -a; false for vdev arguments. */
+static bool device_pci_address(const char *dev, char *addr, size_t len)
+{
+	unsigned int d, b, s, f;
+
+	if (sscanf(dev, "%x:%x:%x.%u", &d, &b, &s, &f) == 4) {
+		snprintf(addr, len, "%04x:%02x:%02x.%u", d, b, s, f);
+		return true;
+	}
+	if (sscanf(dev, "%x:%x.%u", &b, &s, &f) == 3) {
+		snprintf(addr, len, "0000:%02x:%02x.%u", b, s, f);
+		return true;
+	}
+	return false;
+}
+
+/* The netdev a vdev's "iface=NAME" argument names ("net_af_xdp0,iface=nic0"). */
+static bool device_iface(const char *dev, char *name, size_t len)
+{
+	for (const char *arg = strchr(dev, ','); arg != NULL; arg = strchr(arg + 1, ',')) {
+		if (strncmp(arg + 1, "iface=", 6) == 0) {
+			snprintf(name, len, "%.*s", (int)strcspn(arg + 7, ","), arg + 7);
+			return name[0] != '\0';
+		}
+	}
+	return false;
+}
+
+/* Interfaces and devices the file names that this host does not have: only
+ * warnings, the file may be meant for another host (--check-config). What
+ * agentd creates (the bridge, the exception netdev) is not looked for. */
+static void check_host(struct loader *ld)
+{
+	const struct agent_config *cfg = ld->cfg;
+	char name[AGENT_CFG_STR], path[PATH_MAX];
+	struct stat st;
+
+	if (if_nametoindex(cfg->nic.kernel_netdev) == 0)
+		warn_at(ld, lookup(ld, "nic.kernel_netdev", -1),
+			"warning: \"nic.kernel_netdev\": no interface \"%s\" on this host",
+			cfg->nic.kernel_netdev);
+	if (device_pci_address(cfg->nic.device, name, sizeof(name))) {
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s", name);
+		if (stat(path, &st) < 0)
+			warn_at(ld, lookup(ld, "nic.device", -1),
+				"warning: \"nic.device\": no PCI device %s on this host", name);
+	} else if (device_iface(cfg->nic.device, name, sizeof(name)) &&
+		   (strlen(name) >= IFNAMSIZ || if_nametoindex(name) == 0)) {
+		warn_at(ld, lookup(ld, "nic.device", -1),
+			"warning: \"nic.device\": no interface \"%s\" (iface=) on this host", name);
+	}
+	for (int i = 0; i < cfg->bridge.n_ports; i++)
+		if (if_nametoindex(cfg->bridge.ports[i]) == 0)
+			warn_at(ld, lookup(ld, "bridge.ports", i),
+				"warning: \"bridge.ports[%d]\": no interface \"%s\" on this host",
+				i, cfg->bridge.ports[i]);
+	for (int i = 0; i < cfg->n_routes; i++) {
+		const char *dev = cfg->routes[i].dev;
+
+		if (dev[0] == '\0' || strcmp(dev, cfg->exception.ifname) == 0 ||
+		    strcmp(dev, cfg->bridge.name) == 0 || if_nametoindex(dev) != 0)
+			continue;
+		warn_at(ld, lookup(ld, "routes", i),
+			"warning: \"routes[%d].dev\": no interface \"%s\" on this host", i, dev);
+	}
+}
+
 /* ---- entry points ------------------------------------------------------- */
 
 void agent_config_free(struct agent_config *cfg)
@@ -1130,98 +1270,48 @@ void agent_config_free(struct agent_config *cfg)
 	cfg->dataplane.n_eal_args = 0;
 }
 
-static int set_include_dir(config_t *lc, const char *file)
+/* Parse and check the text of SRC (named NAME) into CFG. */
+static int load(struct cfg_source *src, const char *name, const struct agent_config_opts *opts,
+		struct agent_config *cfg, char *err, size_t errlen)
 {
-	const char *slash = strrchr(file, '/');
-	char dir[PATH_MAX];
-
-	/* @include paths are relative to the including file, not to the cwd. */
-	if (slash == NULL)
-		return 0;
-	if ((size_t)(slash - file) >= sizeof(dir))
-		return -ENAMETOOLONG;
-	memcpy(dir, file, slash - file);
-	dir[slash - file] = '\0';
-	config_set_include_dir(lc, slash == file ? "/" : dir);
-	return 0;
-}
-
-/* On success CFG is overwritten (its previous eal_args are not freed: free
- * them first when reloading into the same struct); on failure it is left
- * exactly as it was. */
-int agent_config_load(const char *file, struct agent_config *cfg, char *err, size_t errlen)
-{
-	char dummy_err[1];
-	struct loader ld = {.file = file, .err = err, .errlen = errlen};
-	struct stat st;
+	struct loader ld = {
+	    .file = name, .src = src, .opts = opts, .err = err, .errlen = err ? errlen : 0};
 	config_t lc;
 	int ret;
-
-	if (err == NULL) {
-		ld.err = dummy_err;
-		ld.errlen = 0;
-	} else if (errlen > 0) {
-		err[0] = '\0';
-	}
-	if (file == NULL || cfg == NULL) {
-		if (ld.errlen > 0)
-			snprintf(ld.err, ld.errlen, "no configuration file given");
-		return -EINVAL;
-	}
-	/* Tell "cannot read" (errno) from "invalid": libconfig only says "file I/O error". */
-	if (stat(file, &st) < 0) {
-		ret = -errno;
-		if (ld.errlen > 0)
-			snprintf(ld.err, ld.errlen, "%s: cannot read: %s", file, strerror(-ret));
-		return ret;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		if (ld.errlen > 0)
-			snprintf(ld.err, ld.errlen, "%s: cannot read: %s", file, strerror(EISDIR));
-		return -EISDIR;
-	}
-	if (strlen(file) >= sizeof(cfg->path)) {
-		if (ld.errlen > 0)
-			snprintf(ld.err, ld.errlen, "%s: path too long", file);
-		return -ENAMETOOLONG;
-	}
 
 	ld.cfg = calloc(1, sizeof(*ld.cfg));
 	if (ld.cfg == NULL)
 		return -ENOMEM;
 	set_defaults(ld.cfg);
-	snprintf(ld.cfg->path, sizeof(ld.cfg->path), "%s", file);
+	snprintf(ld.cfg->path, sizeof(ld.cfg->path), "%s", name);
 
 	config_init(&lc);
 	ld.lc = &lc;
-	if ((ret = set_include_dir(&lc, file)) < 0) {
+	/* Every @include was expanded in SRC: one libconfig still finds would
+	 * be one the scan missed, and must not be opened (from the cwd). */
+	config_set_include_dir(&lc, "/dev/null");
+	if (!config_read_string(&lc, src->text)) {
+		unsigned int line;
+		const char *file =
+		    cfg_source_where(src, (unsigned int)config_error_line(&lc), &line);
+		const char *text = config_error_text(&lc) ? config_error_text(&lc) : "syntax error";
+
+		ret = -EINVAL;
+		if (ld.errlen > 0 && line > 0)
+			snprintf(ld.err, ld.errlen, "%s:%u: %s", file, line, text);
+		else if (ld.errlen > 0)
+			snprintf(ld.err, ld.errlen, "%s: %s", file, text);
 		if (ld.errlen > 0)
-			snprintf(ld.err, ld.errlen, "%s: %s", file, strerror(-ret));
-		goto out;
-	}
-	errno = 0;
-	if (!config_read_file(&lc, file)) {
-		if (config_error_type(&lc) == CONFIG_ERR_FILE_IO) {
-			/* Unreadable after all (permissions, or an @include). */
-			ret = errno != 0 ? -errno : -EIO;
-			if (ld.errlen > 0)
-				snprintf(ld.err, ld.errlen, "%s: cannot read: %s", file,
-					 strerror(-ret));
-		} else {
-			ret = -EINVAL;
-			if (ld.errlen > 0)
-				snprintf(ld.err, ld.errlen, "%s:%d: %s",
-					 config_error_file(&lc) != NULL ? config_error_file(&lc)
-									: file,
-					 config_error_line(&lc), config_error_text(&lc));
-		}
+			one_line(ld.err);
 		goto out;
 	}
 	ret = parse_members(&ld, config_root_setting(&lc), "", root_fields, ld.cfg);
 	if (ret == 0)
 		ret = check_cross(&ld);
 	if (ret == -ENOMEM && ld.errlen > 0)
-		snprintf(ld.err, ld.errlen, "%s: out of memory", file);
+		snprintf(ld.err, ld.errlen, "%s: out of memory", name);
+	if (ret == 0 && opts != NULL && opts->check_host && opts->warn != NULL)
+		check_host(&ld);
 	if (ret == 0) {
 		memcpy(cfg, ld.cfg, sizeof(*cfg));
 		ld.cfg->dataplane.n_eal_args = 0; /* now owned by CFG */
@@ -1230,5 +1320,58 @@ out:
 	config_destroy(&lc);
 	agent_config_free(ld.cfg);
 	free(ld.cfg);
+	return ret;
+}
+
+int agent_config_load_ex(const char *file, const struct agent_config_opts *opts,
+			 struct agent_config *cfg, char *err, size_t errlen)
+{
+	struct cfg_source src;
+	int ret;
+
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (file == NULL || cfg == NULL) {
+		if (err != NULL && errlen > 0)
+			snprintf(err, errlen, "no configuration file given");
+		return -EINVAL;
+	}
+	if (strlen(file) >= sizeof(cfg->path)) {
+		if (err != NULL && errlen > 0)
+			snprintf(err, errlen, "%s: path too long", file);
+		return -ENAMETOOLONG;
+	}
+	ret = cfg_source_read_file(&src, file, err, errlen);
+	if (ret == 0)
+		ret = load(&src, file, opts, cfg, err, errlen);
+	cfg_source_free(&src);
+	return ret;
+}
+
+/* On success CFG is overwritten (its previous eal_args are not freed: free
+ * them first when reloading into the same struct); on failure it is left
+ * exactly as it was. */
+int agent_config_load(const char *file, struct agent_config *cfg, char *err, size_t errlen)
+{
+	return agent_config_load_ex(file, NULL, cfg, err, errlen);
+}
+
+int agent_config_load_buffer(const char *name, const void *buf, size_t len, const char *include_dir,
+			     struct agent_config *cfg, char *err, size_t errlen)
+{
+	struct cfg_source src;
+	int ret;
+
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (name == NULL || buf == NULL || cfg == NULL || strlen(name) >= sizeof(cfg->path)) {
+		if (err != NULL && errlen > 0)
+			snprintf(err, errlen, "bad arguments");
+		return -EINVAL;
+	}
+	ret = cfg_source_read_buffer(&src, name, buf, len, include_dir, err, errlen);
+	if (ret == 0)
+		ret = load(&src, name, NULL, cfg, err, errlen);
+	cfg_source_free(&src);
 	return ret;
 }

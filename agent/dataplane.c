@@ -314,6 +314,13 @@ static void dataplane_exited(struct agentd *a, int fd, uint32_t events, void *ar
 	exception_teardown(a);
 	if (a->mode == MODE_STOPPING)
 		return;
+	if (a->dp.handover) {
+		/* stopped on purpose: the kernel has the underlay already */
+		a->dp.handover = false;
+		LOG(INFO, "%s (handover)", why);
+		fallback_handover_done(a);
+		return;
+	}
 	/* The NIC is no longer served: the kernel takes over (fallback.c). */
 	fallback_failover(a, why);
 }
@@ -418,13 +425,46 @@ int dataplane_start(struct agentd *a)
 	return 0;
 }
 
-void dataplane_stop(struct agentd *a, int timeout_ms)
+/* How a dataplane we stopped ended, logged: 0 for a clean exit (status 0),
+ * 1 otherwise (a non-zero status — a sanitizer's report ends with one —, a
+ * signal, or the SIGKILL it needed). KILLED: it got a SIGKILL; DELIBERATE:
+ * on purpose (a hung dataplane, timeout 0), which is not worth an error. */
+static int stop_status(struct agentd *a, const siginfo_t *si, bool killed, bool deliberate)
+{
+	int level = deliberate ? AGENT_LOG_NOTICE : AGENT_LOG_ERR;
+
+	if (si->si_pid == 0) {
+		/* adopted, not our child: gone, with an exit status we cannot read */
+		if (!killed) {
+			LOG(INFO, "dataplane pid %d stopped (adopted: exit status unknown)",
+			    a->dp.pid);
+			return 0;
+		}
+		agent_log(level, LOG_TYPE, "dataplane pid %d killed by SIGKILL (adopted)",
+			  a->dp.pid);
+		return 1;
+	}
+	if (si->si_code == CLD_EXITED && si->si_status == 0) {
+		LOG(INFO, "dataplane pid %d stopped, exit status 0", a->dp.pid);
+		return 0;
+	}
+	if (si->si_code == CLD_EXITED)
+		agent_log(level, LOG_TYPE, "dataplane pid %d stopped with exit status %d",
+			  a->dp.pid, si->si_status);
+	else
+		agent_log(level, LOG_TYPE, "dataplane pid %d stopped by signal %d (%s)", a->dp.pid,
+			  si->si_status, strsignal(si->si_status));
+	return 1;
+}
+
+int dataplane_stop(struct agentd *a, int timeout_ms)
 {
 	struct timespec ts = {.tv_nsec = 10 * 1000000};
-	siginfo_t si;
+	siginfo_t si = {0};
+	int ret;
 
 	if (a->dp.pid == 0)
-		return;
+		return 0;
 	LOG(INFO, "stopping dataplane pid %d", a->dp.pid);
 	kill(a->dp.pid, SIGTERM);
 	for (int waited = 0; waited < timeout_ms; waited += 10) {
@@ -443,18 +483,24 @@ void dataplane_stop(struct agentd *a, int timeout_ms)
 		    timeout_ms);
 	kill(a->dp.pid, SIGKILL);
 	/* our child: reap it; adopted: the pidfd turns readable once it is gone */
+	memset(&si, 0, sizeof(si));
 	if (waitid(P_PIDFD, a->dp.pidfd, &si, WEXITED) < 0 && errno == ECHILD) {
 		struct pollfd pfd = {.fd = a->dp.pidfd, .events = POLLIN};
 		if (poll(&pfd, 1, 5000) <= 0)
 			LOG(WARNING, "dataplane pid %d still there 5 s after SIGKILL", a->dp.pid);
 	}
+	ret = stop_status(a, &si, true, timeout_ms == 0);
+	goto out;
 gone:
+	ret = stop_status(a, &si, false, false);
+out:
 	loop_del_fd(a, a->dp.pidfd);
 	close(a->dp.pidfd);
 	a->dp.pidfd = -1;
 	a->dp.pid = 0;
 	dataplane_remove_runtime_dir(a);
 	exception_teardown(a);
+	return ret;
 }
 
 /* DPDK leaves its runtime directory (config, fbarrays, sockets, our
@@ -490,6 +536,17 @@ int dataplane_query(struct agentd *a, const char *cmd, json_t **out)
 	return dataplane_query_timeout(a, cmd, 300, out);
 }
 
+int dataplane_telemetry_addr(struct agentd *a, struct sockaddr_un *sun)
+{
+	if (a->dp.telemetry_path[0] == '\0')
+		telemetry_path(&a->cfg, a->dp.telemetry_path, sizeof(a->dp.telemetry_path));
+	if (strlen(a->dp.telemetry_path) >= sizeof(sun->sun_path))
+		return -ENAMETOOLONG;
+	sun->sun_family = AF_UNIX;
+	snprintf(sun->sun_path, sizeof(sun->sun_path), "%s", a->dp.telemetry_path);
+	return 0;
+}
+
 int dataplane_query_timeout(struct agentd *a, const char *cmd, int timeout_ms, json_t **out)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
@@ -501,11 +558,9 @@ int dataplane_query_timeout(struct agentd *a, const char *cmd, int timeout_ms, j
 	int fd, ret;
 
 	*out = NULL;
-	if (a->dp.telemetry_path[0] == '\0')
-		telemetry_path(&a->cfg, a->dp.telemetry_path, sizeof(a->dp.telemetry_path));
-	if (strlen(a->dp.telemetry_path) >= sizeof(sun.sun_path))
-		return -ENAMETOOLONG;
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", a->dp.telemetry_path);
+	ret = dataplane_telemetry_addr(a, &sun);
+	if (ret < 0)
+		return ret;
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;

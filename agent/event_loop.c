@@ -8,6 +8,8 @@
 #include <agent_log.h>
 
 #include <errno.h>
+#include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -18,9 +20,19 @@
 struct fd_slot {
 	fd_cb_t cb;
 	void *arg;
+	const char *name; /* "file.c:callback", for the slow-callback report */
 };
 static struct fd_slot *slots;
 static int n_slots;
+
+/* A callback that runs this long is reported: every one of them delays
+ * failover, the heartbeat and every client by as much. */
+#define LOOP_SLOW_MS 50
+static struct {
+	uint64_t callbacks, slow;
+	double max_ms;
+	char max_name[64];
+} stats;
 
 int loop_init(struct agentd *a)
 {
@@ -54,8 +66,15 @@ static int grow(int fd)
 	return 0;
 }
 
-int loop_add_fd(struct agentd *a, int fd, fd_cb_t cb, void *arg)
+int loop_add_fd_named(struct agentd *a, int fd, fd_cb_t cb, void *arg, const char *file,
+		      const char *cb_name)
 {
+	const char *base = strrchr(file, '/');
+	static char names[256][64]; /* interned: a handful of distinct call sites */
+	static int n_names;
+	char name[64];
+	int i;
+
 	struct epoll_event ev = {.events = EPOLLIN, .data.fd = fd};
 	int ret;
 
@@ -65,8 +84,22 @@ int loop_add_fd(struct agentd *a, int fd, fd_cb_t cb, void *arg)
 		return ret;
 	if (epoll_ctl(a->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
 		return -errno;
-	slots[fd] = (struct fd_slot){cb, arg};
+	snprintf(name, sizeof(name), "%s:%s", base ? base + 1 : file, cb_name);
+	for (i = 0; i < n_names && strcmp(names[i], name) != 0; i++)
+		;
+	if (i == n_names && n_names < 256)
+		snprintf(names[n_names++], sizeof(names[0]), "%s", name);
+	slots[fd] = (struct fd_slot){cb, arg, i < 256 ? names[i] : "?"};
 	return 0;
+}
+
+int loop_mod_fd(struct agentd *a, int fd, uint32_t events)
+{
+	struct epoll_event ev = {.events = events, .data.fd = fd};
+
+	if (fd < 0 || fd >= n_slots || slots[fd].cb == NULL)
+		return -EINVAL;
+	return epoll_ctl(a->epfd, EPOLL_CTL_MOD, fd, &ev) < 0 ? -errno : 0;
 }
 
 void loop_del_fd(struct agentd *a, int fd)
@@ -75,6 +108,13 @@ void loop_del_fd(struct agentd *a, int fd)
 		return;
 	epoll_ctl(a->epfd, EPOLL_CTL_DEL, fd, NULL);
 	slots[fd] = (struct fd_slot){0};
+}
+
+json_t *loop_status(void)
+{
+	return json_pack("{s:I,s:I,s:i,s:f,s:s}", "callbacks", (json_int_t)stats.callbacks,
+			 "slow_callbacks", (json_int_t)stats.slow, "slow_ms", LOOP_SLOW_MS,
+			 "max_callback_ms", stats.max_ms, "max_callback", stats.max_name);
 }
 
 int loop_run(struct agentd *a)
@@ -90,8 +130,27 @@ int loop_run(struct agentd *a)
 		for (int i = 0; i < n; i++) {
 			int fd = evs[i].data.fd;
 			/* (a callback may have removed a later fd of this batch) */
-			if (fd >= 0 && fd < n_slots && slots[fd].cb)
+			if (fd >= 0 && fd < n_slots && slots[fd].cb) {
+				const char *name = slots[fd].name;
+				struct timespec t0, t1;
+				double ms;
+
+				clock_gettime(CLOCK_MONOTONIC, &t0);
 				slots[fd].cb(a, fd, evs[i].events, slots[fd].arg);
+				clock_gettime(CLOCK_MONOTONIC, &t1);
+				ms =
+				    (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
+				stats.callbacks++;
+				if (ms > stats.max_ms) {
+					stats.max_ms = ms;
+					snprintf(stats.max_name, sizeof(stats.max_name), "%s",
+						 name);
+				}
+				if (ms >= LOOP_SLOW_MS) {
+					stats.slow++;
+					LOG(INFO, "%s ran %.0f ms: the loop waited", name, ms);
+				}
+			}
 		}
 	}
 	return 0;

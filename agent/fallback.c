@@ -19,6 +19,7 @@
 #include <agent_log.h>
 
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -41,6 +42,15 @@ enum phase {
 	PH_RESTART_WAIT, /* kernel; dataplane restart after the back-off */
 	PH_HOLDDOWN,	 /* kernel; new dataplane running, proving itself */
 	PH_STARTING,	 /* a dataplane was started: polled until ready (loop stays free) */
+	PH_ACTIVATING,	 /* taking over: standby dataplane told to start its NIC, polled */
+	PH_HANDOVER,	 /* kernel took over on purpose; the dataplane drains, then stops */
+};
+
+/* Why a takeover happens: it decides the counters and the failure message. */
+enum takeover_kind {
+	TK_INITIAL,	 /* agentd's first start */
+	TK_VFIO_RESTART, /* a restart that took a vfio-pci NIC: no hold-down */
+	TK_HOLDDOWN,	 /* failback after the hold-down */
 };
 
 static struct {
@@ -58,6 +68,18 @@ static struct {
 	const struct dp_heartbeat *hb; /* the dataplane's heartbeat page, read-only */
 	bool start_initial;	       /* PH_STARTING: agentd's first start (no hold-down) */
 	double start_deadline;
+	/* The dataplane is polled through dp_query.c, never waited for: an
+	 * answer is for the epoch it was asked in (a failover, restart or
+	 * forced switch since makes it moot). */
+	uintptr_t epoch;
+	bool polling;	       /* a poll of this epoch is in flight */
+	bool fast;	       /* the dataplane has a FIB (from its last health) */
+	enum takeover_kind tk; /* PH_ACTIVATING */
+	bool signalled;	       /* PH_ACTIVATING: SIGUSR1 sent */
+	double activate_deadline;
+	uint64_t last_run_ns;	 /* the forwarding thread's CPU time at the last check */
+	int starved_ms;		 /* how long it has been waiting for a CPU */
+	uint64_t starved_checks; /* heartbeat checks not counted: CPU contention */
 } fb = {.hb_fd = -1, .timer_fd = -1};
 
 static void hb_unmap(void)
@@ -76,6 +98,8 @@ static void hb_map(struct agentd *a)
 	int fd;
 
 	hb_unmap();
+	fb.last_run_ns = 0;
+	fb.starved_ms = 0;
 	snprintf(path, sizeof(path), "/var/run/dpdk/%s/%s", a->cfg.dataplane.file_prefix,
 		 DP_HEARTBEAT_FILE);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -96,7 +120,8 @@ static void hb_map(struct agentd *a)
 	fb.hb = hb;
 }
 
-static const char *const phase_names[] = {"idle", "restart_wait", "holddown", "starting"};
+static const char *const phase_names[] = {"idle",     "restart_wait", "holddown",
+					  "starting", "activating",   "handover"};
 
 static double now_s(void)
 {
@@ -140,29 +165,21 @@ static void record_failure(void)
 
 /* Is the fast path possible with this dataplane? agentd always passes
  * --bridge, so yes unless the dataplane says explicitly that it has no FIB
- * (a failed query is not a "no": it would leave steering off for good). */
-static bool dataplane_has_fib(struct agentd *a)
+ * (no answer is not a "no": it would leave steering off for good). */
+static bool dataplane_has_fib(json_t *health)
 {
-	json_t *h = NULL, *v;
-	bool fast = true;
+	json_t *v = json_object_get(health, "fast_path");
 
-	if (dataplane_query(a, DP_TEL_HEALTH, &h) == 0) {
-		v = json_object_get(h, "fast_path");
-		if (json_is_false(v) || (json_is_integer(v) && json_integer_value(v) == 0))
-			fast = false;
-	}
-	json_decref(h);
-	return fast;
+	return !(json_is_false(v) || (json_is_integer(v) && json_integer_value(v) == 0));
 }
 
-static int nic_mac_from_dataplane(struct agentd *a)
+static int nic_mac_from_dataplane(struct agentd *a, json_t *stats)
 {
-	json_t *stats = NULL;
 	const char *mac;
 	unsigned m[6];
 	int ret = -ENOENT;
 
-	if (dataplane_query(a, DP_TEL_STATS, &stats) < 0)
+	if (stats == NULL)
 		return -EIO;
 	mac = json_string_value(json_object_get(json_object_get(stats, "nic"), "mac"));
 	if (mac &&
@@ -172,12 +189,23 @@ static int nic_mac_from_dataplane(struct agentd *a)
 		a->nic_mac_known = true;
 		ret = 0;
 	}
-	json_decref(stats);
 	return ret;
 }
 
-#define START_POLL_MS	20
-#define START_TIMEOUT_S 30
+#define START_POLL_MS	   20
+#define START_TIMEOUT_S	   30
+#define ACTIVATE_POLL_MS   5
+#define ACTIVATE_TIMEOUT_S 3
+/* one telemetry round trip; a slower answer is a failed poll, retried */
+#define POLL_TIMEOUT_MS 300
+
+static void new_epoch(void)
+{
+	fb.epoch++;
+	fb.polling = false;
+}
+static void activating_step(struct agentd *a, const char *state);
+static void handover_step(struct agentd *a);
 
 /* Start (or adopt) the dataplane; readiness is then polled from the timer
  * (PH_STARTING) so that the event loop — pidfd, heartbeat, agentctl — is
@@ -200,6 +228,7 @@ static int bringup_begin(struct agentd *a, bool standby)
 	ret = dataplane_start(a); /* adopts a running one; rebinds a vfio NIC otherwise */
 	if (ret < 0)
 		return ret;
+	new_epoch();
 	fb.phase = PH_STARTING;
 	fb.start_deadline = now_s() + START_TIMEOUT_S;
 	fb.next_at = now_s();
@@ -207,67 +236,96 @@ static int bringup_begin(struct agentd *a, bool standby)
 	return 0;
 }
 
-static const char *dataplane_state(struct agentd *a, char *buf, size_t len)
-{
-	json_t *h = NULL;
+static void takeover_finish(struct agentd *a);
+static void takeover_fail(struct agentd *a, int ret);
 
-	buf[0] = '\0';
-	if (dataplane_query(a, DP_TEL_HEALTH, &h) == 0)
-		snprintf(buf, len, "%s", json_string_value(json_object_get(h, "state")) ?: "");
-	json_decref(h);
-	return buf;
+/* Take the dataplane's NIC and the underlay: STATE is the dataplane's state
+ * when known ("running": go; "standby": start its NIC first), NULL to ask. */
+static void takeover_begin(struct agentd *a, enum takeover_kind tk, const char *state)
+{
+	fb.tk = tk;
+	fb.phase = PH_ACTIVATING;
+	fb.signalled = false;
+	fb.activate_deadline = now_s() + ACTIVATE_TIMEOUT_S;
+	fb.next_at = now_s();
+	if (state != NULL)
+		activating_step(a, state);
+	else
+		arm(fb.timer_fd, 0, false);
 }
 
-/* A dataplane in standby starts its NIC port on SIGUSR1. Any answer other
- * than "running" in the end is an error: a dataplane left in standby with
- * the underlay on dp0 would be a silent black hole. */
-static int activate(struct agentd *a)
+/* PH_ACTIVATING, an answer: a dataplane in standby starts its NIC port on
+ * SIGUSR1. Any state other than "running" in the end is an error: a
+ * dataplane left in standby with the underlay on dp0 would be a silent
+ * black hole. */
+static void activating_step(struct agentd *a, const char *state)
 {
-	struct timespec ts = {.tv_nsec = 5 * 1000000};
-	double deadline = now_s() + 3;
-	char state[32];
 	int ret;
 
-	if (a->dp.pid == 0 || kill(a->dp.pid, 0) < 0)
-		return -ECHILD;
-	dataplane_state(a, state, sizeof(state));
-	if (strcmp(state, "running") == 0)
-		return 0;
-	if (strcmp(state, "standby") != 0)
-		return -EIO; /* no answer: do not guess */
-	ret = nic_to_dpdk(a);
-	if (ret < 0)
-		return ret;
-	if (kill(a->dp.pid, SIGUSR1) < 0)
-		return -errno;
-	while (now_s() < deadline) {
-		if (strcmp(dataplane_state(a, state, sizeof(state)), "running") == 0)
-			return 0;
-		if (kill(a->dp.pid, 0) < 0)
-			return -ECHILD;
-		nanosleep(&ts, NULL);
+	if (a->dp.pid == 0 || kill(a->dp.pid, 0) < 0) {
+		takeover_fail(a, -ECHILD);
+		return;
 	}
-	return -ETIMEDOUT;
+	if (strcmp(state, "running") == 0) {
+		takeover_finish(a);
+		return;
+	}
+	if (!fb.signalled) {
+		if (strcmp(state, "standby") != 0) {
+			takeover_fail(a, -EIO); /* no answer: do not guess */
+			return;
+		}
+		ret = nic_to_dpdk(a);
+		if (ret == 0 && kill(a->dp.pid, SIGUSR1) < 0)
+			ret = -errno;
+		if (ret < 0) {
+			takeover_fail(a, ret);
+			return;
+		}
+		fb.signalled = true;
+	} else if (now_s() >= fb.activate_deadline) {
+		takeover_fail(a, -ETIMEDOUT);
+		return;
+	}
+	arm(fb.timer_fd, ACTIVATE_POLL_MS, false);
 }
 
-/* The dataplane takes the NIC (if it was in standby), then the underlay;
- * steering last, so nothing is steered to a dataplane without a FIB. */
-static int takeover(struct agentd *a, const char *why)
+/* The dataplane has the NIC: the underlay moves to dp0, steering last, so
+ * nothing is steered to a dataplane without a FIB. */
+static void takeover_finish(struct agentd *a)
 {
-	int ret = activate(a);
-	bool fast;
+	static const char *const why[] = {
+	    [TK_INITIAL] = "dataplane ready",
+	    [TK_VFIO_RESTART] = "dataplane restarted (vfio-pci NIC: no hold-down)",
+	    [TK_HOLDDOWN] = "failback after hold-down",
+	};
+	int ret;
 
-	if (ret == 0)
-		ret = kernel_setup_exception(a);
-	if (ret < 0)
-		return ret;
-	fast = dataplane_has_fib(a);
-	if (!fast)
+	fb.phase = PH_IDLE;
+	ret = kernel_setup_exception(a);
+	if (ret < 0) {
+		takeover_fail(a, ret);
+		return;
+	}
+	if (!fb.fast)
 		LOG(WARNING, "dataplane has no fast path: steering stays in pass mode");
-	steering_set_fast(a, fast);
+	steering_set_fast(a, fb.fast);
 	nic_announce(a, a->cfg.exception.ifname);
-	agent_set_mode(a, MODE_DPDK, why);
-	return 0;
+	agent_set_mode(a, MODE_DPDK, why[fb.tk]);
+	if (fb.tk != TK_INITIAL)
+		fb.failbacks++;
+	if (fb.tk == TK_HOLDDOWN)
+		fb.backoff_ms = a->cfg.fallback.backoff_min_ms;
+}
+
+static void takeover_fail(struct agentd *a, int ret)
+{
+	char why[200];
+
+	snprintf(why, sizeof(why), "%s: %s",
+		 fb.tk == TK_HOLDDOWN ? "failback failed" : "dataplane start failed",
+		 strerror(-ret));
+	fallback_failover(a, why);
 }
 
 static void schedule_restart(struct agentd *a)
@@ -320,6 +378,7 @@ void fallback_failover(struct agentd *a, const char *why)
 	if (a->mode == MODE_STOPPING)
 		return;
 	LOG(ERR, "%s: falling back to kernel routing", why);
+	new_epoch();
 	/* 1. nothing more is redirected to dp0 */
 	steering_set_fast(a, false);
 	/* 2. the dataplane is gone for good */
@@ -334,6 +393,8 @@ void fallback_failover(struct agentd *a, const char *why)
 	record_failure();
 	agent_set_mode(a, MODE_KERNEL, why);
 	schedule_restart(a);
+	/* a new reason (already on the kernel path), or "(crash loop)" added */
+	svc_notify_status(a, a->last_failure);
 }
 
 static void holddown_begin(struct agentd *a)
@@ -350,18 +411,11 @@ static void holddown_begin(struct agentd *a)
 	    cfg->fallback.holddown_ms);
 }
 
-static const char *dataplane_state(struct agentd *a, char *buf, size_t len);
-static int takeover(struct agentd *a, const char *why);
-
-/* PH_STARTING tick: is the dataplane's lcore turning yet? */
-static void starting_poll(struct agentd *a)
+/* PH_STARTING, an answer: is the dataplane's lcore turning yet? */
+static void starting_step(struct agentd *a, const char *state, json_t *stats)
 {
-	char state[32], why[200];
-	int ret;
+	char why[200];
 
-	if (a->dp.pid == 0)
-		return; /* it died: dataplane_exited() took over */
-	dataplane_state(a, state, sizeof(state));
 	if (strcmp(state, "running") != 0 && strcmp(state, "standby") != 0) {
 		if (now_s() < fb.start_deadline) {
 			arm(fb.timer_fd, START_POLL_MS, false);
@@ -372,8 +426,7 @@ static void starting_poll(struct agentd *a)
 		fallback_failover(a, why);
 		return;
 	}
-	ret = nic_mac_from_dataplane(a);
-	if (ret < 0) {
+	if (nic_mac_from_dataplane(a, stats) < 0) {
 		fallback_failover(a, "dataplane did not report the NIC's MAC");
 		return;
 	}
@@ -381,21 +434,46 @@ static void starting_poll(struct agentd *a)
 	fb.misses = 0;
 	hb_map(a);
 	fb.phase = PH_IDLE;
-	if (fb.start_initial || nic_needs_rebind(a)) {
+	if (fb.start_initial || nic_needs_rebind(a))
 		/* first start, or a vfio-pci NIC (the restart took it from the
 		 * kernel already: nothing to hold down) */
-		ret = takeover(a, fb.start_initial
-				      ? "dataplane ready"
-				      : "dataplane restarted (vfio-pci NIC: no hold-down)");
-		if (ret == 0 && !fb.start_initial)
-			fb.failbacks++;
-		if (ret < 0) {
-			snprintf(why, sizeof(why), "dataplane start failed: %s", strerror(-ret));
-			fallback_failover(a, why);
-		}
-		return;
+		takeover_begin(a, fb.start_initial ? TK_INITIAL : TK_VFIO_RESTART, state);
+	else
+		holddown_begin(a);
+}
+
+static void poll_done(struct agentd *a, void *arg, const int *rets, json_t *const *vals, int n)
+{
+	const char *state = NULL;
+
+	if ((uintptr_t)arg != fb.epoch)
+		return; /* asked before a failover, restart or forced switch */
+	fb.polling = false;
+	if (a->dp.pid == 0)
+		return; /* it died: dataplane_exited() took over */
+	if (rets[0] == 0) {
+		state = json_string_value(json_object_get(vals[0], "state"));
+		fb.fast = dataplane_has_fib(vals[0]);
 	}
-	holddown_begin(a);
+	if (fb.phase == PH_STARTING)
+		starting_step(a, state ?: "", rets[1] == 0 ? vals[1] : NULL);
+	else if (fb.phase == PH_ACTIVATING)
+		activating_step(a, state ?: "");
+}
+
+/* Ask the dataplane for its health and stats; the answer comes to
+ * poll_done(). One poll at a time; the timer retries a poll that could not
+ * even start (telemetry socket not there yet). */
+static void poll_dataplane(struct agentd *a, int retry_ms)
+{
+	static const char *const cmds[] = {DP_TEL_HEALTH, DP_TEL_STATS};
+
+	if (fb.polling)
+		return;
+	if (dpq_start(a, cmds, 2, POLL_TIMEOUT_MS, poll_done, (void *)fb.epoch) == 0)
+		fb.polling = true;
+	else
+		arm(fb.timer_fd, retry_ms, false);
 }
 
 static void timer_cb(struct agentd *a, int fd, uint32_t events, void *arg)
@@ -419,23 +497,112 @@ static void timer_cb(struct agentd *a, int fd, uint32_t events, void *arg)
 		}
 		break;
 	case PH_STARTING:
-		starting_poll(a);
+		if (a->dp.pid == 0)
+			return; /* it died: dataplane_exited() took over */
+		if (now_s() >= fb.start_deadline && !fb.polling) {
+			char why[200];
+			snprintf(why, sizeof(why), "dataplane pid %d not ready after %d s",
+				 a->dp.pid, START_TIMEOUT_S);
+			fallback_failover(a, why);
+			return;
+		}
+		poll_dataplane(a, START_POLL_MS);
+		break;
+	case PH_ACTIVATING:
+		if (now_s() >= fb.activate_deadline && !fb.polling) {
+			takeover_fail(a, -ETIMEDOUT);
+			return;
+		}
+		poll_dataplane(a, ACTIVATE_POLL_MS);
 		break;
 	case PH_HOLDDOWN:
 		fb.phase = PH_IDLE;
 		if (a->dp.pid == 0)
 			return;
-		ret = takeover(a, "failback after hold-down");
-		if (ret < 0) {
-			fallback_failover(a, "failback failed");
-			return;
-		}
-		fb.failbacks++;
-		fb.backoff_ms = a->cfg.fallback.backoff_min_ms;
+		takeover_begin(a, TK_HOLDDOWN, NULL);
+		break;
+	case PH_HANDOVER:
+		handover_step(a);
 		break;
 	case PH_IDLE:
 		break;
 	}
+}
+
+/* The forwarding thread's scheduler state and time on a CPU (ns), from
+ * /proc; -1 without the thread id (older dataplane) or the files. */
+static int fwd_thread_sample(struct agentd *a, char *state, uint64_t *run_ns)
+{
+	char path[96], buf[512], *p;
+	unsigned long long run = 0;
+	uint64_t tid;
+	FILE *f;
+	int ret = -1;
+
+	tid = fb.hb != NULL ? __atomic_load_n(&fb.hb->fwd_tid, __ATOMIC_ACQUIRE) : 0;
+	if (tid == 0)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/%d/task/%" PRIu64 "/schedstat", a->dp.pid, tid);
+	f = fopen(path, "re");
+	if (f != NULL) {
+		ret = fscanf(f, "%llu", &run) == 1 ? 0 : -1;
+		fclose(f);
+	}
+	if (ret == 0 && state != NULL) {
+		/* "tid (comm) S ...": the state follows the last ')' */
+		snprintf(path, sizeof(path), "/proc/%d/task/%" PRIu64 "/stat", a->dp.pid, tid);
+		f = fopen(path, "re");
+		ret = -1;
+		if (f != NULL) {
+			if (fgets(buf, sizeof(buf), f) != NULL && (p = strrchr(buf, ')')) != NULL &&
+			    p[1] == ' ' && p[2] != '\0') {
+				*state = p[2];
+				ret = 0;
+			}
+			fclose(f);
+		}
+	}
+	if (ret == 0) {
+		if (run_ns != NULL)
+			*run_ns = run;
+		fb.last_run_ns = run;
+	}
+	return ret;
+}
+
+/* A heartbeat that did not move: a hang, or CPU contention? A forwarding
+ * thread that is runnable ('R') but barely ran since the last check was
+ * waiting for a CPU (another process on its core, a host under load): that
+ * is not counted as a miss — failing over would not give it the CPU, and a
+ * healthy dataplane would be thrown away — unless it lasts
+ * STARVE_LIMIT_FACTOR hang windows: a dataplane that cannot run serves
+ * nobody. A stopped thread ('T', SIGSTOP), one asleep or in the kernel
+ * without turning ('S', 'D'), and one that ran without completing a turn
+ * (stuck in a loop) are hangs. */
+#define STARVE_LIMIT_FACTOR 10
+#define STARVE_RUN_NS	    1000000 /* less than 1 ms on a CPU in a check */
+
+static bool fwd_thread_starved(struct agentd *a)
+{
+	const struct agent_config *cfg = &a->cfg;
+	uint64_t before = fb.last_run_ns, run;
+	char state;
+
+	if (fwd_thread_sample(a, &state, &run) < 0 || state != 'R' || run - before >= STARVE_RUN_NS)
+		return false;
+	fb.starved_ms += cfg->fallback.heartbeat_ms;
+	if (fb.starved_ms >
+	    STARVE_LIMIT_FACTOR * cfg->fallback.heartbeat_ms * cfg->fallback.heartbeat_misses) {
+		LOG(WARNING, "forwarding thread of dataplane pid %d without a CPU for %d ms",
+		    a->dp.pid, fb.starved_ms);
+		return false;
+	}
+	if (fb.starved_checks++ % 100 == 0) /* (rate-limited: a loaded host says it often) */
+		LOG(WARNING,
+		    "forwarding thread of dataplane pid %d is runnable but not running: CPU "
+		    "contention on its core, not counted as a hang (%" PRIu64 " such checks)",
+		    a->dp.pid, fb.starved_checks);
+	return true;
 }
 
 /* Heartbeat: the forwarding lcore bumps a counter every loop turn; a counter
@@ -451,7 +618,7 @@ static void heartbeat_cb(struct agentd *a, int fd, uint32_t events, void *arg)
 	if (read(fd, &n, sizeof(n)) < 0)
 		return;
 	if (a->dp.pid == 0 || a->mode == MODE_STOPPING || a->mode == MODE_STARTING ||
-	    fb.phase == PH_STARTING) {
+	    fb.phase == PH_STARTING || a->dp.handover) {
 		if (a->dp.pid == 0)
 			hb_unmap();
 		return;
@@ -472,8 +639,12 @@ static void heartbeat_cb(struct agentd *a, int fd, uint32_t events, void *arg)
 	json_decref(h);
 	if (ok) {
 		fb.misses = 0;
+		fb.starved_ms = 0;
+		fwd_thread_sample(a, NULL, NULL); /* the baseline for the next check */
 		return;
 	}
+	if (fwd_thread_starved(a))
+		return;
 	if (++fb.misses < cfg->fallback.heartbeat_misses)
 		return;
 	char why[160];
@@ -516,6 +687,70 @@ void fallback_start(struct agentd *a)
 	fallback_failover(a, why);
 }
 
+/* `agentctl mode kernel` from a healthy fast path: a handover, not a
+ * failover. The dataplane keeps forwarding while the kernel takes over:
+ * steering off (VM traffic is routed by the kernel, still out through dp0
+ * and DPDK), dp0's neighbours copied to the NIC netdev, the underlay moved
+ * there (make before break), the NIC's frames given back to the kernel
+ * (an af_xdp NIC's XDP program detached); the dataplane stops only after
+ * HANDOVER_DRAIN_MS, once what it held has gone out. Not for a vfio-pci NIC,
+ * which the kernel cannot use while DPDK has it: that is a failover. */
+#define HANDOVER_DRAIN_MS 50
+#define HANDOVER_STOP_MS  5000
+
+static int handover_begin(struct agentd *a)
+{
+	const struct agent_config *cfg = &a->cfg;
+	int ret;
+
+	new_epoch();
+	disarm(fb.timer_fd);
+	steering_set_fast(a, false);
+	ks_neigh_copy(a->nl, cfg->exception.ifname, cfg->nic.kernel_netdev);
+	ret = kernel_setup_nic(a);
+	if (ret == 0)
+		ret = nic_to_kernel(a);
+	if (ret < 0)
+		return ret;
+	a->dp.handover = true;
+	hb_unmap(); /* its lcore may stop turning: not a hang */
+	agent_set_mode(a, MODE_KERNEL, "forced by agentctl mode kernel (handover)");
+	fb.phase = PH_HANDOVER;
+	fb.signalled = false;
+	fb.next_at = now_s() + HANDOVER_DRAIN_MS / 1e3;
+	arm(fb.timer_fd, HANDOVER_DRAIN_MS, false);
+	return 0;
+}
+
+/* PH_HANDOVER timer: SIGTERM once drained; SIGKILL if it did not stop. */
+static void handover_step(struct agentd *a)
+{
+	if (a->dp.pid == 0)
+		return;
+	if (!fb.signalled) {
+		LOG(INFO, "handover: stopping dataplane pid %d", a->dp.pid);
+		kill(a->dp.pid, SIGTERM);
+		fb.signalled = true;
+		fb.next_at = now_s() + HANDOVER_STOP_MS / 1e3;
+		arm(fb.timer_fd, HANDOVER_STOP_MS, false);
+		return;
+	}
+	LOG(WARNING, "handover: dataplane pid %d did not stop in %d ms: SIGKILL", a->dp.pid,
+	    HANDOVER_STOP_MS);
+	kill(a->dp.pid, SIGKILL);
+}
+
+void fallback_handover_done(struct agentd *a)
+{
+	disarm(fb.timer_fd);
+	fb.phase = PH_IDLE;
+	/* dp0 is gone: the underlay is complete on the NIC netdev (ensure),
+	 * and the NIC's peers hear about it */
+	if (nic_to_kernel(a) == 0 && kernel_setup_nic(a) == 0)
+		nic_announce(a, a->cfg.nic.kernel_netdev);
+	LOG(NOTICE, "handover to kernel routing done");
+}
+
 /* agentctl mode kernel|dpdk */
 int fallback_force(struct agentd *a, bool kernel)
 {
@@ -525,6 +760,15 @@ int fallback_force(struct agentd *a, bool kernel)
 			disarm(fb.timer_fd);
 			fb.phase = PH_IDLE;
 			return 0;
+		}
+		if (fb.phase == PH_HANDOVER)
+			return 0; /* on its way */
+		if (a->mode == MODE_DPDK && a->dp.pid != 0 && !nic_needs_rebind(a)) {
+			int ret = handover_begin(a);
+			if (ret == 0)
+				return 0;
+			LOG(ERR, "handover to the kernel failed (%s): failing over",
+			    strerror(-ret));
 		}
 		fallback_failover(a, "forced by agentctl mode kernel");
 		return 0;
@@ -551,15 +795,16 @@ json_t *fallback_status(struct agentd *a)
 {
 	double left = fb.phase == PH_IDLE ? 0 : fb.next_at - now_s();
 
-	return json_pack("{s:I,s:I,s:I,s:b,s:b,s:s,s:i,s:i,s:i}", "failovers",
-			 (json_int_t)fb.failovers, "failbacks", (json_int_t)fb.failbacks,
-			 "restarts", (json_int_t)fb.restarts, "forced", fb.forced, "crash_loop",
-			 fb.crash_loop, "phase", phase_names[fb.phase], "next_in_ms",
-			 left > 0 ? (int)(left * 1000) : 0, "backoff_ms", fb.backoff_ms,
-			 "heartbeat_misses", fb.misses);
+	return json_pack(
+	    "{s:I,s:I,s:I,s:b,s:b,s:s,s:i,s:i,s:i,s:I}", "failovers", (json_int_t)fb.failovers,
+	    "failbacks", (json_int_t)fb.failbacks, "restarts", (json_int_t)fb.restarts, "forced",
+	    fb.forced, "crash_loop", fb.crash_loop, "phase", phase_names[fb.phase], "next_in_ms",
+	    left > 0 ? (int)(left * 1000) : 0, "backoff_ms", fb.backoff_ms, "heartbeat_misses",
+	    fb.misses, "heartbeat_starved", (json_int_t)fb.starved_checks);
 }
 
-static int mode_handle(struct agentd *a, const char *payload, uint32_t len, json_t **resp)
+static int mode_handle(struct agentd *a, const char *payload, uint32_t len, json_t **resp,
+		       const struct ctl_call *call)
 {
 	json_error_t jerr;
 	json_t *req = json_loadb(payload, len, 0, &jerr);

@@ -86,10 +86,9 @@ static int underlay_move(struct agentd *a, const char *from, const char *to)
 	if ((ret = ks_link_set_up(a->nl, to, true)) < 0)
 		return ret;
 	underlay_routes_prepare(a, from, to);
-	if (from != NULL && ks_link_index(a->nl, from) > 0) {
-		for (int i = 0; i < cfg->nic.n_addrs; i++)
-			ks_addr_remove(a->nl, from, &cfg->nic.addrs[i]);
-	}
+	/* Make before break: the addresses and routes are on TO before FROM
+	 * loses them, so that the kernel always has a way out (the same
+	 * address on two netdevs for a moment is harmless). */
 	for (int i = 0; i < cfg->nic.n_addrs; i++) {
 		ret = ks_addr_ensure(a->nl, to, &cfg->nic.addrs[i]);
 		if (ret < 0)
@@ -105,6 +104,10 @@ static int underlay_move(struct agentd *a, const char *from, const char *to)
 	 * the daemon will re-add its route, the configured ones are in place.
 	 * Any number of them: replayed in batches, in chunks from the loop. */
 	underlay_routes_move(a, from, to);
+	if (from != NULL && ks_link_index(a->nl, from) > 0) {
+		for (int i = 0; i < cfg->nic.n_addrs; i++)
+			ks_addr_remove(a->nl, from, &cfg->nic.addrs[i]);
+	}
 	LOG(INFO, "underlay: %d address(es), %d configured and %zu runtime route(s) on %s",
 	    cfg->nic.n_addrs, cfg->n_routes, underlay_routes_count(), to);
 	return 0;

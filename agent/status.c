@@ -8,6 +8,7 @@
 #include <agent_log.h>
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 
 #include <linux/rtnetlink.h>
 
+#include <agent_proto.h>
 #include <dp_telemetry.h>
 #include <kernel_side.h>
 
@@ -119,10 +121,10 @@ static json_t *routes_array(struct agentd *a)
 	return arr;
 }
 
-json_t *status_build(struct agentd *a)
+json_t *status_build(struct agentd *a, json_t *health, json_t *stats)
 {
 	const struct agent_config *cfg = &a->cfg;
-	json_t *st = json_object(), *dp = json_object(), *stats = NULL, *health = NULL;
+	json_t *st = json_object(), *dp = json_object();
 	json_t *nic, *exc, *br, *ports, *kern;
 	char names[AGENT_CFG_MAX_PORTS][IFNAMSIZ];
 	int nports;
@@ -140,13 +142,8 @@ json_t *status_build(struct agentd *a)
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		json_object_set_new(dp, "uptime_s",
 				    json_integer(now.tv_sec - a->dp.started.tv_sec));
-		/* Short timeouts, and none at all once heartbeats are missing: an
-		 * operator polling status must not delay the hang detection. */
-		if (fallback_heartbeat_misses() == 0) {
-			if (dataplane_query_timeout(a, DP_TEL_HEALTH, 100, &health) == 0)
-				json_object_set(dp, "health", health);
-			dataplane_query_timeout(a, DP_TEL_STATS, 100, &stats);
-		}
+		if (health != NULL)
+			json_object_set(dp, "health", health);
 	}
 	json_object_set_new(st, "dataplane", dp);
 
@@ -197,6 +194,8 @@ json_t *status_build(struct agentd *a)
 		json_object_set_new(st, "underlay_routes", underlay_routes_status());
 	}
 	json_object_set_new(st, "steering", steering_status(a));
+	json_object_set_new(st, "control", ctl_status());
+	json_object_set_new(st, "loop", loop_status());
 
 	/* The kernel's own forwarding: should stay flat when the fast path works. */
 	kern = json_object();
@@ -206,8 +205,54 @@ json_t *status_build(struct agentd *a)
 	    kern, "Ip6OutForwDatagrams",
 	    json_integer(snmp_counter("/proc/net/snmp6", "", "Ip6OutForwDatagrams")));
 	json_object_set_new(st, "kernel", kern);
-
-	json_decref(stats);
-	json_decref(health);
 	return st;
 }
+
+/* The dataplane's part of status comes from its telemetry, asked without
+ * blocking the loop; the rest is agentd's own and the kernel's, read when the
+ * answer (or the deadline) is there, so that it is as fresh. Short deadline,
+ * and no question at all once heartbeats are missing: a stopped dataplane
+ * only costs its own fields, and an operator polling status never delays
+ * anything else. */
+#define STATUS_DP_TIMEOUT_MS 50
+
+struct status_call {
+	struct ctl_call call;
+	pid_t pid; /* the dataplane asked */
+};
+
+static void status_done(struct agentd *a, void *arg, const int *rets, json_t *const *vals, int n)
+{
+	struct status_call *sc = arg;
+	bool same = a->dp.pid == sc->pid; /* not a dataplane since replaced */
+	json_t *st = status_build(a, same && rets[0] == 0 ? vals[0] : NULL,
+				  same && rets[1] == 0 ? vals[1] : NULL);
+
+	if (st != NULL && (rets[0] < 0 || rets[1] < 0))
+		json_object_set_new(json_object_get(st, "dataplane"), "telemetry",
+				    json_string(strerror(-(rets[0] < 0 ? rets[0] : rets[1]))));
+	ctl_reply(a, &sc->call, st ? 0 : -ENOMEM, st);
+	free(sc);
+}
+
+static int status_handle(struct agentd *a, const char *payload, uint32_t len, json_t **resp,
+			 const struct ctl_call *call)
+{
+	static const char *const cmds[] = {DP_TEL_HEALTH, DP_TEL_STATS};
+	struct status_call *sc;
+
+	if (a->dp.pid && fallback_heartbeat_misses() == 0 && (sc = malloc(sizeof(*sc)))) {
+		*sc = (struct status_call){.call = *call, .pid = a->dp.pid};
+		if (dpq_start(a, cmds, 2, STATUS_DP_TIMEOUT_MS, status_done, sc) == 0)
+			return CTL_DEFERRED;
+		free(sc);
+	}
+	*resp = status_build(a, NULL, NULL);
+	return *resp ? 0 : -ENOMEM;
+}
+static struct ctl_handler status_handler = {
+    .type = AGENT_REQ_STATUS,
+    .name = "status",
+    .handle = status_handle,
+};
+CTL_REGISTER(status_handler);

@@ -12,6 +12,7 @@
 #   4. idle cost of agentd and the dataplane (adaptive polling vs busy)
 #   5. failover / failback blocked time (10 kills)
 #   6. where the cycles go on each lab path (perf, when installed)
+#   7. soak: 100 dataplane and 100 agentd faults under traffic, no leak
 set -euo pipefail
 T=${1:-5}
 B=$(cd "$(dirname "$0")" && pwd)
@@ -22,3 +23,4 @@ run "$B/fib_scale.sh"
 run "$B/idle.sh" "$((T * 2))"
 run "$B/failover.sh" 10
 if command -v perf >/dev/null; then run "$B/profile.sh" 3; fi
+run "$B/soak.sh" 100

@@ -24,6 +24,7 @@
 #include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,6 +190,13 @@ static int resolve(const char *host, uint16_t port, struct sockaddr_storage *ss,
 	return 0;
 }
 
+static volatile sig_atomic_t stop_sending;
+
+static void on_stop(int sig)
+{
+	stop_sending = 1;
+}
+
 static int cmd_send(int argc, char **argv)
 {
 	struct opts o = {.size = 64};
@@ -238,7 +246,13 @@ static int cmd_send(int argc, char **argv)
 	interval_ns = (int64_t)(NSEC / o.rate);
 	start = now_ns(CLOCK_MONOTONIC);
 
-	while (sent < total) {
+	/* SIGINT/SIGTERM: stop early, still with the end mark (a test that
+	 * cannot know how long its faults take ends the stream when done) */
+	struct sigaction sa = {.sa_handler = on_stop};
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	while (sent < total && !stop_sending) {
 		int64_t now = now_ns(CLOCK_MONOTONIC);
 		/* datagrams due by now: the one at start + k * interval for all k
 		 * with that time <= now */
@@ -265,9 +279,11 @@ static int cmd_send(int argc, char **argv)
 		int64_t next = start + (int64_t)sent * interval_ns;
 		deadline.tv_sec = next / NSEC;
 		deadline.tv_nsec = next % NSEC;
-		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, NULL) == EINTR)
+		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, NULL) == EINTR &&
+		       !stop_sending)
 			;
 	}
+	total = sent;
 
 	/* End mark, a few times in case one is lost: the receiver learns the
 	 * total (loss at the very end becomes visible) and can stop at once. */

@@ -167,11 +167,11 @@ void dp_format_mac(const struct rte_ether_addr *mac, char *out, size_t len);
 	/* to the kernel: NIC frames passed unchanged / VM frames handed back for routing */       \
 	X(kernel_from_wire)                                                                        \
 	X(kernel_from_vm)                                                                          \
-	X(from_kernel) /* exception -> NIC unchanged: what the kernel itself sent */               \
+	X(from_kernel) /* exception -> NIC unchanged: what the kernel sent (and frames < 14 B) */  \
 	/* why a frame went to the kernel (one reason each) */                                     \
 	X(punt_l2)	   /* NIC: broadcast or multicast: the kernel's */                         \
 	X(drop_not_ours)   /* NIC (promiscuous): unicast to another MAC, dropped as a NIC would */ \
-	X(punt_not_ip)	   /* ARP, VLAN, ... */                                                    \
+	X(punt_not_ip)	   /* ARP, VLAN, ..., and NIC frames shorter than an Ethernet header */    \
 	X(punt_ip_special) /* IPv4 options, multicast/link-local destination, short frame */       \
 	X(punt_ttl)	   /* TTL / hop limit <= 1: the kernel sends the ICMP error */             \
 	X(punt_local)	   /* to one of the host's addresses */                                    \

@@ -535,6 +535,28 @@ static void fib_addr(void *ctx, bool del, const struct mirror_addr *a)
 	pthread_mutex_unlock(&f->ctl->lock);
 }
 
+/* The neighbour table is full: the neighbour is not mirrored, so packets
+ * to it are punted (the kernel resolves and forwards them). Counted, and
+ * logged once per period, not once per neighbour. */
+static void neigh_full(struct fib_ctl *c)
+{
+	static time_t logged;
+	static uint64_t unlogged;
+	time_t now = time(NULL);
+
+	c->stats.neigh_errors++;
+	if (now - logged >= FULL_LOG_PERIOD) {
+		FIB_LOG(WARNING,
+			"neighbour table full (%" PRIu64 " more since the last message): packets "
+			"to neighbours not mirrored go to the kernel (raise fib.neighbours)",
+			unlogged);
+		logged = now;
+		unlogged = 0;
+	} else {
+		unlogged++;
+	}
+}
+
 /* ---- routes ---- */
 
 static void fib_full(struct fib *f, const char *what)
@@ -1119,7 +1141,7 @@ static void fib_neigh(void *ctx, bool del, const struct mirror_neigh *mn)
 	n->gen = c->gen;
 	if (rte_hash_add_key_data(f->neigh, &k, n) < 0) {
 		rte_free(n);
-		c->stats.neigh_errors++;
+		neigh_full(c);
 		goto out;
 	}
 	if (old != NULL) {

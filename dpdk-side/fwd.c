@@ -16,6 +16,8 @@
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 
+#include <dp_telemetry.h>
+
 #include "dataplane.h"
 #include "fib.h"
 #include "process.h"
@@ -166,6 +168,9 @@ int dp_lcore_main(void *arg)
 		rte_rcu_qsbr_thread_register(lc->fib->qsv, 0);
 		rte_rcu_qsbr_thread_online(lc->fib->qsv, 0);
 	}
+	if (lc->hb_shm != NULL)
+		__atomic_store_n(&container_of(lc->hb_shm, struct dp_heartbeat, turns)->fwd_tid,
+				 (uint64_t)rte_sys_gettid(), __ATOMIC_RELEASE);
 	__atomic_store_n(&lc->running, true, __ATOMIC_RELEASE);
 
 	while (!__atomic_load_n(&lc->quit, __ATOMIC_RELAXED)) {

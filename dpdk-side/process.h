@@ -7,10 +7,15 @@
  *                       not for the host, route through the VM bridge, VM
  *                       neighbour resolved → dst = VM MAC, src = bridge MAC,
  *                       TTL − 1 → exception port (tc on dp0 delivers it to the
- *                       VM's port). Anything else → exception port unchanged:
- *                       the kernel handles it (slow path).
+ *                       VM's port). Unicast to another MAC (the port is
+ *                       promiscuous) is dropped, as a NIC would. Anything
+ *                       else (a frame shorter than an Ethernet header too)
+ *                       → exception port unchanged: the kernel handles it
+ *                       (slow path).
  *   from the exception  sent by the kernel itself (src = dp0's MAC, which is
- *                       the NIC's) → NIC unchanged. Otherwise it is a VM frame
+ *                       the NIC's; or not unicast: tc redirects only unicast
+ *                       to the gateway; or shorter than an Ethernet header)
+ *                       → NIC unchanged. Otherwise it is a VM frame
  *                       a tc program redirected: route through the underlay
  *                       with a resolved next hop → dst = next hop MAC, src =
  *                       NIC MAC, TTL − 1 → NIC. If DPDK cannot route it, it
@@ -45,12 +50,17 @@
 static __rte_always_inline void dp_prefetch_route(const struct fib *f, struct rte_mbuf *m)
 {
 	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	uint16_t len = rte_pktmbuf_data_len(m);
 
+	/* never read past the frame (a runt's bytes beyond it are stale) */
+	if (unlikely(len < sizeof(*eth) + sizeof(struct rte_ipv4_hdr)))
+		return;
 	if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)) {
 		uint32_t dst;
 		memcpy(&dst, &((const struct rte_ipv4_hdr *)(eth + 1))->dst_addr, 4);
 		fib4_prefetch(&f->t4, rte_be_to_cpu_32(dst));
-	} else if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6)) {
+	} else if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6) &&
+		   len >= sizeof(*eth) + sizeof(struct rte_ipv6_hdr)) {
 		fib6_prefetch(&f->t6, ((const struct rte_ipv6_hdr *)(eth + 1))->dst_addr);
 	}
 }
@@ -67,13 +77,17 @@ struct dp_burst_tally {
 	uint16_t punt[FIB_PUNT_MAX];
 };
 
-/* IPv4 TTL − 1 with the incremental checksum update of RFC 1624. */
+/* IPv4 TTL − 1 with the incremental checksum update of RFC 1624, eqn. 3:
+ * HC' = ~(~HC + ~m + m'), i.e. ~(~HC + 0xfeff) since m' = m − 0x0100. The
+ * shorter HC + 0x0100 (RFC 1141) yields 0xffff where a recomputation gives
+ * 0x0000. One's complement sums are byte-order independent: the 16-bit
+ * words are used as loaded. */
 static __rte_always_inline void dp_ipv4_dec_ttl(struct rte_ipv4_hdr *ip)
 {
-	uint32_t sum = (uint32_t)ip->hdr_checksum + rte_cpu_to_be_16(0x0100);
+	uint32_t sum = (uint32_t)(uint16_t)~ip->hdr_checksum + rte_cpu_to_be_16(0xfeff);
 
 	ip->time_to_live--;
-	ip->hdr_checksum = (uint16_t)(sum + (sum >> 16));
+	ip->hdr_checksum = (uint16_t) ~(sum + (sum >> 16));
 }
 
 /* The flow's hash for ECMP: addresses, protocol and, when the packet is not
@@ -195,6 +209,10 @@ static __rte_always_inline uint8_t dp_process_nic(struct dp_lcore *lc, struct rt
 	const struct rte_ether_addr *dmac = NULL, *smac = NULL;
 	int r;
 
+	if (unlikely(rte_pktmbuf_data_len(m) < sizeof(*eth))) {
+		t->punt_not_ip++; /* not even a MAC header to read: the kernel's */
+		goto kernel;
+	}
 	if (!rte_is_same_ether_addr(&eth->dst_addr, &lc->nic_mac)) {
 		if (rte_is_unicast_ether_addr(&eth->dst_addr)) {
 			/* someone else's unicast (the port is promiscuous): a NIC
@@ -226,8 +244,10 @@ static __rte_always_inline uint8_t dp_process_exc(struct dp_lcore *lc, struct rt
 	const struct rte_ether_addr *dmac = NULL, *smac = NULL;
 	int r;
 
-	/* The kernel's own frames carry dp0's MAC, which is the NIC's. */
-	if (rte_is_same_ether_addr(&eth->src_addr, &lc->nic_mac) ||
+	/* The kernel's own frames carry dp0's MAC, which is the NIC's; a runt
+	 * cannot be a redirected VM frame (and has no MAC to rewrite). */
+	if (unlikely(rte_pktmbuf_data_len(m) < sizeof(*eth)) ||
+	    rte_is_same_ether_addr(&eth->src_addr, &lc->nic_mac) ||
 	    !rte_is_unicast_ether_addr(&eth->dst_addr)) {
 		t->from_kernel++;
 		return DP_PORT_NIC;

@@ -125,6 +125,23 @@ struct agent_config {
  * (or "FILE: what" when there is no line) in ERR. */
 int agent_config_load(const char *file, struct agent_config *cfg, char *err, size_t errlen);
 
+/* Loading options. check_host: also look for what the file names on this
+ * host (nic.kernel_netdev, nic.device, bridge.ports, routes.dev) and call
+ * WARN with "FILE:LINE: warning: ..." for each one missing: warnings, not
+ * errors (agentd --check-config, on a file that may be for another host). */
+struct agent_config_opts {
+	bool check_host;
+	void (*warn)(void *arg, const char *msg);
+	void *warn_arg;
+};
+int agent_config_load_ex(const char *file, const struct agent_config_opts *opts,
+			 struct agent_config *cfg, char *err, size_t errlen);
+
+/* The same from memory: BUF (LEN bytes) named NAME in messages, @include
+ * relative to INCLUDE_DIR (NULL: @include refused). For the fuzzer. */
+int agent_config_load_buffer(const char *name, const void *buf, size_t len, const char *include_dir,
+			     struct agent_config *cfg, char *err, size_t errlen);
+
 /* Free what agent_config_load allocated (eal_args). Safe on a zeroed struct. */
 void agent_config_free(struct agent_config *cfg);
 

@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* agentd control socket protocol (UNIX SOCK_SEQPACKET, one message per
- * request and per response). One header for all messages, grout style:
- * requests carry id/type/length, responses echo the id and carry a status
- * (0 or a positive errno). Payloads are JSON text (UTF-8, no NUL), so that
- * agentctl can print them for humans or pass them through with --json. */
+/* agentd control socket protocol (UNIX SOCK_STREAM): each request is one
+ * header + payload, answered by one header + payload, in order; a client may
+ * send its next request once it has its answer. One header for all messages,
+ * grout style: requests carry id/type/length, responses echo the id and carry
+ * a status (0 or a positive errno). Payloads are JSON text (UTF-8, no NUL),
+ * so that agentctl can print them for humans or pass them through with
+ * --json. agentd refuses request payloads over 64 KiB (EMSGSIZE) and other
+ * versions (EPROTO), then closes the connection; agent/control.c lists the
+ * deadlines. */
 #pragma once
 
 #include <stdint.h>
@@ -21,7 +25,7 @@ enum agent_req_type {
 	/* dataplane neighbour mirror, paged the same way: payload
 	 * {"cursor"}; response {"neigh": [...], "next"} */
 	AGENT_REQ_NEIGH = 3,
-	AGENT_REQ_MODE = 4,   /* payload: {"mode":"dpdk"|"kernel"} */
+	AGENT_REQ_MODE = 4, /* payload: {"mode":"dpdk"|"kernel"} */
 };
 
 struct agent_req_hdr {

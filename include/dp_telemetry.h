@@ -60,11 +60,15 @@
  * thread (which a loaded or stopped process may not schedule in time):
  * <runtime dir>/<file-prefix>/agent_heartbeat, mapped read-only by agentd. */
 #define DP_HEARTBEAT_FILE  "agent_heartbeat"
-#define DP_HEARTBEAT_SIZE  4096 /* the page mapped by both sides */
+#define DP_HEARTBEAT_SIZE  4096			 /* the page mapped by both sides */
 #define DP_HEARTBEAT_MAGIC 0x6167656e74686231ULL /* "agenthb1" */
 
 struct dp_heartbeat {
 	uint64_t magic; /* DP_HEARTBEAT_MAGIC once initialised */
 	uint64_t pid;
 	uint64_t turns; /* forwarding loop turns, relaxed atomic */
+	/* The forwarding lcore's thread id (0: not yet, or an older dataplane):
+	 * agentd reads its scheduler state to tell a thread that cannot get a
+	 * CPU (contention) from one that is stuck (a hang). */
+	uint64_t fwd_tid;
 };

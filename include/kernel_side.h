@@ -37,6 +37,9 @@ int ks_link_set_mac(struct ks_nl *nl, const char *name, const uint8_t mac[6]);
 int ks_link_set_mtu(struct ks_nl *nl, const char *name, int mtu);
 /* Wait until NAME exists (polls, up to timeout_ms). */
 int ks_link_wait(struct ks_nl *nl, const char *name, int timeout_ms);
+/* Copy the resolved IPv4/IPv6 neighbours of FROM to TO (as STALE entries).
+ * Returns how many, or a negative errno. */
+int ks_neigh_copy(struct ks_nl *nl, const char *from, const char *to);
 /* Create bridge NAME if missing (an existing link of another kind is -EEXIST), set it up. */
 int ks_bridge_ensure(struct ks_nl *nl, const char *name);
 int ks_link_delete(struct ks_nl *nl, const char *name); /* 0 if absent */

@@ -23,6 +23,7 @@
  * This file knows nothing of DPDK, so the unit tests can drive it with
  * crafted messages. */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -36,9 +37,9 @@
 #include "nl_mirror.h"
 
 #define MAX_TABLES   8
-#define DUMP_RETRIES  5	  /* per attempt; then retried from the tick */
-#define EVENT_RCVBUF  (64 << 20)
-#define EVENT_BATCH   256 /* recv() calls per nl_mirror_process call */
+#define DUMP_RETRIES 5 /* per attempt; then retried from the tick */
+#define EVENT_RCVBUF (64 << 20)
+#define EVENT_BATCH  256 /* recv() calls per nl_mirror_process call */
 
 struct nl_mirror {
 	struct mnl_socket *ev;	 /* subscribed to the groups */
@@ -238,6 +239,68 @@ const struct nl_mirror_stats *nl_mirror_stats(const struct nl_mirror *m)
 	return &m->stats;
 }
 
+/* The message at H fits in the LEFT bytes of the buffer, padding included.
+ * Not libmnl's mnl_nlmsg_ok: (1.0.4) it casts nlmsg_len to int, so a length
+ * above 2^31 passes and the walk (and the parsers, which read up to
+ * nlmsg_len) run off the buffer; and the attribute walk reads up to the
+ * aligned length. The kernel never sends such messages: found by the fuzzer
+ * (tests/fuzz/fuzz_nl_mirror.c). */
+static bool msg_ok(const struct nlmsghdr *h, int left)
+{
+	return left >= (int)sizeof(*h) && h->nlmsg_len >= sizeof(*h) &&
+	       MNL_ALIGN((size_t)h->nlmsg_len) <= (size_t)left;
+}
+
+/* The next message and what is left after it (H passed msg_ok). */
+static const struct nlmsghdr *msg_next(const struct nlmsghdr *h, int *left)
+{
+	*left -= (int)MNL_ALIGN((size_t)h->nlmsg_len);
+	return (const struct nlmsghdr *)((const char *)h + MNL_ALIGN((size_t)h->nlmsg_len));
+}
+
+int nl_mirror_feed_dump(struct nl_mirror *m, const void *buf, size_t len, unsigned int seq,
+			unsigned int portid, bool *intr)
+{
+	int left = len > INT_MAX ? INT_MAX : (int)len;
+
+	for (const struct nlmsghdr *h = buf; msg_ok(h, left); h = msg_next(h, &left)) {
+		if (!mnl_nlmsg_seq_ok(h, seq) || !mnl_nlmsg_portid_ok(h, portid))
+			continue;
+		if (h->nlmsg_flags & NLM_F_DUMP_INTR)
+			*intr = true;
+		if (h->nlmsg_type == NLMSG_DONE)
+			return 0;
+		if (h->nlmsg_type == NLMSG_ERROR) {
+			const struct nlmsgerr *e = mnl_nlmsg_get_payload(h);
+
+			/* (a truncated one: found by the fuzzer) */
+			if (mnl_nlmsg_get_payload_len(h) < sizeof(e->error))
+				return -EBADMSG;
+			return e->error > 0 ? -EPROTO : e->error;
+		}
+		nl_mirror_dispatch(m, h);
+	}
+	if (left > 0)
+		m->stats.parse_errors++; /* what is left is no message */
+	return 1;
+}
+
+int nl_mirror_feed_events(struct nl_mirror *m, const void *buf, size_t len)
+{
+	int left = len > INT_MAX ? INT_MAX : (int)len;
+
+	for (const struct nlmsghdr *h = buf; msg_ok(h, left); h = msg_next(h, &left)) {
+		if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR ||
+		    h->nlmsg_type == NLMSG_NOOP)
+			continue;
+		nl_mirror_dispatch(m, h);
+		m->stats.events++;
+	}
+	if (left > 0)
+		m->stats.parse_errors++;
+	return 0;
+}
+
 /* Send one dump request and apply every reply as it arrives. Sets *intr
  * if the kernel says the dump may be inconsistent. */
 static int dump_one(struct nl_mirror *m, uint16_t type, uint8_t family, bool *intr)
@@ -255,33 +318,23 @@ static int dump_one(struct nl_mirror *m, uint16_t type, uint8_t family, bool *in
 	g->rtgen_family = family;
 	/* RTM_GETROUTE/ADDR/NEIGH accept a struct the size of rtmsg etc.;
 	 * pad so strict-checking kernels parse the header as intended. */
-	nlh->nlmsg_len = mnl_nlmsg_size(type == RTM_GETLINK	  ? sizeof(struct ifinfomsg)
-					: type == RTM_GETADDR	  ? sizeof(struct ifaddrmsg)
-					: type == RTM_GETNEIGH	  ? sizeof(struct ndmsg)
+	nlh->nlmsg_len = mnl_nlmsg_size(type == RTM_GETLINK	 ? sizeof(struct ifinfomsg)
+					: type == RTM_GETADDR	 ? sizeof(struct ifaddrmsg)
+					: type == RTM_GETNEIGH	 ? sizeof(struct ndmsg)
 					: type == RTM_GETNEXTHOP ? sizeof(struct nhmsg)
-								  : sizeof(struct rtmsg));
+								 : sizeof(struct rtmsg));
 	if (mnl_socket_sendto(m->dump, nlh, nlh->nlmsg_len) < 0)
 		return -errno;
 
 	for (;;) {
 		ssize_t n = mnl_socket_recvfrom(m->dump, buf, sizeof(buf));
-		int len = n;
+		int ret;
+
 		if (n < 0)
 			return -errno;
-		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; mnl_nlmsg_ok(h, len);
-		     h = mnl_nlmsg_next(h, &len)) {
-			if (!mnl_nlmsg_seq_ok(h, seq) || !mnl_nlmsg_portid_ok(h, portid))
-				continue;
-			if (h->nlmsg_flags & NLM_F_DUMP_INTR)
-				*intr = true;
-			if (h->nlmsg_type == NLMSG_DONE)
-				return 0;
-			if (h->nlmsg_type == NLMSG_ERROR) {
-				const struct nlmsgerr *e = mnl_nlmsg_get_payload(h);
-				return e->error;
-			}
-			nl_mirror_dispatch(m, h);
-		}
+		ret = nl_mirror_feed_dump(m, buf, (size_t)n, seq, portid, intr);
+		if (ret <= 0)
+			return ret;
 	}
 }
 
@@ -310,8 +363,8 @@ int nl_mirror_sync(struct nl_mirror *m)
 		uint16_t type;
 		uint8_t family;
 	} dumps[] = {
-	    {RTM_GETLINK, AF_UNSPEC},  {RTM_GETADDR, AF_UNSPEC}, {RTM_GETNEXTHOP, AF_UNSPEC},
-	    {RTM_GETROUTE, AF_INET},   {RTM_GETROUTE, AF_INET6}, {RTM_GETNEIGH, AF_INET},
+	    {RTM_GETLINK, AF_UNSPEC}, {RTM_GETADDR, AF_UNSPEC}, {RTM_GETNEXTHOP, AF_UNSPEC},
+	    {RTM_GETROUTE, AF_INET},  {RTM_GETROUTE, AF_INET6}, {RTM_GETNEIGH, AF_INET},
 	    {RTM_GETNEIGH, AF_INET6},
 	};
 	bool intr = true;
@@ -372,7 +425,6 @@ int nl_mirror_process(struct nl_mirror *m)
 
 	for (int batch = 0; batch < EVENT_BATCH; batch++) {
 		ssize_t n = mnl_socket_recvfrom(m->ev, buf, sizeof(buf));
-		int len = n;
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				return 0;
@@ -392,14 +444,7 @@ int nl_mirror_process(struct nl_mirror *m)
 			}
 			return -errno;
 		}
-		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; mnl_nlmsg_ok(h, len);
-		     h = mnl_nlmsg_next(h, &len)) {
-			if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR ||
-			    h->nlmsg_type == NLMSG_NOOP)
-				continue;
-			nl_mirror_dispatch(m, h);
-			m->stats.events++;
-		}
+		nl_mirror_feed_events(m, buf, (size_t)n);
 	}
 	return 1; /* more may be queued: the caller's loop comes back */
 }

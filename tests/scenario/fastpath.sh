@@ -55,3 +55,5 @@ pass "iperf3 TCP vm1->remote $(awk -v b="$up" 'BEGIN{printf "%.2f", b/1e9}') Gb/
 agentctl status >"$WORK/status.txt"
 grep "forwarded by DPDK" "$WORK/status.txt" >/dev/null || fail "agentctl status lacks the traffic split"
 grep "kernel IP forwarding" "$WORK/status.txt" >/dev/null || fail "agentctl status lacks IpForwDatagrams"
+
+finish

@@ -138,3 +138,5 @@ v0=$(fwd fast_vm_to_wire)
 in_ns vm1 ping -c 3 -i 0.1 -W 1 -q 11.0.0.1 >/dev/null 2>&1 && fail "11.0.0.1 still reachable after its route was deleted"
 [ "$(fwd fast_vm_to_wire)" -eq "$v0" ] || fail "DPDK forwarded traffic for a deleted prefix"
 pass "100k-route delete burst: no stale route, nothing forwarded to a deleted prefix"
+
+finish

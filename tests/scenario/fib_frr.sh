@@ -361,3 +361,5 @@ fi
 ping_ok vm1 10.10.2.2 || fail "vm1 lost the configured route to the remote VM"
 pass "session dropped: the kernel and the dataplane are back to the baseline ($(dp_counts))"
 FRR_OK=1
+
+finish

@@ -154,3 +154,5 @@ wait_route fd00:77::/48 '.[0].path == "underlay"' "IPv6 route via a link-local g
 in_ns host ping -6 -c 1 -W 2 "$ll%dp0" >/dev/null || true # resolve the neighbour
 fast_ping fd00:77::1 10
 pass "IPv6 via a link-local gateway is forwarded by DPDK"
+
+finish

@@ -67,3 +67,5 @@ busy_cpu=$(cpu_pct "$DP" 2)
 [ "$(st .forwarding.idle_sleeps)" = 0 ] || fail "the lcore slept with idle_sleep_max_us = 0"
 log "busy polling: an idle dataplane takes ${busy_cpu} % of a core"
 pass "idle_sleep_max_us = 0: busy polling, no sleeps"
+
+finish

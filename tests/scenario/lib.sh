@@ -2,7 +2,10 @@
 # Shared helpers for the netns-lab scenario tests. Each scenario sources this,
 # calls `scenario_init NAME`, and gets: a lab of its own (unique prefix), a
 # rendered config, agentd helpers, assertions, and a cleanup trap that tears
-# everything down even when the test fails.
+# everything down even when the test fails. Each ends with `finish`: agentd
+# stopped with exit status 0, nothing of the lab's prefix left behind, no
+# sanitizer report in any log (the trap runs the same checks for a scenario
+# that ends without it).
 set -euo pipefail
 
 SRC_DIR=${SRC_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
@@ -41,6 +44,7 @@ lab_setup() { # work-dir-template
 
 scenario_init() {
 	local name=$1
+	SCENARIO=$name
 	# Unique per run: several scenarios (or CI runs) may share the machine.
 	P="agt${name:0:6}$$"
 	P=${P:0:14}
@@ -78,17 +82,39 @@ render_config() {
 scenario_cleanup() {
 	local rc=$?
 	set +e
+	# A scenario that got to its end without `finish` gets its checks here.
+	if [ $rc -eq 0 ] && [ -n "${SCENARIO:-}" ] && [ -z "${FINISHED:-}" ]; then
+		if end_checks; then
+			pass "end (exit trap): agentd stopped with exit 0, nothing left behind, no sanitizer report"
+		else
+			log "FAIL: end of scenario $SCENARIO (exit trap)"
+			rc=1
+		fi
+	fi
 	if [ -n "${AGENTD_PID:-}" ] && kill -0 "$AGENTD_PID" 2>/dev/null; then
 		kill -TERM "$AGENTD_PID"
 		for _ in $(seq 50); do kill -0 "$AGENTD_PID" 2>/dev/null || break; sleep 0.1; done
 		kill -KILL "$AGENTD_PID" 2>/dev/null
+		wait "$AGENTD_PID" 2>/dev/null
 	fi
 	# A dataplane left behind (agentd killed) must not survive the test.
 	pkill -KILL -f -- "--file-prefix $P " 2>/dev/null
 	if declare -F extra_cleanup >/dev/null; then extra_cleanup; fi
-	"$LAB" down "$P" >/dev/null 2>&1
+	# lab.sh reports what it had to remove besides the lab (pins, DPDK
+	# files of this prefix): after a scenario that passed, a leak.
+	if [ $rc -eq 0 ] && [ -n "${SCENARIO:-}" ]; then
+		"$LAB" down --check "$P" 2>"$WORK/lab-down.err" >/dev/null || {
+			sed 's/^/  /' "$WORK/lab-down.err" >&2
+			log "FAIL: lab.sh down --check: leftovers of lab $P"
+			rc=1
+		}
+	else
+		"$LAB" down "$P" 2>&1 >/dev/null | sed 's/^/  /' >&2
+	fi
 	rm -f "$SOCK" "/run/agentd/$P.lock"
 	rm -rf "/var/run/dpdk/$P"
+	# (after a failure too, and for what agentd killed in the cleanup said)
+	[ -n "${SAN_REPORTED:-}" ] || check_sanitizer_reports || rc=1
 	if [ $rc -ne 0 ] && [ -f "$AGENTD_LOG" ]; then
 		log "agentd log (last 60 lines):"
 		tail -n 60 "$AGENTD_LOG" >&2
@@ -300,27 +326,138 @@ assert_steering_single() {
 # The open fds of a process (leak check across failover/failback cycles).
 fd_count() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
 
-# After stop_agentd: nothing agentd or the dataplane created for the fast
-# path is left, and the kernel serves the underlay.
-assert_clean_after_stop() {
-	local f
-	in_ns host ip link show dp0 >/dev/null 2>&1 && fail "exception netdev dp0 left after stop"
-	in_ns host ip link show dp0-dp >/dev/null 2>&1 && fail "af_xdp veth peer dp0-dp left after stop"
+# agentd's fd count now, as the baseline that assert_fds_stable (and the
+# finish of the scenario) compare with: the least of a few samples, so that
+# a request in flight (a control client, a telemetry query) is not counted.
+fd_baseline() {
+	local n i
+	FD_BASE=$(fd_count "$AGENTD_PID")
+	for i in 1 2 3 4; do
+		sleep 0.05
+		n=$(fd_count "$AGENTD_PID")
+		[ "$n" -lt "$FD_BASE" ] && FD_BASE=$n
+	done
+	FD_BASE_PID=$AGENTD_PID
+	log "agentd pid $AGENTD_PID holds $FD_BASE fds"
+}
+
+# agentd holds no more fds than at fd_baseline (WHAT: since what), given 3 s
+# for requests in flight to end. Returns 1 with a FAIL line, else 0.
+check_fds_stable() { # what
+	local n
+	[ "${FD_BASE_PID:-}" = "$AGENTD_PID" ] || return 0
+	for _ in $(seq 30); do
+		n=$(fd_count "$AGENTD_PID")
+		[ "$n" -le "$FD_BASE" ] && return 0
+		sleep 0.1
+	done
+	log "FAIL: agentd holds $n fds after $1, $FD_BASE before:"
+	ls -l "/proc/$AGENTD_PID/fd" | awk 'NR > 1 {print "  " $(NF - 2), $NF}' >&2
+	return 1
+}
+assert_fds_stable() { # what
+	[ "${FD_BASE_PID:-}" = "$AGENTD_PID" ] || fail "assert_fds_stable without fd_baseline"
+	check_fds_stable "$1" || exit 1
+	pass "agentd holds $(fd_count "$AGENTD_PID") fds after $1 ($FD_BASE before)"
+}
+
+# A string value of the rendered config: conf_str KEY (first "KEY = "...";").
+conf_str() {
+	local v
+	v=$(sed -n "s/^[[:space:]]*$1 = \"\([^\"]*\)\";.*/\1/p" "$CONF" | head -n 1)
+	[ -n "$v" ] || fail "no $1 in $CONF"
+	echo "$v"
+}
+
+# After agentd stopped: nothing agentd or the dataplane made is left, and the
+# kernel serves the underlay. Only this lab's names are looked at (its
+# namespaces, its pin dir, DPDK files of its prefix, its socket): a real
+# agentd may run on the same host.
+assert_clean_state() {
+	local exc bpffs ns dev dir out
+	# (set -e or not: this runs in the scenario's shell and in a subshell)
+	exc=$(conf_str ifname) || exit 1
+	bpffs=$(conf_str bpffs) || exit 1
+	[ "$(conf_str pin_name)" = "$P" ] && [ "$(conf_str file_prefix)" = "$P" ] ||
+		fail "pin_name / file_prefix of $CONF are not the lab prefix $P"
+	[ -n "${AGENTD_PID:-}" ] && kill -0 "$AGENTD_PID" 2>/dev/null && fail "agentd is still running"
 	pgrep -f -- "--file-prefix $P " >/dev/null && fail "a dataplane process survived the stop"
-	in_ns host ip -d link show dev nic0 | grep -q "prog/xdp" && fail "XDP program left on nic0"
-	for f in vm1p vm2p; do
-		in_ns host tc filter show dev "$f" ingress | grep -q steer_ &&
-			fail "steering filter left on $f"
+	in_ns host ip link show "$exc" >/dev/null 2>&1 && fail "exception netdev $exc left after stop"
+	in_ns host ip link show "$exc-dp" >/dev/null 2>&1 && fail "af_xdp veth peer $exc-dp left after stop"
+	[ -e "$bpffs/$P" ] &&
+		fail "BPF pins left in $bpffs/$P: $(find "$bpffs/$P" -mindepth 1 -printf '%P ' 2>/dev/null)"
+	# No XDP program, no tc filter on any netdev of the lab (it makes none).
+	for ns in host vm1 vm2 wire rvm; do
+		out=$(ip -n "$P-$ns" -d -o link show | grep -o '^[0-9]*: [^:@]*\|prog/xdp[a-z]* id [0-9]*' |
+			grep -B1 '^prog/xdp' | tr '\n' ' ') || true
+		[ -z "$out" ] || fail "XDP program left in $P-$ns: $out"
+		for dev in $(ip -n "$P-$ns" -o link show | awk -F': ' '{sub(/@.*/, "", $2); print $2}'); do
+			printf 'filter show dev %s ingress\nfilter show dev %s egress\n' "$dev" "$dev"
+		done >"$WORK/tc.batch"
+		out=$(tc -n "$P-$ns" -batch "$WORK/tc.batch" 2>&1) || true
+		[ -z "$out" ] || fail "tc filter left in $P-$ns: $(echo "$out" | head -n 3)"
 	done
 	# DPDK leaves config/fbarray_* (and, killed, its sockets) in its runtime
 	# dir; agentd removes the dir once the dataplane is gone.
 	[ -e "/var/run/dpdk/$P" ] && fail "DPDK runtime dir left: $(ls "/var/run/dpdk/$P" | tr '\n' ' ')"
-	if [ -d /dev/hugepages ] && compgen -G "/dev/hugepages/${P}map_*" >/dev/null; then
-		fail "hugepage files /dev/hugepages/${P}map_* left"
-	fi
+	for dir in $(awk '$3 == "hugetlbfs" {print $2}' /proc/mounts); do
+		compgen -G "$dir/${P}map_*" >/dev/null && fail "hugepage files $dir/${P}map_* left"
+	done
+	[ -e "$SOCK" ] && fail "control socket $SOCK left"
+	[ -e "/run/agentd/dataplane-$P.error" ] && fail "the dataplane's error file left"
 	[ "$(in_ns host ip -o addr show dev nic0 to 192.168.100.1/32 | wc -l)" -eq 1 ] ||
 		fail "the underlay address is not on nic0 after stop"
 	true
+}
+# (the name the scenarios used before assert_clean_state)
+assert_clean_after_stop() { assert_clean_state; }
+
+# What ASan, LSan and UBSan print. agentd's log holds the dataplane's
+# stderr too (agentd passes its own on); the test programs' outputs are in
+# $WORK as well.
+SANITIZER_RE='ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|SUMMARY: [A-Za-z]*Sanitizer'
+
+# Any sanitizer report in the scenario's files: printed, returns 1.
+check_sanitizer_reports() {
+	local hits
+	[ -d "${WORK:-}" ] || return 0
+	hits=$(grep -rEan -D skip -e "$SANITIZER_RE" "$WORK" 2>/dev/null | cut -c 1-300) || true
+	[ -z "$hits" ] && return 0
+	SAN_REPORTED=1
+	log "FAIL: sanitizer reports:"
+	echo "$hits" | head -n 40 | sed "s|^$WORK/|  |" >&2
+	return 1
+}
+
+# The end of a scenario, without exiting: agentd (if it runs) no fds beyond
+# its fd_baseline, stopped by SIGTERM with exit status 0 (3: the dataplane
+# did not exit cleanly), then assert_clean_state and no sanitizer report.
+# Returns 1 after logging every failure.
+end_checks() {
+	local rc=0 st=0
+	FINISHED=1
+	if [ -n "${AGENTD_PID:-}" ]; then
+		check_fds_stable "the scenario" || rc=1
+		stop_agentd || st=$?
+		if [ $st -eq 3 ]; then
+			log "FAIL: agentd exited 3 on SIGTERM: the dataplane did not exit cleanly" \
+				"($(grep -oE 'dataplane pid [0-9]+ (stopped (with|by)|killed by) .*' "$AGENTD_LOG" | tail -n 1))"
+			rc=1
+		elif [ $st -ne 0 ]; then
+			log "FAIL: agentd exited $st on SIGTERM, want 0"
+			rc=1
+		fi
+	fi
+	(assert_clean_state) || rc=1
+	check_sanitizer_reports || rc=1
+	return $rc
+}
+
+# Every scenario ends with this (after its own checks): see end_checks.
+# The exit trap runs the same checks for one that ends without it.
+finish() {
+	end_checks || fail "end of scenario $SCENARIO"
+	pass "end: agentd stopped with exit 0, nothing left behind, no sanitizer report"
 }
 
 # Floating-point arithmetic on epoch times: fcalc "$t + 0.3"

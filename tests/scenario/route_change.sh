@@ -63,3 +63,5 @@ done
 in_ns host tc filter show dev vm3p ingress | grep "name steer_vm_ingres" >/dev/null &&
 	fail "program still attached after vm3p left the bridge"
 pass "a port leaving the bridge is detached"
+
+finish

@@ -189,3 +189,5 @@ route_batch del | in_ns host ip -batch - || fail "ip -batch del"
 wait_count "$b4" "$b6" "after deleting the routes"
 [ "$(agentctl routes "$ROOT4" --count | awk '{print $2}')" -eq 0 ] || fail "routes left in $ROOT4"
 pass "the count goes back to $b4 + $b6 once the routes are deleted"
+
+finish

@@ -34,3 +34,5 @@ count() { in_ns host ip -o "$@" | wc -l; }
 [ "$(in_ns host ip -6 route show fd00:20::/64 | wc -l)" -eq 1 ] || fail "v6 route duplicated"
 ping_ok vm1 10.10.2.2 || fail "traffic broken after restart"
 pass "restart on a configured host duplicates nothing"
+
+finish

@@ -5,13 +5,19 @@
  * (no marker: the message must have no line), so the tests check the file
  * name, the line and the key of every message, not just the return code. */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <arpa/inet.h>
 #include <cmocka.h>
@@ -370,7 +376,8 @@ INVALID(test_lcores_beyond, "bad-lcores-beyond.conf", "dataplane.lcores", "this 
 INVALID(test_lcores_twice, "bad-lcores-twice.conf", "dataplane.lcores", "names CPU 1 twice")
 INVALID(test_lcores_backwards, "bad-lcores-backwards.conf", "dataplane.lcores", "backwards")
 INVALID(test_lcores_one, "bad-lcores-two.conf", "dataplane.lcores", "at least two CPUs")
-INVALID(test_control_group, "bad-control-group.conf", "control.group", "no group \"agt-no-such-group\"")
+INVALID(test_control_group, "bad-control-group.conf", "control.group",
+	"no group \"agt-no-such-group\"")
 INVALID(test_idle_sleep_heartbeat, "bad-idle-sleep.conf", "dataplane.idle_sleep_max_us",
 	"at most a quarter of")
 INVALID(test_ifname_too_long, "bad-ifname-long.conf", "exception.ifname", "too long")
@@ -397,6 +404,417 @@ INVALID(test_eal_arg_owned, "bad-eal-owned.conf", "dataplane.eal_args[1]",
 INVALID(test_backoff_order, "bad-backoff.conf", "fallback.backoff_max_ms", "must not be below")
 INVALID(test_fib_table_duplicate, "bad-fib-table-dup.conf", "fib.tables[2]", "duplicate value 100")
 INVALID(test_fib_table_zero, "bad-fib-table-zero.conf", "fib.tables[0]", "between 1 and")
+
+/* ---- hostile files ---------------------------------------------------------
+ * Files no operator means to write (empty, binary, huge, nested without end,
+ * integers libconfig would cut, @include of what is not a config file), each
+ * loaded in a child with an alarm: a hang fails the test instead of hanging
+ * it. Each must be refused in bounded time (generous: 2 s of CPU, which a
+ * loaded machine does not stretch as it does wall-clock time; a 10 MB file
+ * took 79 s before) with a one-line message carrying FILE:LINE where there
+ * is a line. */
+
+#define HOSTILE_TIME_S 2.0
+
+static char tmpdir[] = "/tmp/agt-test-config.XXXXXX";
+
+static int hostile_setup(void **state)
+{
+	return mkdtemp(tmpdir) != NULL ? 0 : -1;
+}
+
+static int hostile_teardown(void **state)
+{
+	char cmd[64];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static const char *tmp_path(const char *name)
+{
+	static char path[2][PATH_MAX];
+	static int i;
+
+	i ^= 1;
+	snprintf(path[i], sizeof(path[i]), "%s/%s", tmpdir, name);
+	return path[i];
+}
+
+/* Write LEN bytes of DATA (a string when LEN is 0) to tmpdir/NAME. */
+static const char *tmp_file(const char *name, const void *data, size_t len)
+{
+	const char *path = tmp_path(name);
+	FILE *f = fopen(path, "wb");
+
+	assert_non_null(f);
+	if (len == 0)
+		len = strlen(data);
+	assert_int_equal(fwrite(data, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+	return path;
+}
+
+struct outcome {
+	int ret;
+	char err[512];
+	double secs; /* CPU */
+};
+
+/* Load PATH in a child killed after a few seconds; OPTS may be NULL. */
+static void load_bounded(const char *path, struct outcome *o)
+{
+	struct rusage ru;
+	int fds[2], status;
+	pid_t pid;
+
+	memset(o, 0, sizeof(*o));
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct agent_config *cfg = calloc(1, sizeof(*cfg));
+
+		alarm((unsigned int)HOSTILE_TIME_S + 8); /* a hang (wall-clock) */
+		o->ret = agent_config_load(path, cfg, o->err, sizeof(o->err));
+		_exit(write(fds[1], o, sizeof(*o)) == sizeof(*o) ? 0 : 1);
+	}
+	close(fds[1]);
+	/* (a child killed by its alarm writes nothing: checked below) */
+	if (read(fds[0], o, sizeof(*o)) != sizeof(*o))
+		o->ret = 1;
+	close(fds[0]);
+	assert_int_equal(wait4(pid, &status, 0, &ru), pid);
+	o->secs = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+		  (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		print_error("%s: the loader did not return (status %#x)\n", path, status);
+		fail();
+	}
+}
+
+/* PATH is refused with RET in time, with "PREFIX" (FILE:LINE: or FILE:)
+ * then a message containing TEXT. */
+static void expect_refused_at(const char *path, int ret, const char *prefix, const char *text)
+{
+	struct outcome o;
+
+	load_bounded(path, &o);
+	print_message("%s (%.3f s CPU)\n", o.err, o.secs);
+	assert_int_equal(o.ret, ret);
+	if (strncmp(o.err, prefix, strlen(prefix)) != 0) {
+		print_error("expected the message to start with \"%s\": %s\n", prefix, o.err);
+		fail();
+	}
+	assert_contains(o.err, text);
+	assert_null(strchr(o.err, '\n'));
+	if (o.secs > HOSTILE_TIME_S) {
+		print_error("%s: took %.2f s of CPU (bound %.1f s)\n", path, o.secs,
+			    HOSTILE_TIME_S);
+		fail();
+	}
+}
+
+static void expect_refused(const char *path, int ret, int line, const char *text)
+{
+	char prefix[PATH_MAX + 32];
+
+	if (line > 0)
+		snprintf(prefix, sizeof(prefix), "%s:%d: ", path, line);
+	else
+		snprintf(prefix, sizeof(prefix), "%s: ", path);
+	expect_refused_at(path, ret, prefix, text);
+}
+
+#define NIC "nic: { device = \"net_af_xdp0,iface=nic0\"; kernel_netdev = \"nic0\"; };\n"
+
+static void test_hostile_empty(void **state)
+{
+	expect_refused(tmp_file("empty.conf", "", 0), -EINVAL, 0, "missing required section");
+}
+
+static void test_hostile_binary(void **state)
+{
+	unsigned char junk[4096];
+	unsigned int seed = 42;
+
+	/* NUL bytes: libconfig would stop reading at the first one */
+	for (size_t i = 0; i < sizeof(junk); i++)
+		junk[i] = (unsigned char)rand_r(&seed);
+	memcpy(junk, NIC "\n", strlen(NIC "\n"));
+	junk[strlen(NIC) + 1] = '\0';
+	expect_refused(tmp_file("junk.bin", junk, sizeof(junk)), -EINVAL, 3, "NUL byte");
+	/* no NUL: a syntax error, with its line */
+	for (size_t i = 0; i < sizeof(junk); i++)
+		junk[i] = junk[i] == '\0' ? 'x' : junk[i];
+	expect_refused_at(tmp_file("junk2.bin", junk, sizeof(junk)), -EINVAL, tmp_path("junk2.bin"),
+			  ":");
+}
+
+/* Messages quote the file's values: still one line when those hold
+ * newlines (an escape, or a string spanning lines). */
+static void test_hostile_control_chars(void **state)
+{
+	expect_refused(tmp_file("nl.conf", NIC "log_level = \"a\\nb\";\n", 0), -EINVAL, 2,
+		       "unknown level \"a?b\"");
+	expect_refused(tmp_file("nl2.conf", NIC "log_level = \"a\nb\tc\";\n", 0), -EINVAL, 2,
+		       "unknown level \"a?b?c\"");
+}
+
+/* A huge file is refused before parsing: libconfig 1.5 reads files in a
+ * time quadratic in a token's length (10 MB: 79 s). */
+static void test_hostile_huge(void **state)
+{
+	size_t len = 10 << 20;
+	char *big = malloc(len);
+	const char *path;
+	char want[64];
+
+	assert_non_null(big);
+	memset(big, 'a', len);
+	memcpy(big, NIC "log_level = \"", strlen(NIC "log_level = \""));
+	memcpy(big + len - 3, "\";\n", 3);
+	path = tmp_file("huge.conf", big, len);
+	snprintf(want, sizeof(want), "too large (%zu bytes, at most 1048576)", len);
+	expect_refused(path, -EFBIG, 0, want);
+	/* just below the limit, one token: parsed (and refused) in time */
+	len = (1 << 20) - 16;
+	memcpy(big + len - 3, "\";\n", 3);
+	path = tmp_file("big.conf", big, len);
+	expect_refused(path, -EINVAL, 2, "unknown level");
+	free(big);
+}
+
+/* libconfig checks each new setting's name against its group's: 100k
+ * settings in 1 MB took 63 s. */
+static void test_hostile_many_settings(void **state)
+{
+	size_t cap = 1 << 20, len = 0;
+	char *many = malloc(cap);
+	int n = 0;
+
+	assert_non_null(many);
+	len = (size_t)snprintf(many, cap, "%s", NIC);
+	while (len + 32 < cap - 64)
+		len += (size_t)snprintf(many + len, cap - len, "k%d = 1;\n", n++);
+	/* (NIC holds 3: line 4095 holds the 4097th) */
+	expect_refused(tmp_file("many.conf", many, len), -EINVAL, 4095, "more than 4096 settings");
+	free(many);
+}
+
+/* libconfig's parser recurses per level of nesting. */
+static void test_hostile_nesting(void **state)
+{
+	size_t depth = 100000, len = 4 + 2 * depth + 2;
+	char *deep = malloc(len + 1);
+
+	assert_non_null(deep);
+	memcpy(deep, "x =\n", 4);
+	memset(deep + 4, '(', depth);
+	memset(deep + 4 + depth, ')', depth);
+	memcpy(deep + 4 + 2 * depth, ";\n", 3);
+	expect_refused(tmp_file("deep.conf", deep, len), -EINVAL, 2, "nested more than 32 deep");
+	free(deep);
+	expect_refused(tmp_file("deepg.conf",
+				NIC "a: { b: { c: { d: { e: { f: { g: { h: { i: { "
+				    "j: { k: { l: { m: { n: { o: { p: { q: { r: { "
+				    "s: { t: { u: { v: { w: { x: { y: { z: { A: { "
+				    "B: { C: { D: { E: { F: { G: { } } } } } } } } "
+				    "} } } } } } } } } } } } } } } } } } } } } } };",
+				0),
+		       -EINVAL, 2, "nested more than 32 deep");
+}
+
+/* libconfig 1.5 keeps an integer without "L" in a C int: 4294968796 would
+ * silently read as 1500. */
+static void test_hostile_integers(void **state)
+{
+	static const struct {
+		const char *line, *text;
+	} cases[] = {
+	    {"nic: { mtu = 4294968796; };", "4294968796 does not fit in 32 bits"},
+	    {"nic: { mtu = 0x1000005DC; };", "write it 0x1000005DCL"},
+	    {"nic: { mtu = -2147483649; };", "does not fit in 32 bits"},
+	    {"nic: { mtu = 99999999999999999999; };", "out of range"},
+	    {"nic: { mtu = 0x1FFFFFFFFFFFFFFFFL; };", "out of range"},
+	    {"routes = ( { dst = \"10.0.0.0/8\"; metric = 4294967295; } );",
+	     "write it 4294967295L"},
+	    {"fib: { tables = [ 100, 0x100000064 ]; };", "does not fit in 32 bits"},
+	    /* a float is not an integer: never cut, refused by its type */
+	    {"dataplane: { burst = 99999999999.5e10; };", "\"dataplane.burst\" must be an integer"},
+	};
+	char buf[512];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(buf, sizeof(buf), "%s\n%s\n", NIC, cases[i].line);
+		expect_refused(tmp_file("int.conf", buf, 0), -EINVAL, 3, cases[i].text);
+	}
+	/* with the L, in range: taken as written (and 2^31 - 1 needs none) */
+	struct agent_config *cfg =
+	    load_ok(tmp_file("int-ok.conf",
+			     NIC "routes = ( { dst = \"10.0.0.0/8\"; metric = 4294967295L; },\n"
+				 "  { dst = \"10.1.0.0/16\"; metric = 0xFFFFFFFFL; },\n"
+				 "  { dst = \"10.2.0.0/16\"; metric = 2147483647; } );\n"
+				 "fib: { tables = [ 0x64, 1000 ]; netlink_rcvbuf = 0x40000000 };\n",
+			     0));
+	drop(cfg);
+}
+
+static void test_hostile_duplicate_key(void **state)
+{
+	expect_refused(tmp_file("dup.conf", NIC "nic: { mtu = 1400; };\n", 0), -EINVAL, 2,
+		       "duplicate setting name");
+	expect_refused(tmp_file("dup2.conf",
+				"nic: { device = \"x\"; kernel_netdev = \"nic0\";\n"
+				"  mtu = 1500;\n  mtu = 1400; };\n",
+				0),
+		       -EINVAL, 3, "duplicate setting name");
+}
+
+/* @include: a relative path under the configuration's directory, of a
+ * regular file, not nested without end. */
+static void test_hostile_include(void **state)
+{
+	const char *main_conf;
+	char buf[PATH_MAX + 64];
+
+	tmp_file("nic.inc", NIC, 0);
+	main_conf = tmp_file("inc-abs.conf", "@include \"/etc/passwd\"\n", 0);
+	expect_refused(main_conf, -EINVAL, 1, "must be a path relative to");
+	main_conf = tmp_file("inc-up.conf", NIC "@include \"sub/../../x.inc\"\n", 0);
+	expect_refused(main_conf, -EINVAL, 2, "\"..\" is not allowed");
+	main_conf = tmp_file("inc-missing.conf", NIC "\n@include \"no-such.inc\"\n", 0);
+	expect_refused(main_conf, -EINVAL, 3, "No such file or directory");
+	/* a FIFO would block the reader forever, a device never end */
+	assert_int_equal(mkfifo(tmp_path("fifo.inc"), 0600), 0);
+	main_conf = tmp_file("inc-fifo.conf", NIC "@include \"fifo.inc\"\n", 0);
+	expect_refused(main_conf, -EINVAL, 2, "not a regular file");
+	assert_int_equal(symlink("/dev/zero", tmp_path("zero.inc")), 0);
+	main_conf = tmp_file("inc-zero.conf", NIC "@include \"zero.inc\"\n", 0);
+	expect_refused(main_conf, -EINVAL, 2, "not a regular file");
+	main_conf = tmp_file("inc-self.conf", NIC "@include \"inc-self.conf\"\n", 0);
+	expect_refused_at(main_conf, -EINVAL, "", "nested more than 10 deep");
+	/* many small includes, or a large one twice */
+	tmp_file("empty.inc", "# nothing\n", 0);
+	buf[0] = '\0';
+	{
+		char many[65 * 24] = NIC;
+
+		for (int i = 0; i < 65; i++)
+			strcat(many, "@include \"empty.inc\"\n");
+		main_conf = tmp_file("inc-many.conf", many, 0);
+		expect_refused(main_conf, -EINVAL, 66, "more than 64 @include");
+	}
+	{
+		size_t len = 700 << 10;
+		char *big = malloc(len);
+
+		assert_non_null(big);
+		memset(big, '#', len);
+		big[len - 1] = '\n';
+		tmp_file("big.inc", big, len);
+		free(big);
+		main_conf =
+		    tmp_file("inc-big.conf", NIC "@include \"big.inc\"\n@include \"big.inc\"\n", 0);
+		expect_refused(main_conf, -EFBIG, 3, "too large");
+	}
+	/* what libconfig does not read as a directive is not one: in a comment */
+	drop(load_ok(tmp_file("inc-comment.conf",
+			      NIC "/*\n@include \"/etc/passwd\"\n*/\n# @include \"x\"\n", 0)));
+	/* an error in an included file is reported there, and the including
+	 * file's lines after the @include are its own */
+	tmp_file("bad.inc", "\n\nmtu = 17;\n", 0);
+	main_conf = tmp_file("inc-bad.conf",
+			     "nic: { device = \"x\"; kernel_netdev = \"nic0\";\n"
+			     "@include \"bad.inc\"\n};\n",
+			     0);
+	snprintf(buf, sizeof(buf), "%s:3: ", tmp_path("bad.inc"));
+	expect_refused_at(main_conf, -EINVAL, buf, "\"nic.mtu\" must be between 68 and 65535");
+	tmp_file("ok.inc", "\n# two lines\nlog_level = \"debug\";\n", 0);
+	main_conf =
+	    tmp_file("inc-after.conf", NIC "@include \"ok.inc\"\n\nbridge: { nme = 1; };\n", 0);
+	expect_refused(main_conf, -EINVAL, 4, "unknown key \"bridge.nme\"");
+}
+
+/* The file itself must be a regular file: `-c /dev/zero` or a FIFO. */
+static void test_hostile_not_regular(void **state)
+{
+	assert_int_equal(mkfifo(tmp_path("fifo.conf"), 0600), 0);
+	expect_refused(tmp_path("fifo.conf"), -EINVAL, 0, "not a regular file");
+	expect_refused("/dev/zero", -EINVAL, 0, "not a regular file");
+}
+
+/* ---- this host ------------------------------------------------------------ */
+
+struct warnings {
+	int n;
+	char msg[8][512];
+};
+
+static void collect(void *arg, const char *msg)
+{
+	struct warnings *w = arg;
+
+	if (w->n < 8)
+		snprintf(w->msg[w->n++], sizeof(w->msg[0]), "%s", msg);
+}
+
+/* What the file names and this host lacks: warnings, never errors. */
+static void test_host_warnings(void **state)
+{
+	struct warnings w = {0};
+	struct agent_config_opts opts = {.check_host = true, .warn = collect, .warn_arg = &w};
+	struct agent_config *cfg = calloc(1, sizeof(*cfg));
+	const char *path;
+	char want[PATH_MAX + 64];
+
+	assert_non_null(cfg);
+	/* "lo" exists everywhere */
+	path =
+	    tmp_file("host-ok.conf",
+		     "nic: { device = \"net_af_xdp0,iface=lo\"; kernel_netdev = \"lo\"; };\n", 0);
+	assert_int_equal(agent_config_load_ex(path, &opts, cfg, err, sizeof(err)), 0);
+	assert_int_equal(w.n, 0);
+	agent_config_free(cfg);
+
+	path = tmp_file("host-missing.conf",
+			"nic: {\n  device = \"net_af_xdp0,iface=agt-nope0\";\n"
+			"  kernel_netdev = \"agt-nope1\";\n};\n"
+			"bridge: { ports = [ \"lo\", \"agt-nope2\" ]; };\n"
+			"routes = ( { dst = \"10.0.0.0/8\"; dev = \"agt-nope3\"; },\n"
+			"  { dst = \"10.1.0.0/16\"; dev = \"br-vm\"; } );\n",
+			0);
+	assert_int_equal(agent_config_load_ex(path, &opts, cfg, err, sizeof(err)), 0);
+	for (int i = 0; i < w.n; i++)
+		print_message("%s\n", w.msg[i]);
+	assert_int_equal(w.n, 4);
+	snprintf(want, sizeof(want),
+		 "%s:3: warning: \"nic.kernel_netdev\": no interface \"agt-nope1\"", path);
+	assert_contains(w.msg[0], want);
+	snprintf(want, sizeof(want), "%s:2: warning: \"nic.device\": no interface \"agt-nope0\"",
+		 path);
+	assert_contains(w.msg[1], want);
+	snprintf(want, sizeof(want), "%s:5: warning: \"bridge.ports[1]\"", path);
+	assert_contains(w.msg[2], want);
+	snprintf(want, sizeof(want), "%s:6: warning: \"routes[0].dev\"", path);
+	assert_contains(w.msg[3], want);
+	agent_config_free(cfg);
+
+	/* a PCI address this host does not have */
+	w.n = 0;
+	path = tmp_file("host-pci.conf",
+			"nic: { device = \"0000:fe:1f.7\"; kernel_netdev = \"lo\"; };\n", 0);
+	assert_int_equal(agent_config_load_ex(path, &opts, cfg, err, sizeof(err)), 0);
+	assert_int_equal(w.n, 1);
+	assert_contains(w.msg[0], "no PCI device 0000:fe:1f.7 on this host");
+	/* and without check_host, nothing is looked for */
+	w.n = 0;
+	opts.check_host = false;
+	assert_int_equal(agent_config_load_ex(path, &opts, cfg, err, sizeof(err)), 0);
+	assert_int_equal(w.n, 0);
+	agent_config_free(cfg);
+	free(cfg);
+}
 
 /* ---- helpers -------------------------------------------------------------- */
 
@@ -562,5 +980,21 @@ int main(void)
 	    cmocka_unit_test(test_free_zeroed),
 	};
 
-	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
+	const struct CMUnitTest hostile[] = {
+	    cmocka_unit_test(test_hostile_empty),
+	    cmocka_unit_test(test_hostile_binary),
+	    cmocka_unit_test(test_hostile_control_chars),
+	    cmocka_unit_test(test_hostile_many_settings),
+	    cmocka_unit_test(test_hostile_huge),
+	    cmocka_unit_test(test_hostile_nesting),
+	    cmocka_unit_test(test_hostile_integers),
+	    cmocka_unit_test(test_hostile_duplicate_key),
+	    cmocka_unit_test(test_hostile_include),
+	    cmocka_unit_test(test_hostile_not_regular),
+	    cmocka_unit_test(test_host_warnings),
+	};
+	int failed = cmocka_run_group_tests_name("config", tests, NULL, NULL);
+
+	return failed + cmocka_run_group_tests_name("config_hostile", hostile, hostile_setup,
+						    hostile_teardown);
 }

@@ -438,7 +438,8 @@ static void test_multipath_and_nexthops(void **state)
 	nlh = route_msg(buf, RTM_NEWROUTE, AF_INET, "10.20.0.0", 16, NULL, RT_TABLE_MAIN, 0);
 	mp = mnl_attr_nest_start(nlh, RTA_MULTIPATH);
 	for (int i = 0; i < 3; i++) {
-		struct rtnexthop *nh = (struct rtnexthop *)((char *)nlh + NLMSG_ALIGN(nlh->nlmsg_len));
+		struct rtnexthop *nh =
+		    (struct rtnexthop *)((char *)nlh + NLMSG_ALIGN(nlh->nlmsg_len));
 		nlh->nlmsg_len += NLMSG_ALIGN(sizeof(*nh));
 		memset(nh, 0, sizeof(*nh));
 		nh->rtnh_ifindex = 7;
@@ -526,15 +527,66 @@ static void test_nexthop_parse(void **state)
 	nl_mirror_close(m);
 }
 
+/* The walk over a recv() buffer, shared by events and dumps, on what the
+ * fuzzer found (tests/fuzz/corpus/fuzz_nl_mirror/crash-*): a length beyond
+ * 2^31 (libmnl's mnl_nlmsg_ok takes it for a negative int and lets it
+ * through) and a truncated NLMSG_ERROR. Each stays inside the buffer. */
+static void test_feed_hostile(void **state)
+{
+	struct rec *r = calloc(1, sizeof(*r));
+	struct nl_mirror *m;
+	struct nlmsghdr *nlh, *bad;
+	size_t len;
+	char *buf;
+	bool intr = false;
+
+	assert_int_equal(nl_mirror_new_detached(&m, &ops, r, NULL, 0), 0);
+	/* exactly sized (the sanitizer build sees any read beyond) */
+	buf = calloc(1, 1024);
+	nlh = route_msg(buf, RTM_NEWROUTE, AF_INET, "10.10.2.0", 24, NULL, RT_TABLE_MAIN, 7);
+	len = NLMSG_ALIGN(nlh->nlmsg_len);
+	bad = (struct nlmsghdr *)(buf + len);
+	memset(bad, 0x9e, 64);
+	bad->nlmsg_type = RTM_NEWROUTE;
+	len += 64;
+	buf = realloc(buf, len);
+	assert_int_equal(nl_mirror_feed_events(m, buf, len), 0);
+	assert_int_equal(r->n_route, 1);
+	assert_int_equal(nl_mirror_stats(m)->events, 1);
+	assert_int_equal(nl_mirror_stats(m)->parse_errors, 1);
+	assert_int_equal(nl_mirror_feed_dump(m, buf, len, 0, 0, &intr), 1);
+	assert_int_equal(r->n_route, 2);
+	/* a last message whose padding is not in the buffer */
+	nlh = (struct nlmsghdr *)buf;
+	nlh->nlmsg_len -= 1;
+	assert_int_equal(nl_mirror_feed_events(m, buf, nlh->nlmsg_len), 0);
+	assert_int_equal(r->n_route, 2);
+	free(buf);
+
+	/* NLMSG_ERROR without its error code */
+	buf = calloc(1, sizeof(*nlh));
+	nlh = (struct nlmsghdr *)buf;
+	nlh->nlmsg_len = sizeof(*nlh);
+	nlh->nlmsg_type = NLMSG_ERROR;
+	assert_int_equal(nl_mirror_feed_dump(m, buf, sizeof(*nlh), 0, 0, &intr), -EBADMSG);
+	free(buf);
+	nl_mirror_close(m);
+	free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_route_v4_v6),		 cmocka_unit_test(test_route_table_filter),
-	    cmocka_unit_test(test_neigh_states),	 cmocka_unit_test(test_malformed),
-	    cmocka_unit_test(test_live_dump_and_events), cmocka_unit_test(test_overrun_resyncs),
+	    cmocka_unit_test(test_route_v4_v6),
+	    cmocka_unit_test(test_route_table_filter),
+	    cmocka_unit_test(test_neigh_states),
+	    cmocka_unit_test(test_malformed),
+	    cmocka_unit_test(test_live_dump_and_events),
+	    cmocka_unit_test(test_overrun_resyncs),
 	    cmocka_unit_test(test_overrun_add_then_delete),
 	    cmocka_unit_test(test_multipath_and_nexthops),
 	    cmocka_unit_test(test_nexthop_parse),
+	    cmocka_unit_test(test_feed_hostile),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

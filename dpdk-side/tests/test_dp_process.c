@@ -1,0 +1,873 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* dp_process_burst() on crafted frames against a real FIB (both families,
+ * routes through the bridge and the underlay, neighbours resolved or not,
+ * local addresses, ECMP), checking what process.h promises, frame by frame:
+ * the verdict; the rewrite (MACs, TTL / hop limit − 1, an IPv4 checksum
+ * equal to a recomputation); punts that leave the frame as it was (from the
+ * exception port: only dst = dp0's MAC); foreign unicast dropped; the
+ * counters, exactly. Each frame runs in a mempool mbuf and again in one whose
+ * data ends where a PROT_NONE page starts, one at a time and in bursts: a
+ * read past data_len faults. */
+#include <arpa/inet.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <linux/neighbour.h>
+#include <linux/rtnetlink.h>
+#include <rte_eal.h>
+#include <rte_mbuf.h>
+
+#include "dataplane.h"
+#include "fib.h"
+#include "process.h"
+
+#define BR  10
+#define DP0 20
+
+/* dp0 carries the NIC's MAC (agentd gives it), so it is both. */
+static const struct rte_ether_addr nic_mac = {{0x02, 0xdd, 0, 0, 0, 1}};
+static const struct rte_ether_addr br_mac = {{0x02, 0xbb, 0, 0, 0, 1}};
+static const struct rte_ether_addr vm1_mac = {{0x02, 0x11, 0, 0, 0, 1}};
+static const struct rte_ether_addr wire_mac = {{0x02, 0xee, 0, 0, 0, 1}};
+static const struct rte_ether_addr wire_mac2 = {{0x02, 0xee, 0, 0, 0, 2}};
+static const struct rte_ether_addr peer_mac = {{0x02, 0x77, 0, 0, 0, 9}};  /* on the wire */
+static const struct rte_ether_addr other_mac = {{0x02, 0x99, 0, 0, 0, 5}}; /* not ours */
+static const struct rte_ether_addr bcast_mac = {{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
+static const struct rte_ether_addr mcast4_mac = {{0x01, 0x00, 0x5e, 0, 0, 1}};
+static const struct rte_ether_addr mcast6_mac = {{0x33, 0x33, 0, 0, 0, 1}};
+
+/* ---- the FIB ---- */
+
+static void link_(struct fib *f, int ifindex, const char *name, const struct rte_ether_addr *mac)
+{
+	struct mirror_link l = {.ifindex = ifindex, .has_mac = true, .up = true};
+	snprintf(l.name, sizeof(l.name), "%s", name);
+	memcpy(l.mac, mac->addr_bytes, 6);
+	fib_mirror_ops.link(f, false, &l);
+}
+
+static void route(struct fib *f, const char *dst, int len, const char *gw, int oif)
+{
+	struct mirror_route r = {
+	    .dst_len = len, .table = RT_TABLE_MAIN, .type = RTN_UNICAST, .oif = oif};
+	r.family = strchr(dst, ':') ? AF_INET6 : AF_INET;
+	inet_pton(r.family, dst, r.dst);
+	if (gw) {
+		inet_pton(r.family, gw, r.gw);
+		r.has_gw = true;
+	}
+	fib_mirror_ops.route(f, false, &r);
+}
+
+static void route_ecmp(struct fib *f, const char *dst, int len, const char *gw1, const char *gw2)
+{
+	struct mirror_route r = {.dst_len = len,
+				 .table = RT_TABLE_MAIN,
+				 .type = RTN_UNICAST,
+				 .multipath = true,
+				 .oif = DP0,
+				 .n_paths = 2};
+	const char *gws[] = {gw1, gw2};
+	r.family = strchr(dst, ':') ? AF_INET6 : AF_INET;
+	inet_pton(r.family, dst, r.dst);
+	for (int i = 0; i < 2; i++) {
+		r.paths[i].oif = DP0;
+		r.paths[i].has_gw = true;
+		r.paths[i].gw_family = (uint8_t)r.family;
+		r.paths[i].weight = 1;
+		inet_pton(r.family, gws[i], r.paths[i].gw);
+	}
+	fib_mirror_ops.route(f, false, &r);
+}
+
+static void blackhole(struct fib *f, const char *dst, int len)
+{
+	struct mirror_route r = {.dst_len = len, .table = RT_TABLE_MAIN, .type = RTN_BLACKHOLE};
+	r.family = strchr(dst, ':') ? AF_INET6 : AF_INET;
+	inet_pton(r.family, dst, r.dst);
+	fib_mirror_ops.route(f, false, &r);
+}
+
+static void neigh(struct fib *f, const char *ip, int ifindex, const struct rte_ether_addr *mac)
+{
+	struct mirror_neigh n = {.ifindex = ifindex, .has_lladdr = true, .state = NUD_REACHABLE};
+	n.family = strchr(ip, ':') ? AF_INET6 : AF_INET;
+	inet_pton(n.family, ip, n.addr);
+	memcpy(n.mac, mac->addr_bytes, 6);
+	fib_mirror_ops.neigh(f, false, &n);
+}
+
+static void addr(struct fib *f, const char *ip, int ifindex)
+{
+	struct mirror_addr a = {.ifindex = ifindex};
+	a.family = strchr(ip, ':') ? AF_INET6 : AF_INET;
+	inet_pton(a.family, ip, a.addr);
+	fib_mirror_ops.addr(f, false, &a);
+}
+
+/* The lab of docs: VMs on br-vm (10.10.1.0/24, fd00:10::/64), the underlay
+ * behind dp0 (192.168.100.0/24, fd00:100::/64) with remote prefixes. */
+static struct fib *lab_fib(void)
+{
+	struct fib_config cfg = {.lpm_rules = 1024,
+				 .lpm6_rules = 1024,
+				 .neighbours = 1024,
+				 .exc_ifname = "dp0",
+				 .bridge_ifname = "br-vm"};
+	struct fib *f;
+
+	assert_int_equal(fib_create(&f, &cfg, SOCKET_ID_ANY), 0);
+	link_(f, BR, "br-vm", &br_mac);
+	link_(f, DP0, "dp0", &nic_mac);
+	route(f, "10.10.1.0", 24, NULL, BR);
+	route(f, "192.168.100.0", 24, NULL, DP0);
+	route(f, "10.10.2.0", 24, "192.168.100.2", DP0);
+	route(f, "10.10.3.0", 24, "192.168.100.3", DP0); /* .3: never resolved */
+	route_ecmp(f, "10.20.0.0", 16, "192.168.100.2", "192.168.100.4");
+	blackhole(f, "10.66.0.0", 16);
+	route(f, "fd00:10::", 64, NULL, BR);
+	route(f, "fd00:100::", 64, NULL, DP0);
+	route(f, "fd00:20::", 64, "fd00:100::2", DP0);
+	route(f, "fd00:30::", 64, "fd00:100::3", DP0);
+	route_ecmp(f, "fd00:40::", 64, "fd00:100::2", "fd00:100::4");
+	addr(f, "10.10.1.1", BR);
+	addr(f, "192.168.100.1", DP0);
+	addr(f, "fd00:10::1", BR);
+	addr(f, "fd00:100::1", DP0);
+	neigh(f, "10.10.1.11", BR, &vm1_mac);
+	neigh(f, "fd00:10::11", BR, &vm1_mac);
+	neigh(f, "192.168.100.2", DP0, &wire_mac);
+	neigh(f, "192.168.100.4", DP0, &wire_mac2);
+	neigh(f, "fd00:100::2", DP0, &wire_mac);
+	neigh(f, "fd00:100::4", DP0, &wire_mac2);
+	return f;
+}
+
+/* ---- frames ---- */
+
+#define FRAME_MAX 128
+
+static uint16_t put_eth(uint8_t *b, const struct rte_ether_addr *dst,
+			const struct rte_ether_addr *src, uint16_t type)
+{
+	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)b;
+
+	eth->dst_addr = *dst;
+	eth->src_addr = *src;
+	eth->ether_type = rte_cpu_to_be_16(type);
+	return sizeof(*eth);
+}
+
+/* Ethernet + IPv4 (no options) + PAYLOAD bytes of a pattern; a valid
+ * checksum. Returns the frame length. */
+static uint16_t put_ip4(uint8_t *b, const struct rte_ether_addr *dmac,
+			const struct rte_ether_addr *smac, const char *src, const char *dst,
+			uint8_t ttl, uint8_t proto, uint16_t payload)
+{
+	uint16_t off = put_eth(b, dmac, smac, RTE_ETHER_TYPE_IPV4);
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(b + off);
+
+	memset(ip, 0, sizeof(*ip));
+	ip->version_ihl = 0x45;
+	ip->total_length = rte_cpu_to_be_16(sizeof(*ip) + payload);
+	ip->packet_id = rte_cpu_to_be_16(0x1234);
+	ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
+	ip->time_to_live = ttl;
+	ip->next_proto_id = proto;
+	inet_pton(AF_INET, src, &ip->src_addr);
+	inet_pton(AF_INET, dst, &ip->dst_addr);
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	for (uint16_t i = 0; i < payload; i++)
+		b[off + sizeof(*ip) + i] = (uint8_t)(0xa0 + i);
+	return (uint16_t)(off + sizeof(*ip) + payload);
+}
+
+static uint16_t put_ip6(uint8_t *b, const struct rte_ether_addr *dmac,
+			const struct rte_ether_addr *smac, const char *src, const char *dst,
+			uint8_t hops, uint8_t proto, uint16_t payload)
+{
+	uint16_t off = put_eth(b, dmac, smac, RTE_ETHER_TYPE_IPV6);
+	struct rte_ipv6_hdr *ip6 = (struct rte_ipv6_hdr *)(b + off);
+
+	memset(ip6, 0, sizeof(*ip6));
+	ip6->vtc_flow = rte_cpu_to_be_32(6u << 28 | 0x12345);
+	ip6->payload_len = rte_cpu_to_be_16(payload);
+	ip6->proto = proto;
+	ip6->hop_limits = hops;
+	inet_pton(AF_INET6, src, ip6->src_addr);
+	inet_pton(AF_INET6, dst, ip6->dst_addr);
+	for (uint16_t i = 0; i < payload; i++)
+		b[off + sizeof(*ip6) + i] = (uint8_t)(0x50 + i);
+	return (uint16_t)(off + sizeof(*ip6) + payload);
+}
+
+static struct rte_ipv4_hdr *ip4_of(uint8_t *b)
+{
+	return (struct rte_ipv4_hdr *)(b + sizeof(struct rte_ether_hdr));
+}
+
+static struct rte_ipv6_hdr *ip6_of(uint8_t *b)
+{
+	return (struct rte_ipv6_hdr *)(b + sizeof(struct rte_ether_hdr));
+}
+
+/* From scratch, as a receiver would check it. */
+static uint16_t ip4_cksum_fresh(const uint8_t *frame)
+{
+	union {
+		struct rte_ipv4_hdr h;
+		uint8_t b[60]; /* with options */
+	} u;
+	const uint8_t *ip = frame + sizeof(struct rte_ether_hdr);
+
+	memcpy(u.b, ip, (ip[0] & 0xf) * 4u);
+	u.h.hdr_checksum = 0;
+	return rte_ipv4_cksum(&u.h);
+}
+
+/* ---- cases: a frame and what must become of it ---- */
+
+struct dp_case {
+	const char *name;
+	enum dp_port_role in;
+	uint16_t len;
+	uint8_t frame[FRAME_MAX] __rte_aligned(8); /* (Ethernet headers are 2-aligned) */
+	uint8_t verdict;
+	uint8_t want[FRAME_MAX] __rte_aligned(8); /* the frame afterwards */
+	bool ecmp;				  /* want's dst or ECMP_ALT */
+	struct dp_fwd_counters cnt;
+};
+
+#define ECMP_ALT    wire_mac2
+#define MAX_CASES   128
+#define GUARD_SLOTS DP_DEFAULT_BURST
+
+static struct dp_case cases[MAX_CASES];
+static int n_cases;
+static struct rte_mempool *pool;
+static struct dp_lcore lc;
+static uint8_t *guard_mem; /* GUARD_SLOTS × (data page + PROT_NONE page) */
+static long page;
+
+static struct dp_case *add(const char *name, enum dp_port_role in, const uint8_t *frame,
+			   uint16_t len)
+{
+	struct dp_case *c;
+
+	assert_true(n_cases < MAX_CASES && len <= FRAME_MAX);
+	c = &cases[n_cases++];
+	memset(c, 0, sizeof(*c));
+	c->name = name;
+	c->in = in;
+	c->len = len;
+	memcpy(c->frame, frame, len);
+	memcpy(c->want, frame, len);
+	return c;
+}
+
+/* To the kernel, untouched. */
+static void punt_nic(const char *name, const uint8_t *frame, uint16_t len,
+		     struct dp_fwd_counters cnt)
+{
+	struct dp_case *c = add(name, DP_PORT_NIC, frame, len);
+
+	c->verdict = DP_PORT_EXC;
+	c->cnt = cnt;
+	c->cnt.kernel_from_wire++;
+}
+
+/* A VM frame DPDK cannot route: back to the kernel, addressed to dp0. */
+static void punt_exc(const char *name, const uint8_t *frame, uint16_t len,
+		     struct dp_fwd_counters cnt)
+{
+	struct dp_case *c = add(name, DP_PORT_EXC, frame, len);
+
+	c->verdict = DP_PORT_EXC;
+	memcpy(c->want, nic_mac.addr_bytes, 6);
+	c->cnt = cnt;
+	c->cnt.kernel_from_vm++;
+}
+
+/* What the kernel sent: to the NIC, untouched. */
+static void from_kernel(const char *name, const uint8_t *frame, uint16_t len)
+{
+	struct dp_case *c = add(name, DP_PORT_EXC, frame, len);
+
+	c->verdict = DP_PORT_NIC;
+	c->cnt.from_kernel = 1;
+}
+
+/* The fast path: new MACs, TTL / hop limit − 1, IPv4 checksum recomputed
+ * here from scratch. */
+static struct dp_case *fast(const char *name, enum dp_port_role in, const uint8_t *frame,
+			    uint16_t len, const struct rte_ether_addr *dmac,
+			    const struct rte_ether_addr *smac)
+{
+	struct dp_case *c = add(name, in, frame, len);
+	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)c->want;
+
+	eth->dst_addr = *dmac;
+	eth->src_addr = *smac;
+	if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)) {
+		ip4_of(c->want)->time_to_live--;
+		ip4_of(c->want)->hdr_checksum = ip4_cksum_fresh(c->want);
+	} else {
+		ip6_of(c->want)->hop_limits--;
+	}
+	if (in == DP_PORT_NIC) {
+		c->verdict = DP_PORT_EXC;
+		c->cnt.fast_wire_to_vm = 1;
+	} else {
+		c->verdict = DP_PORT_NIC;
+		c->cnt.fast_vm_to_wire = 1;
+	}
+	return c;
+}
+
+/* An mbuf (static, like a driver's) whose LEN bytes of data end where an
+ * unreadable page starts (one byte before for an odd LEN: the frame starts
+ * 2-aligned, as Ethernet headers are). */
+static void guard_mbuf(struct rte_mbuf *m, int slot, const uint8_t *frame, uint16_t len)
+{
+	uint8_t *data = guard_mem + (size_t)slot * 2 * page;
+
+	memset(m, 0, sizeof(*m));
+	m->buf_addr = data;
+	m->buf_len = (uint16_t)page;
+	m->data_off = (uint16_t)((page - len) & ~1L);
+	m->data_len = len;
+	m->pkt_len = len;
+	m->nb_segs = 1;
+	memcpy(data + m->data_off, frame, len);
+}
+
+static void check_out(const struct dp_case *c, uint8_t verdict, const struct rte_mbuf *m,
+		      const char *how)
+{
+	const uint8_t *got = rte_pktmbuf_mtod(m, const uint8_t *);
+
+	if (verdict != c->verdict)
+		fail_msg("%s (%s): verdict %u, want %u", c->name, how, verdict, c->verdict);
+	assert_int_equal(rte_pktmbuf_data_len(m), c->len);
+	if (memcmp(got, c->want, c->len) == 0)
+		return;
+	if (c->ecmp && memcmp(got, ECMP_ALT.addr_bytes, 6) == 0 &&
+	    memcmp(got + 6, c->want + 6, c->len - 6) == 0)
+		return;
+	for (uint16_t i = 0; i < c->len; i++)
+		if (got[i] != c->want[i])
+			fail_msg("%s (%s): byte %u is %#04x, want %#04x", c->name, how, i, got[i],
+				 c->want[i]);
+}
+
+static void counters_sub(struct dp_fwd_counters *d, const struct dp_fwd_counters *a,
+			 const struct dp_fwd_counters *b)
+{
+#define DP_X(n) d->n = a->n - b->n;
+	DP_FWD_COUNTERS(DP_X)
+#undef DP_X
+}
+
+static void counters_add(struct dp_fwd_counters *d, const struct dp_fwd_counters *a)
+{
+#define DP_X(n) d->n += a->n;
+	DP_FWD_COUNTERS(DP_X)
+#undef DP_X
+}
+
+static void check_counters(const char *what, const struct dp_fwd_counters *before,
+			   const struct dp_fwd_counters *want)
+{
+	struct dp_fwd_counters d;
+
+	counters_sub(&d, &lc.counters, before);
+#define DP_X(n)                                                                                    \
+	if (d.n != want->n)                                                                        \
+		fail_msg("%s: counter " #n " moved by %llu, want %llu", what,                      \
+			 (unsigned long long)d.n, (unsigned long long)want->n);
+	DP_FWD_COUNTERS(DP_X)
+#undef DP_X
+}
+
+/* Each case alone in a guarded mbuf (a read past the end faults), then
+ * alone in a mempool mbuf. */
+static void run_one(const struct dp_case *c)
+{
+	struct dp_fwd_counters before;
+	struct rte_mbuf *m, gm, *p = &gm;
+	uint8_t v = 0xaa;
+
+	guard_mbuf(&gm, 0, c->frame, c->len);
+	before = lc.counters;
+	dp_process_burst(&lc, c->in, &p, 1, &v);
+	check_out(c, v, &gm, "guarded mbuf");
+	check_counters(c->name, &before, &c->cnt);
+
+	m = rte_pktmbuf_alloc(pool);
+	assert_non_null(m);
+	memcpy(rte_pktmbuf_append(m, c->len), c->frame, c->len);
+	v = 0xaa;
+	before = lc.counters;
+	dp_process_burst(&lc, c->in, &m, 1, &v);
+	check_out(c, v, m, "mempool mbuf");
+	check_counters(c->name, &before, &c->cnt);
+	rte_pktmbuf_free(m);
+}
+
+/* The cases of one port together, in bursts of guarded mbufs: the prefetch
+ * ahead of the classify step runs on every kind of frame too. */
+static void run_bursts(enum dp_port_role in)
+{
+	static struct rte_mbuf gm[GUARD_SLOTS];
+	struct rte_mbuf *pkts[GUARD_SLOTS];
+	const struct dp_case *batch[GUARD_SLOTS];
+	uint8_t verdict[GUARD_SLOTS];
+	int i = 0;
+
+	while (i < n_cases) {
+		struct dp_fwd_counters before = lc.counters, want = {0};
+		uint16_t nb = 0;
+
+		for (; i < n_cases && nb < GUARD_SLOTS; i++) {
+			if (cases[i].in != in)
+				continue;
+			batch[nb] = &cases[i];
+			guard_mbuf(&gm[nb], nb, cases[i].frame, cases[i].len);
+			pkts[nb] = &gm[nb];
+			counters_add(&want, &cases[i].cnt);
+			nb++;
+		}
+		memset(verdict, 0xaa, sizeof(verdict));
+		dp_process_burst(&lc, in, pkts, nb, verdict);
+		for (uint16_t k = 0; k < nb; k++)
+			check_out(batch[k], verdict[k], &gm[k], "burst");
+		check_counters("burst", &before, &want);
+	}
+}
+
+static void run_cases(void)
+{
+	for (int i = 0; i < n_cases; i++)
+		run_one(&cases[i]);
+	run_bursts(DP_PORT_NIC);
+	run_bursts(DP_PORT_EXC);
+}
+
+/* Each test: a forwarding lcore reading a fresh lab FIB, freed even when
+ * the test fails (the EAL heap is small). */
+static int lab_setup(void **state)
+{
+	struct fib_ncache *nc = lc.ncache;
+
+	(void)state;
+	memset(&lc, 0, sizeof(lc));
+	lc.fib = lab_fib();
+	lc.nic_mac = nic_mac;
+	lc.ncache = nc;
+	memset(nc, 0, sizeof(*nc));
+	n_cases = 0;
+	return 0;
+}
+
+static int lab_teardown(void **state)
+{
+	(void)state;
+	if (lc.fib != NULL)
+		fib_destroy(lc.fib);
+	lc.fib = NULL;
+	return 0;
+}
+
+#define CNT(...) ((struct dp_fwd_counters){__VA_ARGS__})
+
+/* ---- wire → VM ---- */
+
+static void test_from_nic(void **state)
+{
+	uint8_t b[FRAME_MAX] __rte_aligned(8);
+	uint16_t n;
+	struct dp_case *c;
+
+	(void)state;
+	/* the fast path, both families; a fragment too (forwarded as is: a
+	 * router does not reassemble) and a header without payload */
+	n = put_ip4(b, &nic_mac, &peer_mac, "198.51.100.7", "10.10.1.11", 64, IPPROTO_TCP, 40);
+	fast("v4 to a VM", DP_PORT_NIC, b, n, &vm1_mac, &br_mac);
+	n = put_ip4(b, &nic_mac, &peer_mac, "198.51.100.7", "10.10.1.11", 2, IPPROTO_UDP, 8);
+	fast("v4 TTL 2", DP_PORT_NIC, b, n, &vm1_mac, &br_mac);
+	n = put_ip4(b, &nic_mac, &peer_mac, "198.51.100.7", "10.10.1.11", 255, IPPROTO_UDP, 0);
+	fast("v4 header only", DP_PORT_NIC, b, n, &vm1_mac, &br_mac);
+	n = put_ip4(b, &nic_mac, &peer_mac, "198.51.100.7", "10.10.1.11", 64, IPPROTO_UDP, 24);
+	ip4_of(b)->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG | 185);
+	ip4_of(b)->hdr_checksum = ip4_cksum_fresh(b);
+	fast("v4 fragment", DP_PORT_NIC, b, n, &vm1_mac, &br_mac);
+	n = put_ip6(b, &nic_mac, &peer_mac, "2001:db8::7", "fd00:10::11", 64, IPPROTO_TCP, 40);
+	fast("v6 to a VM", DP_PORT_NIC, b, n, &vm1_mac, &br_mac);
+	n = put_ip6(b, &nic_mac, &peer_mac, "2001:db8::7", "fd00:10::11", 2, IPPROTO_UDP, 0);
+	fast("v6 header only, hop limit 2", DP_PORT_NIC, b, n, &vm1_mac, &br_mac);
+
+	/* punts: to the kernel, byte for byte as received */
+	n = put_ip4(b, &nic_mac, &peer_mac, "198.51.100.7", "10.10.1.11", 1, IPPROTO_UDP, 8);
+	punt_nic("v4 TTL 1", b, n, CNT(.punt_ttl = 1));
+	n = put_ip4(b, &nic_mac, &peer_mac, "198.51.100.7", "10.10.1.11", 0, IPPROTO_UDP, 8);
+	punt_nic("v4 TTL 0", b, n, CNT(.punt_ttl = 1));
+	n = put_ip6(b, &nic_mac, &peer_mac, "2001:db8::7", "fd00:10::11", 1, IPPROTO_UDP, 8);
+	punt_nic("v6 hop limit 1", b, n, CNT(.punt_ttl = 1));
+	n = put_ip6(b, &nic_mac, &peer_mac, "2001:db8::7", "fd00:10::11", 0, IPPROTO_UDP, 8);
+	punt_nic("v6 hop limit 0", b, n, CNT(.punt_ttl = 1));
+	/* IPv4 options (IHL 6), a bad IHL, a version that is not 4 */
+	n = put_ip4(b, &nic_mac, &peer_mac, "198.51.100.7", "10.10.1.11", 64, IPPROTO_UDP, 12);
+	ip4_of(b)->version_ihl = 0x46;
+	ip4_of(b)->hdr_checksum = ip4_cksum_fresh(b);
+	punt_nic("v4 options", b, n, CNT(.punt_ip_special = 1));
+	ip4_of(b)->version_ihl = 0x44;
+	punt_nic("v4 IHL 4", b, n, CNT(.punt_ip_special = 1));
+	ip4_of(b)->version_ihl = 0x65;
+	punt_nic("v4 ethertype, version 6", b, n, CNT(.punt_ip_special = 1));
+	/* special destinations */
+	n = put_ip4(b, &nic_mac, &peer_mac, "198.51.100.7", "224.0.0.5", 64, IPPROTO_UDP, 8);
+	punt_nic("v4 multicast dst", b, n, CNT(.punt_ip_special = 1));
+	n = put_ip4(b, &nic_mac, &peer_mac, "198.51.100.7", "255.255.255.255", 64, IPPROTO_UDP, 8);
+	punt_nic("v4 broadcast dst", b, n, CNT(.punt_ip_special = 1));
+	n = put_ip4(b, &nic_mac, &peer_mac, "198.51.100.7", "127.0.0.1", 64, IPPROTO_UDP, 8);
+	punt_nic("v4 loopback dst", b, n, CNT(.punt_ip_special = 1));
+	n = put_ip4(b, &nic_mac, &peer_mac, "198.51.100.7", "0.1.2.3", 64, IPPROTO_UDP, 8);
+	punt_nic("v4 0/8 dst", b, n, CNT(.punt_ip_special = 1));
+	n = put_ip6(b, &nic_mac, &peer_mac, "2001:db8::7", "fe80::11", 64, IPPROTO_UDP, 8);
+	punt_nic("v6 link-local dst", b, n, CNT(.punt_ip_special = 1));
+	n = put_ip6(b, &nic_mac, &peer_mac, "fe80::7", "fd00:10::11", 64, IPPROTO_UDP, 8);
+	punt_nic("v6 link-local src", b, n, CNT(.punt_ip_special = 1));
+	n = put_ip6(b, &nic_mac, &peer_mac, "2001:db8::7", "ff02::1", 64, IPPROTO_ICMPV6, 8);
+	punt_nic("v6 multicast dst", b, n, CNT(.punt_ip_special = 1));
+	/* for the host, no route, not this direction, unresolved */
+	n = put_ip4(b, &nic_mac, &peer_mac, "198.51.100.7", "10.10.1.1", 64, IPPROTO_TCP, 20);
+	punt_nic("v4 for the host (bridge)", b, n, CNT(.punt_local = 1));
+	n = put_ip4(b, &nic_mac, &peer_mac, "198.51.100.7", "192.168.100.1", 64, IPPROTO_TCP, 20);
+	punt_nic("v4 for the host (dp0)", b, n, CNT(.punt_local = 1));
+	n = put_ip6(b, &nic_mac, &peer_mac, "2001:db8::7", "fd00:100::1", 64, IPPROTO_TCP, 20);
+	punt_nic("v6 for the host", b, n, CNT(.punt_local = 1));
+	n = put_ip4(b, &nic_mac, &peer_mac, "198.51.100.7", "8.8.8.8", 64, IPPROTO_UDP, 8);
+	punt_nic("v4 no route", b, n, CNT(.punt_no_route = 1));
+	n = put_ip6(b, &nic_mac, &peer_mac, "2001:db8::7", "2001:db8:99::1", 64, IPPROTO_UDP, 8);
+	punt_nic("v6 no route", b, n, CNT(.punt_no_route = 1));
+	n = put_ip4(b, &nic_mac, &peer_mac, "198.51.100.7", "10.10.2.7", 64, IPPROTO_UDP, 8);
+	punt_nic("v4 route to the underlay", b, n, CNT(.punt_not_fast = 1));
+	n = put_ip4(b, &nic_mac, &peer_mac, "198.51.100.7", "10.66.0.1", 64, IPPROTO_UDP, 8);
+	punt_nic("v4 blackhole", b, n, CNT(.punt_not_fast = 1));
+	n = put_ip6(b, &nic_mac, &peer_mac, "2001:db8::7", "fd00:20::5", 64, IPPROTO_UDP, 8);
+	punt_nic("v6 route to the underlay", b, n, CNT(.punt_not_fast = 1));
+	n = put_ip4(b, &nic_mac, &peer_mac, "198.51.100.7", "10.10.1.12", 64, IPPROTO_UDP, 8);
+	punt_nic("v4 unresolved VM", b, n, CNT(.punt_unresolved = 1));
+	n = put_ip6(b, &nic_mac, &peer_mac, "2001:db8::7", "fd00:10::12", 64, IPPROTO_UDP, 8);
+	punt_nic("v6 unresolved VM", b, n, CNT(.punt_unresolved = 1));
+	/* not IP */
+	n = put_eth(b, &nic_mac, &peer_mac, RTE_ETHER_TYPE_ARP);
+	memset(b + n, 0x11, 28);
+	punt_nic("ARP reply", b, n + 28, CNT(.punt_not_ip = 1));
+	n = put_ip4(b + 4, &nic_mac, &peer_mac, "198.51.100.7", "10.10.1.11", 64, IPPROTO_UDP, 8);
+	put_eth(b, &nic_mac, &peer_mac, RTE_ETHER_TYPE_VLAN);
+	b[14] = 0; /* VLAN 7, then the IPv4 ethertype put_ip4 wrote */
+	b[15] = 7;
+	punt_nic("VLAN-tagged IPv4", b, n + 4, CNT(.punt_not_ip = 1));
+	/* L2 multicast / broadcast: the kernel's, even when routable */
+	n = put_ip4(b, &bcast_mac, &peer_mac, "198.51.100.7", "10.10.1.11", 64, IPPROTO_UDP, 8);
+	punt_nic("broadcast MAC", b, n, CNT(.punt_l2 = 1));
+	n = put_ip4(b, &mcast4_mac, &peer_mac, "198.51.100.7", "224.0.0.1", 64, IPPROTO_UDP, 8);
+	punt_nic("v4 multicast MAC", b, n, CNT(.punt_l2 = 1));
+	n = put_ip6(b, &mcast6_mac, &peer_mac, "fe80::7", "ff02::1", 255, IPPROTO_ICMPV6, 8);
+	punt_nic("v6 multicast MAC", b, n, CNT(.punt_l2 = 1));
+	/* someone else's unicast (promiscuous port): dropped, as a NIC would */
+	n = put_ip4(b, &other_mac, &peer_mac, "198.51.100.7", "10.10.1.11", 64, IPPROTO_UDP, 8);
+	c = add("foreign unicast", DP_PORT_NIC, b, n);
+	c->verdict = DP_VERDICT_DROP;
+	c->cnt.drop_not_ours = 1;
+	n = put_ip4(b, &br_mac, &peer_mac, "198.51.100.7", "10.10.1.11", 64, IPPROTO_UDP, 8);
+	c = add("to the bridge's MAC", DP_PORT_NIC, b, n);
+	c->verdict = DP_VERDICT_DROP;
+	c->cnt.drop_not_ours = 1;
+	/* truncated: never read past the end (the guarded run faults if so) */
+	n = put_ip4(b, &nic_mac, &peer_mac, "198.51.100.7", "10.10.1.11", 64, IPPROTO_UDP, 8);
+	punt_nic("v4 header cut at 32 bytes", b, 32, CNT(.punt_ip_special = 1));
+	punt_nic("v4 header cut at 33 bytes", b, 33, CNT(.punt_ip_special = 1));
+	punt_nic("v4 ethertype, 14 bytes", b, 14, CNT(.punt_ip_special = 1));
+	punt_nic("12 bytes", b, 12, CNT(.punt_not_ip = 1));
+	punt_nic("13 bytes", b, 13, CNT(.punt_not_ip = 1));
+	punt_nic("6 bytes", b, 6, CNT(.punt_not_ip = 1));
+	punt_nic("empty", b, 0, CNT(.punt_not_ip = 1));
+	n = put_ip6(b, &nic_mac, &peer_mac, "2001:db8::7", "fd00:10::11", 64, IPPROTO_UDP, 8);
+	punt_nic("v6 header cut at 52 bytes", b, 52, CNT(.punt_ip_special = 1));
+	punt_nic("v6 header cut at 53 bytes", b, 53, CNT(.punt_ip_special = 1));
+	punt_nic("v6 ethertype, 14 bytes", b, 14, CNT(.punt_ip_special = 1));
+	memcpy(b, other_mac.addr_bytes, 6);
+	c = add("foreign unicast, 12 bytes", DP_PORT_NIC, b, 12);
+	c->verdict = DP_PORT_EXC; /* a runt: no MAC header to judge */
+	c->cnt.punt_not_ip = 1;
+	c->cnt.kernel_from_wire = 1;
+
+	run_cases();
+}
+
+/* ---- VM → wire, and what the kernel sends ---- */
+
+static void test_from_exception(void **state)
+{
+	uint8_t b[FRAME_MAX] __rte_aligned(8);
+	uint16_t n;
+	struct dp_case *c;
+
+	(void)state;
+	/* VM frames a tc program redirected (to the gateway's MAC) */
+	n = put_ip4(b, &br_mac, &vm1_mac, "10.10.1.11", "10.10.2.7", 64, IPPROTO_TCP, 40);
+	fast("v4 to the underlay", DP_PORT_EXC, b, n, &wire_mac, &nic_mac);
+	n = put_ip4(b, &br_mac, &vm1_mac, "10.10.1.11", "192.168.100.2", 2, IPPROTO_UDP, 0);
+	fast("v4 to a wire neighbour, TTL 2", DP_PORT_EXC, b, n, &wire_mac, &nic_mac);
+	n = put_ip6(b, &br_mac, &vm1_mac, "fd00:10::11", "fd00:20::5", 64, IPPROTO_TCP, 40);
+	fast("v6 to the underlay", DP_PORT_EXC, b, n, &wire_mac, &nic_mac);
+	/* ECMP: the flow hash reads the ports only where the frame has them */
+	n = put_ip4(b, &br_mac, &vm1_mac, "10.10.1.11", "10.20.0.9", 64, IPPROTO_UDP, 0);
+	fast("v4 ECMP, no room for ports", DP_PORT_EXC, b, n, &wire_mac, &nic_mac)->ecmp = true;
+	n = put_ip4(b, &br_mac, &vm1_mac, "10.10.1.11", "10.20.0.9", 64, IPPROTO_UDP, 4);
+	fast("v4 ECMP, ports at the end", DP_PORT_EXC, b, n, &wire_mac, &nic_mac)->ecmp = true;
+	n = put_ip4(b, &br_mac, &vm1_mac, "10.10.1.11", "10.20.0.9", 64, IPPROTO_TCP, 2);
+	fast("v4 ECMP, 2 bytes of ports", DP_PORT_EXC, b, n, &wire_mac, &nic_mac)->ecmp = true;
+	n = put_ip6(b, &br_mac, &vm1_mac, "fd00:10::11", "fd00:40::9", 64, IPPROTO_UDP, 0);
+	fast("v6 ECMP, no room for ports", DP_PORT_EXC, b, n, &wire_mac, &nic_mac)->ecmp = true;
+	n = put_ip6(b, &br_mac, &vm1_mac, "fd00:10::11", "fd00:40::9", 64, IPPROTO_UDP, 4);
+	fast("v6 ECMP, ports at the end", DP_PORT_EXC, b, n, &wire_mac, &nic_mac)->ecmp = true;
+
+	/* not routable by DPDK: to the kernel, only the dst MAC changed */
+	n = put_ip4(b, &br_mac, &vm1_mac, "10.10.1.11", "10.10.2.7", 1, IPPROTO_UDP, 8);
+	punt_exc("v4 TTL 1", b, n, CNT(.punt_ttl = 1));
+	n = put_ip6(b, &br_mac, &vm1_mac, "fd00:10::11", "fd00:20::5", 0, IPPROTO_UDP, 8);
+	punt_exc("v6 hop limit 0", b, n, CNT(.punt_ttl = 1));
+	n = put_ip4(b, &br_mac, &vm1_mac, "10.10.1.11", "8.8.8.8", 64, IPPROTO_UDP, 8);
+	punt_exc("v4 no route", b, n, CNT(.punt_no_route = 1));
+	n = put_ip4(b, &br_mac, &vm1_mac, "10.10.1.11", "10.10.3.5", 64, IPPROTO_UDP, 8);
+	punt_exc("v4 unresolved gateway", b, n, CNT(.punt_unresolved = 1));
+	n = put_ip6(b, &br_mac, &vm1_mac, "fd00:10::11", "fd00:30::5", 64, IPPROTO_UDP, 8);
+	punt_exc("v6 unresolved gateway", b, n, CNT(.punt_unresolved = 1));
+	n = put_ip4(b, &br_mac, &vm1_mac, "10.10.1.11", "192.168.100.1", 64, IPPROTO_TCP, 8);
+	punt_exc("v4 for the host", b, n, CNT(.punt_local = 1));
+	n = put_ip4(b, &br_mac, &vm1_mac, "10.10.1.11", "10.10.1.11", 64, IPPROTO_TCP, 8);
+	punt_exc("v4 back to the bridge", b, n, CNT(.punt_not_fast = 1));
+	n = put_ip4(b, &br_mac, &vm1_mac, "10.10.1.11", "10.10.2.7", 64, IPPROTO_UDP, 8);
+	ip4_of(b)->version_ihl = 0x47;
+	punt_exc("v4 options", b, n, CNT(.punt_ip_special = 1));
+	n = put_ip6(b, &br_mac, &vm1_mac, "fe80::11", "fd00:20::5", 64, IPPROTO_UDP, 8);
+	punt_exc("v6 link-local src", b, n, CNT(.punt_ip_special = 1));
+	n = put_eth(b, &br_mac, &vm1_mac, RTE_ETHER_TYPE_ARP);
+	memset(b + n, 0x22, 28);
+	punt_exc("unicast ARP", b, n + 28, CNT(.punt_not_ip = 1));
+	n = put_ip4(b, &br_mac, &vm1_mac, "10.10.1.11", "10.10.2.7", 64, IPPROTO_UDP, 8);
+	punt_exc("v4 header cut at 32 bytes", b, 32, CNT(.punt_ip_special = 1));
+	punt_exc("v4 header cut at 33 bytes", b, 33, CNT(.punt_ip_special = 1));
+	punt_exc("v4 ethertype, 14 bytes", b, 14, CNT(.punt_ip_special = 1));
+	n = put_ip6(b, &br_mac, &vm1_mac, "fd00:10::11", "fd00:20::5", 64, IPPROTO_UDP, 8);
+	punt_exc("v6 header cut at 52 bytes", b, 52, CNT(.punt_ip_special = 1));
+	punt_exc("v6 header cut at 53 bytes", b, 53, CNT(.punt_ip_special = 1));
+
+	/* the kernel's own frames (src = dp0's = the NIC's MAC) cross over
+	 * untouched, even routable ones, and so does anything not unicast */
+	n = put_ip4(b, &wire_mac, &nic_mac, "192.168.100.1", "10.10.2.7", 64, IPPROTO_TCP, 20);
+	from_kernel("kernel v4, routable", b, n);
+	n = put_ip4(b, &wire_mac, &nic_mac, "192.168.100.1", "10.10.2.7", 1, IPPROTO_TCP, 20);
+	from_kernel("kernel v4, TTL 1", b, n);
+	n = put_ip6(b, &wire_mac, &nic_mac, "fd00:100::1", "fd00:20::5", 64, IPPROTO_TCP, 20);
+	from_kernel("kernel v6, routable", b, n);
+	n = put_eth(b, &bcast_mac, &nic_mac, RTE_ETHER_TYPE_ARP);
+	memset(b + n, 0x33, 28);
+	from_kernel("kernel ARP request", b, n + 28);
+	n = put_ip6(b, &mcast6_mac, &vm1_mac, "fe80::11", "ff02::1", 255, IPPROTO_ICMPV6, 8);
+	from_kernel("multicast, not from dp0", b, n);
+	n = put_ip4(b, &wire_mac, &nic_mac, "192.168.100.1", "10.10.2.7", 64, IPPROTO_TCP, 20);
+	from_kernel("kernel, 13 bytes", b, 13);
+	from_kernel("runt, 5 bytes", b, 5);
+	from_kernel("empty", b, 0);
+	c = add("VM runt, 6 bytes", DP_PORT_EXC, br_mac.addr_bytes, 6);
+	c->verdict = DP_PORT_NIC; /* no MAC header: nothing to rewrite */
+	c->cnt.from_kernel = 1;
+
+	run_cases();
+}
+
+/* While the mirror is behind, nothing takes the fast path. */
+static void test_fib_behind(void **state)
+{
+	uint8_t b[FRAME_MAX] __rte_aligned(8);
+	uint16_t n;
+
+	(void)state;
+	fib_mirror_ops.behind(lc.fib);
+	n = put_ip4(b, &nic_mac, &peer_mac, "198.51.100.7", "10.10.1.11", 64, IPPROTO_TCP, 40);
+	punt_nic("v4 to a VM, FIB behind", b, n, CNT(.punt_behind = 1));
+	n = put_ip6(b, &br_mac, &vm1_mac, "fd00:10::11", "fd00:20::5", 64, IPPROTO_TCP, 40);
+	punt_exc("v6 to the underlay, FIB behind", b, n, CNT(.punt_behind = 1));
+	run_cases();
+}
+
+/* Without a FIB every frame crosses over untouched, runts included. */
+static void test_no_fib(void **state)
+{
+	uint8_t b[FRAME_MAX] __rte_aligned(8);
+	uint16_t n;
+
+	(void)state;
+	fib_destroy(lc.fib);
+	lc.fib = NULL;
+	n = put_ip4(b, &nic_mac, &peer_mac, "198.51.100.7", "10.10.1.11", 64, IPPROTO_TCP, 40);
+	add("no FIB, wire", DP_PORT_NIC, b, n)->verdict = DP_PORT_EXC;
+	add("no FIB, foreign unicast", DP_PORT_NIC, b, n)->verdict = DP_PORT_EXC;
+	memcpy(cases[n_cases - 1].frame, other_mac.addr_bytes, 6);
+	memcpy(cases[n_cases - 1].want, other_mac.addr_bytes, 6);
+	add("no FIB, runt", DP_PORT_NIC, b, 3)->verdict = DP_PORT_EXC;
+	n = put_ip4(b, &br_mac, &vm1_mac, "10.10.1.11", "10.10.2.7", 64, IPPROTO_TCP, 40);
+	add("no FIB, VM", DP_PORT_EXC, b, n)->verdict = DP_PORT_NIC;
+	run_cases();
+}
+
+/* TTL − 1 leaves a checksum equal to a recomputation for every TTL, with
+ * headers whose new checksum is 0x0000 (where HC + 0x0100 gives 0xffff),
+ * 0xffff input checksums (the other zero, RFC 1624), and random headers. */
+static void test_ipv4_checksum(void **state)
+{
+	struct rte_mbuf *pkts[DP_DEFAULT_BURST];
+	uint8_t verdict[DP_DEFAULT_BURST], in[DP_DEFAULT_BURST][FRAME_MAX] __rte_aligned(8);
+	uint16_t len[DP_DEFAULT_BURST];
+	unsigned int nb = 0, zeros = 0, ffff_in = 0, total = 0;
+	uint32_t seed = 12345;
+
+	(void)state;
+	for (unsigned int ttl = 2; ttl <= 255; ttl++) {
+		for (int variant = 0; variant < 6; variant++) {
+			uint8_t *b = in[nb];
+			struct rte_ipv4_hdr *ip;
+
+			seed = seed * 1103515245u + 12345u;
+			len[nb] = put_ip4(b, &nic_mac, &peer_mac, "198.51.100.7", "10.10.1.11",
+					  (uint8_t)ttl, IPPROTO_UDP, 8);
+			ip = ip4_of(b);
+			ip->type_of_service = (uint8_t)(seed >> 8);
+			ip->src_addr ^= rte_cpu_to_be_32(seed >> 16); /* stays outside 10/8 */
+			ip->packet_id = (uint16_t)(seed >> 3);
+			if (variant <= 2) {
+				/* choose the id so that the header after TTL − 1 sums
+				 * to 0xffff (- variant): a fresh checksum of 0x0000,
+				 * 0x0001, 0x0002 */
+				ip->time_to_live--;
+				ip->hdr_checksum = 0;
+				ip->packet_id = 0;
+				ip->packet_id = (uint16_t)~rte_raw_cksum(ip, sizeof(*ip));
+				ip->packet_id =
+				    (uint16_t)(ip->packet_id - rte_cpu_to_be_16(variant));
+				ip->time_to_live++;
+			}
+			ip->hdr_checksum = ip4_cksum_fresh(b);
+			if (variant == 3 && ip->hdr_checksum == 0) {
+				ip->hdr_checksum = 0xffff; /* the other zero */
+				ffff_in++;
+			}
+			if (variant == 4) {
+				/* an input checksum of 0x0000 or 0xffff: set the
+				 * id so that the header sums to 0xffff before */
+				ip->hdr_checksum = 0;
+				ip->packet_id = 0;
+				ip->packet_id = (uint16_t)~rte_raw_cksum(ip, sizeof(*ip));
+				ip->hdr_checksum = (ttl & 1) ? 0xffff : 0x0000;
+				ffff_in += ip->hdr_checksum == 0xffff;
+			}
+			pkts[nb] = rte_pktmbuf_alloc(pool);
+			assert_non_null(pkts[nb]);
+			memcpy(rte_pktmbuf_append(pkts[nb], len[nb]), b, len[nb]);
+			if (++nb < DP_DEFAULT_BURST && !(ttl == 255 && variant == 5))
+				continue;
+			dp_process_burst(&lc, DP_PORT_NIC, pkts, (uint16_t)nb, verdict);
+			for (unsigned int i = 0; i < nb; i++) {
+				uint8_t *got = rte_pktmbuf_mtod(pkts[i], uint8_t *);
+				struct rte_ipv4_hdr *g = ip4_of(got), *o = ip4_of(in[i]);
+
+				assert_int_equal(verdict[i], DP_PORT_EXC);
+				assert_int_equal(g->time_to_live, o->time_to_live - 1);
+				if (g->hdr_checksum != ip4_cksum_fresh(got))
+					fail_msg("TTL %u, id %#x: checksum %#06x, recomputed %#06x",
+						 o->time_to_live, rte_be_to_cpu_16(o->packet_id),
+						 rte_be_to_cpu_16(g->hdr_checksum),
+						 rte_be_to_cpu_16(ip4_cksum_fresh(got)));
+				zeros += g->hdr_checksum == 0;
+				/* nothing else of the IP header or payload moved */
+				g->time_to_live++;
+				g->hdr_checksum = o->hdr_checksum;
+				assert_memory_equal(got + 12, in[i] + 12, len[i] - 12);
+				rte_pktmbuf_free(pkts[i]);
+				total++;
+			}
+			nb = 0;
+		}
+	}
+	assert_int_equal(total, 254 * 6);
+	assert_true(zeros >= 254); /* the edge case was exercised */
+	assert_true(ffff_in >= 50);
+	assert_int_equal(lc.counters.fast_wire_to_vm, total);
+}
+
+int main(void)
+{
+	char prefix[64], cmd[PATH_MAX + 16];
+	int ret;
+
+	snprintf(prefix, sizeof(prefix), "--file-prefix=dpproc%d", getpid());
+	char *eal[] = {"test_dp_process",
+		       "-l",
+		       "0",
+		       "--no-huge",
+		       "--no-pci",
+		       "-m",
+		       "64",
+		       "--no-shconf",
+		       "--no-telemetry",
+		       "--log-level=lib.eal:error",
+		       prefix};
+	if (rte_eal_init(sizeof(eal) / sizeof(eal[0]), eal) < 0) {
+		fprintf(stderr, "EAL init failed\n");
+		return 1;
+	}
+	pool =
+	    rte_pktmbuf_pool_create("dpproc", 255, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+	page = sysconf(_SC_PAGESIZE);
+	guard_mem = mmap(NULL, (size_t)GUARD_SLOTS * 2 * page, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	lc.ncache = calloc(1, sizeof(*lc.ncache));
+	if (pool == NULL || guard_mem == MAP_FAILED || lc.ncache == NULL) {
+		fprintf(stderr, "no mempool, guard pages or neighbour cache\n");
+		return 1;
+	}
+	for (int i = 0; i < GUARD_SLOTS; i++)
+		if (mprotect(guard_mem + (size_t)(2 * i + 1) * page, page, PROT_NONE) != 0)
+			return 1;
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_from_nic, lab_setup, lab_teardown),
+	    cmocka_unit_test_setup_teardown(test_from_exception, lab_setup, lab_teardown),
+	    cmocka_unit_test_setup_teardown(test_fib_behind, lab_setup, lab_teardown),
+	    cmocka_unit_test_setup_teardown(test_no_fib, lab_setup, lab_teardown),
+	    cmocka_unit_test_setup_teardown(test_ipv4_checksum, lab_setup, lab_teardown),
+	};
+	ret = cmocka_run_group_tests_name("dp_process", tests, NULL, NULL);
+	free(lc.ncache);
+	munmap(guard_mem, (size_t)GUARD_SLOTS * 2 * page);
+	rte_mempool_free(pool);
+	/* (--in-memory cannot go with --no-huge) EAL leaves its runtime dir
+	 * behind even with --no-shconf */
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", rte_eal_get_runtime_dir());
+	rte_eal_cleanup();
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove the EAL runtime dir\n");
+	return ret;
+}
