@@ -168,12 +168,13 @@ static void print_status(json_t *st)
 	json_t *fb = json_object_get(st, "fallback");
 	if (fb)
 		printf(
-		    "fallback:    %lld failover(s), %lld failback(s), %lld restart(s)%s%s, phase %s"
-		    "%s\n",
+		    "fallback:    %lld failover(s), %lld failback(s), %lld restart(s), %lld forced "
+		    "switch(es)%s%s, phase %s; heartbeat checks taken for CPU contention %lld\n",
 		    i(fb, "failovers"), i(fb, "failbacks"), i(fb, "restarts"),
+		    i(fb, "forced_switches"),
 		    truthy(fb, "forced") ? ", FORCED (agentctl mode kernel)" : "",
 		    truthy(fb, "crash_loop") ? ", CRASH LOOP (agentctl mode dpdk to retry)" : "",
-		    s(fb, "phase"), "");
+		    s(fb, "phase"), i(fb, "heartbeat_starved"));
 	if (i(dp, "pid")) {
 		printf("dataplane:   pid %lld, up %lld s, state %s, heartbeat %lld\n", i(dp, "pid"),
 		       i(dp, "uptime_s"), s(health, "state"), i(health, "heartbeat"));

@@ -90,6 +90,10 @@ typedef void (*dpq_done_t)(struct agentd *a, void *arg, const int *rets, json_t 
 			   int n);
 int dpq_start(struct agentd *a, const char *const *cmds, int n_cmds, int timeout_ms,
 	      dpq_done_t done, void *arg);
+/* The same for a client's request: refused (-EBUSY) before the last few
+ * slots, which are kept for supervision. */
+int dpq_start_client(struct agentd *a, const char *const *cmds, int n_cmds, int timeout_ms,
+		     dpq_done_t done, void *arg);
 int dpq_inflight(void);
 void dpq_cancel_all(struct agentd *a);
 

@@ -173,8 +173,18 @@ static int queue_response(struct agentd *a, struct ctl_client *c, uint32_t id, i
 	size_t len = text ? strlen(text) : 0;
 
 	free(c->out);
+	c->out = NULL;
+	if (len > AGENT_PROTO_MAX_MSG) {
+		/* no reply of ours gets that large (pages are bounded): say so */
+		LOG(ERR, "client %" PRIu64 ": reply of %zu bytes over the protocol's limit",
+		    c->serial, len);
+		free(text);
+		text = strdup("{\"error\":\"reply too large\"}");
+		len = text ? strlen(text) : 0;
+		h.status = EMSGSIZE;
+	}
 	c->out = malloc(sizeof(h) + len);
-	if (c->out == NULL || len > AGENT_PROTO_MAX_MSG) {
+	if (c->out == NULL) {
 		free(text);
 		return -ENOMEM;
 	}
@@ -319,6 +329,12 @@ static void sweep_cb(struct agentd *a, int fd, uint32_t events, void *arg)
 
 	if (read(fd, &n, sizeof(n)) < 0)
 		return;
+	if (listen_paused) {
+		listen_paused = false; /* out of fds a sweep ago: try again */
+		loop_mod_fd(a, listen_fd, EPOLLIN);
+	}
+	if (n_clients == 0)
+		sweep_arm(false);
 	for (c = lru_head; c != NULL; c = next) {
 		next = c->next;
 		if (c->req_deadline && now >= c->req_deadline) {
@@ -356,8 +372,10 @@ static bool accept_one(struct agentd *a, int fd)
 				counters.evicted++;
 				client_close(a, lru_head);
 			} else {
+				/* nothing to close: retry from the sweep timer */
 				listen_paused = true;
 				loop_mod_fd(a, fd, 0);
+				sweep_arm(true);
 			}
 		}
 		return false;

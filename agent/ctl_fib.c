@@ -66,7 +66,7 @@ static int fib_query(struct agentd *a, const struct ctl_call *call, const char *
 	if (fc == NULL)
 		return -ENOMEM;
 	*fc = (struct fib_call){.call = *call, .list = list, .family = family};
-	ret = dpq_start(a, &cmd, 1, FIB_QUERY_TIMEOUT_MS, fib_done, fc);
+	ret = dpq_start_client(a, &cmd, 1, FIB_QUERY_TIMEOUT_MS, fib_done, fc);
 	if (ret == 0)
 		return CTL_DEFERRED;
 	free(fc);

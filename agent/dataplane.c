@@ -295,8 +295,14 @@ static void dataplane_exited(struct agentd *a, int fd, uint32_t events, void *ar
 	siginfo_t si = {0};
 	char why[512];
 
-	if (waitid(P_PIDFD, fd, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0) {
-		/* Adopted (not our child): the pidfd is readable once it is gone. */
+	if (waitid(P_PIDFD, fd, &si, WEXITED | WNOHANG) == 0 && si.si_pid == 0) {
+		return; /* our child, still running: not this pidfd's event */
+	} else if (si.si_pid == 0) {
+		/* Adopted (not our child, ECHILD): a pidfd is readable once the
+		 * process is gone; make sure of it before failing over. */
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (poll(&p, 1, 0) != 1)
+			return;
 		snprintf(why, sizeof(why), "dataplane pid %d exited", a->dp.pid);
 	} else if (si.si_code == CLD_EXITED) {
 		snprintf(why, sizeof(why), "dataplane pid %d exited with status %d", a->dp.pid,
@@ -331,11 +337,21 @@ static int watch_pid(struct agentd *a, pid_t pid)
 
 	if (fd < 0)
 		return -errno;
+	int ret;
+
 	a->dp.pid = pid;
 	a->dp.pidfd = fd;
 	clock_gettime(CLOCK_MONOTONIC, &a->dp.started);
 	a->dp.started_wall = time(NULL);
-	return loop_add_fd(a, fd, dataplane_exited, NULL);
+	ret = loop_add_fd(a, fd, dataplane_exited, NULL);
+	if (ret < 0) {
+		/* not watched: the caller kills and reaps it; nothing here may
+		 * point at it afterwards */
+		close(fd);
+		a->dp.pid = 0;
+		a->dp.pidfd = -1;
+	}
+	return ret;
 }
 
 /* A dataplane left running by a previous agentd (killed, upgraded): adopt it

@@ -25,7 +25,10 @@
 #include "agentd.h"
 
 #define DPQ_MAX_INFLIGHT 32
-#define DPQ_MAX_REPLY	 (4u << 20) /* DPDK telemetry's own cap is 16 KiB per reply */
+/* kept for supervision (start, activation, heartbeat): clients cannot take
+ * the last ones, so a flood of status requests cannot fail a failback */
+#define DPQ_RESERVED  4
+#define DPQ_MAX_REPLY (4u << 20) /* DPDK telemetry's own cap is 16 KiB per reply */
 
 struct dpq {
 	int fd, tfd;
@@ -45,6 +48,14 @@ static int n_inflight;
 int dpq_inflight(void)
 {
 	return n_inflight;
+}
+
+int dpq_start_client(struct agentd *a, const char *const *cmds, int n_cmds, int timeout_ms,
+		     dpq_done_t done, void *arg)
+{
+	if (n_inflight >= DPQ_MAX_INFLIGHT - DPQ_RESERVED)
+		return -EBUSY;
+	return dpq_start(a, cmds, n_cmds, timeout_ms, done, arg);
 }
 
 static void dpq_finish(struct agentd *a, struct dpq *q, int ret)
@@ -150,6 +161,10 @@ static void sock_cb(struct agentd *a, int fd, uint32_t events, void *arg)
 
 static void timeout_cb(struct agentd *a, int fd, uint32_t events, void *arg)
 {
+	uint64_t n;
+
+	if (read(fd, &n, sizeof(n)) != sizeof(n))
+		return; /* not expired (EAGAIN) */
 	dpq_finish(a, arg, -ETIMEDOUT);
 }
 

@@ -21,7 +21,18 @@ struct fd_slot {
 	fd_cb_t cb;
 	void *arg;
 	const char *name; /* "file.c:callback", for the slow-callback report */
+	uint32_t gen;	  /* registration: stale events of a reused fd number are dropped */
 };
+static uint32_t next_gen;
+
+/* epoll carries the fd and its registration's generation: a callback may
+ * close an fd and a later one of the same batch reopen the same number (a
+ * new client, a pidfd); an event still queued for the old one must not
+ * reach the new one. */
+static uint64_t ev_key(int fd, uint32_t gen)
+{
+	return (uint64_t)gen << 32 | (uint32_t)fd;
+}
 static struct fd_slot *slots;
 static int n_slots;
 
@@ -75,7 +86,8 @@ int loop_add_fd_named(struct agentd *a, int fd, fd_cb_t cb, void *arg, const cha
 	char name[64];
 	int i;
 
-	struct epoll_event ev = {.events = EPOLLIN, .data.fd = fd};
+	uint32_t gen = ++next_gen ? next_gen : ++next_gen; /* (0: free slot) */
+	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = ev_key(fd, gen)};
 	int ret;
 
 	if (fd < 0 || cb == NULL)
@@ -89,16 +101,17 @@ int loop_add_fd_named(struct agentd *a, int fd, fd_cb_t cb, void *arg, const cha
 		;
 	if (i == n_names && n_names < 256)
 		snprintf(names[n_names++], sizeof(names[0]), "%s", name);
-	slots[fd] = (struct fd_slot){cb, arg, i < 256 ? names[i] : "?"};
+	slots[fd] = (struct fd_slot){cb, arg, i < 256 ? names[i] : "?", gen};
 	return 0;
 }
 
 int loop_mod_fd(struct agentd *a, int fd, uint32_t events)
 {
-	struct epoll_event ev = {.events = events, .data.fd = fd};
+	struct epoll_event ev = {.events = events};
 
 	if (fd < 0 || fd >= n_slots || slots[fd].cb == NULL)
 		return -EINVAL;
+	ev.data.u64 = ev_key(fd, slots[fd].gen);
 	return epoll_ctl(a->epfd, EPOLL_CTL_MOD, fd, &ev) < 0 ? -errno : 0;
 }
 
@@ -128,9 +141,11 @@ int loop_run(struct agentd *a)
 			return -errno;
 		}
 		for (int i = 0; i < n; i++) {
-			int fd = evs[i].data.fd;
-			/* (a callback may have removed a later fd of this batch) */
-			if (fd >= 0 && fd < n_slots && slots[fd].cb) {
+			int fd = (int)(uint32_t)evs[i].data.u64;
+			uint32_t gen = (uint32_t)(evs[i].data.u64 >> 32);
+			/* (a callback may have removed a later fd of this batch,
+			 * or another registered the same fd number since) */
+			if (fd >= 0 && fd < n_slots && slots[fd].cb && slots[fd].gen == gen) {
 				const char *name = slots[fd].name;
 				struct timespec t0, t1;
 				double ms;

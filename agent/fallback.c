@@ -77,9 +77,11 @@ static struct {
 	enum takeover_kind tk; /* PH_ACTIVATING */
 	bool signalled;	       /* PH_ACTIVATING: SIGUSR1 sent */
 	double activate_deadline;
-	uint64_t last_run_ns;	 /* the forwarding thread's CPU time at the last check */
-	int starved_ms;		 /* how long it has been waiting for a CPU */
-	uint64_t starved_checks; /* heartbeat checks not counted: CPU contention */
+	uint64_t last_run_ns;	  /* the forwarding thread's CPU time at the last check */
+	int starved_ms;		  /* how long it has been waiting for a CPU */
+	uint64_t starved_checks;  /* heartbeat checks not counted: CPU contention */
+	bool hb_asking;		  /* no heartbeat page: a telemetry query in flight */
+	uint64_t forced_switches; /* agentctl mode kernel (not failovers) */
 } fb = {.hb_fd = -1, .timer_fd = -1};
 
 static void hb_unmap(void)
@@ -203,6 +205,7 @@ static void new_epoch(void)
 {
 	fb.epoch++;
 	fb.polling = false;
+	fb.hb_asking = false;
 }
 static void activating_step(struct agentd *a, const char *state);
 static void handover_step(struct agentd *a);
@@ -388,9 +391,11 @@ void fallback_failover(struct agentd *a, const char *why)
 	if (nic_to_kernel(a) == 0 && kernel_setup_nic(a) == 0)
 		nic_announce(a, a->cfg.nic.kernel_netdev);
 	snprintf(a->last_failure, sizeof(a->last_failure), "%s", why);
-	if (was_dpdk)
+	/* a forced switch is the operator's, not a failure */
+	if (was_dpdk && !fb.forced)
 		fb.failovers++;
-	record_failure();
+	if (!fb.forced)
+		record_failure();
 	agent_set_mode(a, MODE_KERNEL, why);
 	schedule_restart(a);
 	/* a new reason (already on the kernel path), or "(crash loop)" added */
@@ -562,6 +567,8 @@ static int fwd_thread_sample(struct agentd *a, char *state, uint64_t *run_ns)
 			fclose(f);
 		}
 	}
+	if (ret == 0 && run == 0)
+		ret = -1; /* no scheduler statistics in this kernel: no verdict */
 	if (ret == 0) {
 		if (run_ns != NULL)
 			*run_ns = run;
@@ -608,12 +615,14 @@ static bool fwd_thread_starved(struct agentd *a)
 /* Heartbeat: the forwarding lcore bumps a counter every loop turn; a counter
  * that stops moving (or a dataplane that stops answering) for N checks is a
  * hang, even though the process exists. */
+static void hb_answer(struct agentd *a, void *arg, const int *rets, json_t *const *vals, int n);
+static void heartbeat_check(struct agentd *a, uint64_t hb, bool valid);
+
 static void heartbeat_cb(struct agentd *a, int fd, uint32_t events, void *arg)
 {
+	static const char *const cmds[] = {DP_TEL_HEALTH};
 	const struct agent_config *cfg = &a->cfg;
-	json_t *h = NULL;
 	uint64_t n, hb;
-	bool ok = false;
 
 	if (read(fd, &n, sizeof(n)) < 0)
 		return;
@@ -627,16 +636,42 @@ static void heartbeat_cb(struct agentd *a, int fd, uint32_t events, void *arg)
 		/* the shared page: no round trip, no dependence on the telemetry
 		 * thread being scheduled on a loaded host */
 		hb = __atomic_load_n(&fb.hb->turns, __ATOMIC_RELAXED);
-		ok = !fb.hb_valid || hb != fb.last_hb;
-		fb.last_hb = hb;
-		fb.hb_valid = true;
-	} else if (dataplane_query_timeout(a, DP_TEL_HEALTH, cfg->fallback.heartbeat_ms, &h) == 0) {
-		hb = json_integer_value(json_object_get(h, "heartbeat"));
+		heartbeat_check(a, hb, true);
+		return;
+	}
+	/* No page (an older dataplane, adopted): ask telemetry, without
+	 * waiting; an answer later than the period is a miss. */
+	if (fb.hb_asking)
+		return;
+	if (dpq_start(a, cmds, 1, cfg->fallback.heartbeat_ms, hb_answer, (void *)fb.epoch) == 0)
+		fb.hb_asking = true;
+	else
+		heartbeat_check(a, 0, false);
+}
+
+static void hb_answer(struct agentd *a, void *arg, const int *rets, json_t *const *vals, int n)
+{
+	if ((uintptr_t)arg != fb.epoch)
+		return;
+	fb.hb_asking = false;
+	if (a->dp.pid == 0 || a->dp.handover || a->mode == MODE_STOPPING ||
+	    a->mode == MODE_STARTING || fb.phase == PH_STARTING)
+		return;
+	heartbeat_check(a, json_integer_value(json_object_get(vals[0], "heartbeat")), rets[0] == 0);
+}
+
+/* One heartbeat reading (VALID: there is one): a counter that moved, or a
+ * miss — unless the forwarding thread only waits for a CPU. */
+static void heartbeat_check(struct agentd *a, uint64_t hb, bool valid)
+{
+	const struct agent_config *cfg = &a->cfg;
+	bool ok = false;
+
+	if (valid) {
 		ok = !fb.hb_valid || hb != fb.last_hb;
 		fb.last_hb = hb;
 		fb.hb_valid = true;
 	}
-	json_decref(h);
 	if (ok) {
 		fb.misses = 0;
 		fb.starved_ms = 0;
@@ -749,12 +784,21 @@ void fallback_handover_done(struct agentd *a)
 	if (nic_to_kernel(a) == 0 && kernel_setup_nic(a) == 0)
 		nic_announce(a, a->cfg.nic.kernel_netdev);
 	LOG(NOTICE, "handover to kernel routing done");
+	if (!fb.forced) {
+		/* `agentctl mode dpdk` came during the handover */
+		LOG(NOTICE, "agentctl mode dpdk: restarting the dataplane");
+		fb.phase = PH_RESTART_WAIT;
+		fb.next_at = now_s();
+		arm(fb.timer_fd, 0, false);
+	}
 }
 
 /* agentctl mode kernel|dpdk */
 int fallback_force(struct agentd *a, bool kernel)
 {
 	if (kernel) {
+		if (!fb.forced)
+			fb.forced_switches++;
 		fb.forced = true;
 		if (a->mode == MODE_KERNEL && a->dp.pid == 0) {
 			disarm(fb.timer_fd);
@@ -796,11 +840,12 @@ json_t *fallback_status(struct agentd *a)
 	double left = fb.phase == PH_IDLE ? 0 : fb.next_at - now_s();
 
 	return json_pack(
-	    "{s:I,s:I,s:I,s:b,s:b,s:s,s:i,s:i,s:i,s:I}", "failovers", (json_int_t)fb.failovers,
+	    "{s:I,s:I,s:I,s:b,s:b,s:s,s:i,s:i,s:i,s:I,s:I}", "failovers", (json_int_t)fb.failovers,
 	    "failbacks", (json_int_t)fb.failbacks, "restarts", (json_int_t)fb.restarts, "forced",
 	    fb.forced, "crash_loop", fb.crash_loop, "phase", phase_names[fb.phase], "next_in_ms",
 	    left > 0 ? (int)(left * 1000) : 0, "backoff_ms", fb.backoff_ms, "heartbeat_misses",
-	    fb.misses, "heartbeat_starved", (json_int_t)fb.starved_checks);
+	    fb.misses, "heartbeat_starved", (json_int_t)fb.starved_checks, "forced_switches",
+	    (json_int_t)fb.forced_switches);
 }
 
 static int mode_handle(struct agentd *a, const char *payload, uint32_t len, json_t **resp,

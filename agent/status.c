@@ -243,7 +243,7 @@ static int status_handle(struct agentd *a, const char *payload, uint32_t len, js
 
 	if (a->dp.pid && fallback_heartbeat_misses() == 0 && (sc = malloc(sizeof(*sc)))) {
 		*sc = (struct status_call){.call = *call, .pid = a->dp.pid};
-		if (dpq_start(a, cmds, 2, STATUS_DP_TIMEOUT_MS, status_done, sc) == 0)
+		if (dpq_start_client(a, cmds, 2, STATUS_DP_TIMEOUT_MS, status_done, sc) == 0)
 			return CTL_DEFERRED;
 		free(sc);
 	}

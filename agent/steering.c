@@ -38,7 +38,7 @@ static struct nl_sock *req_sock; /* cache fills */
 static struct steer *steer;
 static bool dirty;
 static bool fast_wanted; /* MODE_DPDK: steering on */
-static uint64_t reconciles, event_overruns;
+static uint64_t reconciles, event_overruns, event_foreign;
 
 /* Datagrams read per wakeup: a burst of route events (a BGP feed) is
  * processed in slices of a few ms (up to ~20 ms measured on the loaded lab
@@ -73,7 +73,10 @@ static void events_read(struct agentd *a, int budget)
 	int fd = nl_socket_get_fd(ev_sock);
 
 	for (int i = 0; budget == 0 || i < budget; i++) {
-		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		struct sockaddr_nl from;
+		socklen_t fl = sizeof(from);
+		ssize_t n =
+		    recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
 		struct nlmsghdr *nlh;
 
 		if (n < 0) {
@@ -88,6 +91,12 @@ static void events_read(struct agentd *a, int budget)
 		}
 		if (n == 0)
 			break;
+		if (fl != sizeof(from) || from.nl_pid != 0) {
+			/* not the kernel's: a process with CAP_NET_ADMIN can send
+			 * to this socket; its "events" would be replayed as routes */
+			event_foreign++;
+			continue;
+		}
 		for (nlh = (struct nlmsghdr *)buf; NLMSG_OK(nlh, (size_t)n);
 		     nlh = NLMSG_NEXT(nlh, n))
 			on_event(a, nlh);
@@ -338,6 +347,7 @@ json_t *steering_status(struct agentd *a)
 	json_object_set_new(st, "vm_macs", json_integer(steer_vm_mac_list(steer, NULL, 0)));
 	json_object_set_new(st, "reconciles", json_integer(reconciles));
 	json_object_set_new(st, "event_overruns", json_integer(event_overruns));
+	json_object_set_new(st, "event_foreign", json_integer(event_foreign));
 	return st;
 }
 

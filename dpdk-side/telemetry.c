@@ -170,6 +170,7 @@ static int stats_cb(const char *cmd, const char *params, struct rte_tel_data *d)
 		rte_tel_data_add_dict_u64(fibd, "netlink_dump_retries", ms.dump_retries);
 		rte_tel_data_add_dict_u64(fibd, "netlink_overruns", ms.overruns);
 		rte_tel_data_add_dict_u64(fibd, "netlink_parse_errors", ms.parse_errors);
+		rte_tel_data_add_dict_u64(fibd, "netlink_foreign", ms.foreign);
 		rte_tel_data_add_dict_u64(fibd, "netlink_resync_failures", ms.resync_failures);
 		rte_tel_data_add_dict_u64(fibd, "netlink_drained", ms.drained);
 	}

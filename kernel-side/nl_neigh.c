@@ -15,8 +15,21 @@
 
 #include "ks_priv.h"
 
-/* States whose link-layer address is known and still believed. */
-#define NUD_USABLE (NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE | NUD_PERMANENT | NUD_NOARP)
+/* States whose link-layer address was learnt and is still believed. Not
+ * NUD_NOARP: those are the kernel's own (multicast, broadcast), made on
+ * each device; copied as STALE they would be probed, fail, and drop that
+ * multicast (MLD, the solicited-node groups of ND) on the new device. */
+#define NUD_USABLE (NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE | NUD_PERMANENT)
+
+static bool multicast(const struct nl_addr *a)
+{
+	const uint8_t *b = nl_addr_get_binary_addr(a);
+
+	if (nl_addr_get_family(a) == AF_INET)
+		return (b[0] & 0xf0) == 0xe0 ||
+		       (b[0] == 0xff && b[1] == 0xff && b[2] == 0xff && b[3] == 0xff);
+	return b[0] == 0xff;
+}
 
 int ks_neigh_copy(struct ks_nl *nl, const char *from, const char *to)
 {
@@ -36,7 +49,10 @@ int ks_neigh_copy(struct ks_nl *nl, const char *from, const char *to)
 
 		if (rtnl_neigh_get_ifindex(src) != from_idx || rtnl_neigh_get_lladdr(src) == NULL ||
 		    rtnl_neigh_get_dst(src) == NULL || !(rtnl_neigh_get_state(src) & NUD_USABLE) ||
-		    (family != AF_INET && family != AF_INET6))
+		    (rtnl_neigh_get_state(src) & NUD_NOARP) ||
+		    (family != AF_INET && family != AF_INET6) ||
+		    nl_addr_get_len(rtnl_neigh_get_dst(src)) != (family == AF_INET ? 4u : 16u) ||
+		    multicast(rtnl_neigh_get_dst(src)))
 			continue;
 		dst = rtnl_neigh_alloc();
 		if (dst == NULL) {
@@ -47,8 +63,10 @@ int ks_neigh_copy(struct ks_nl *nl, const char *from, const char *to)
 		rtnl_neigh_set_family(dst, family);
 		rtnl_neigh_set_dst(dst, rtnl_neigh_get_dst(src));
 		rtnl_neigh_set_lladdr(dst, rtnl_neigh_get_lladdr(src));
-		/* STALE: used at once, confirmed by the kernel on its own later */
-		rtnl_neigh_set_state(dst, NUD_STALE);
+		/* STALE: used at once, confirmed by the kernel on its own later;
+		 * an administrator's permanent entry stays permanent */
+		rtnl_neigh_set_state(dst, rtnl_neigh_get_state(src) & NUD_PERMANENT ? NUD_PERMANENT
+										    : NUD_STALE);
 		ret = rtnl_neigh_add(nl->sk, dst, NLM_F_CREATE | NLM_F_REPLACE);
 		rtnl_neigh_put(dst);
 		if (ret < 0) {

@@ -301,6 +301,38 @@ int nl_mirror_feed_events(struct nl_mirror *m, const void *buf, size_t len)
 	return 0;
 }
 
+/* mnl_socket_recvfrom(), but only what the kernel sent: a process with
+ * CAP_NET_ADMIN can send netlink messages to our socket's port id, and the
+ * FIB must not believe them (counted as "foreign", skipped). */
+static ssize_t recv_kernel(struct nl_mirror *m, struct mnl_socket *s, void *buf, size_t len)
+{
+	for (;;) {
+		struct sockaddr_nl addr;
+		struct iovec iov = {.iov_base = buf, .iov_len = len};
+		struct msghdr msg = {
+		    .msg_name = &addr,
+		    .msg_namelen = sizeof(addr),
+		    .msg_iov = &iov,
+		    .msg_iovlen = 1,
+		};
+		ssize_t n = recvmsg(mnl_socket_get_fd(s), &msg, 0);
+
+		if (n < 0)
+			return n;
+		if (msg.msg_flags & MSG_TRUNC) {
+			errno = ENOSPC;
+			return -1;
+		}
+		if (msg.msg_namelen != sizeof(addr)) {
+			errno = EINVAL;
+			return -1;
+		}
+		if (addr.nl_pid == 0)
+			return n;
+		m->stats.foreign++;
+	}
+}
+
 /* Send one dump request and apply every reply as it arrives. Sets *intr
  * if the kernel says the dump may be inconsistent. */
 static int dump_one(struct nl_mirror *m, uint16_t type, uint8_t family, bool *intr)
@@ -327,7 +359,7 @@ static int dump_one(struct nl_mirror *m, uint16_t type, uint8_t family, bool *in
 		return -errno;
 
 	for (;;) {
-		ssize_t n = mnl_socket_recvfrom(m->dump, buf, sizeof(buf));
+		ssize_t n = recv_kernel(m, m->dump, buf, sizeof(buf));
 		int ret;
 
 		if (n < 0)
@@ -346,7 +378,7 @@ static void drain_events(struct nl_mirror *m)
 	if (m->ev == NULL)
 		return;
 	for (;;) {
-		ssize_t n = mnl_socket_recvfrom(m->ev, buf, sizeof(buf));
+		ssize_t n = recv_kernel(m, m->ev, buf, sizeof(buf));
 		if (n < 0 && errno == ENOBUFS)
 			continue; /* an overrun while draining: keep draining */
 		if (n <= 0)
@@ -424,7 +456,7 @@ int nl_mirror_process(struct nl_mirror *m)
 	static char buf[1 << 17];
 
 	for (int batch = 0; batch < EVENT_BATCH; batch++) {
-		ssize_t n = mnl_socket_recvfrom(m->ev, buf, sizeof(buf));
+		ssize_t n = recv_kernel(m, m->ev, buf, sizeof(buf));
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				return 0;

@@ -112,6 +112,7 @@ struct nl_mirror_stats {
 	uint64_t dump_retries;	  /* dumps restarted (NLM_F_DUMP_INTR) */
 	uint64_t overruns;	  /* ENOBUFS on the event socket → full resync */
 	uint64_t parse_errors;	  /* malformed messages skipped */
+	uint64_t foreign;	  /* messages not from the kernel, skipped */
 	uint64_t ignored;	  /* other tables, families, types */
 	uint64_t resync_failures; /* resyncs that failed and were retried later */
 	uint64_t drained;	  /* stale events discarded before a resync dump */

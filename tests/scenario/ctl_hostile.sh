@@ -27,6 +27,24 @@ log "$(grep -c '^ok' "$WORK/probe.log") malformed-request checks passed"
 [ "$(st .control.timed_out)" -ge 3 ] || fail "request/write deadlines not counted"
 pass "malformed, oversized, unknown, half-sent and never-reading clients handled"
 
+# Netlink "events" forged by a local process (CAP_NET_ADMIN can send to
+# agentd's event socket): ignored, counted, never remembered or replayed as
+# a runtime route of the underlay.
+routes0=$(st .underlay_routes_total)
+n=$(in_ns host python3 "$SRC_DIR/tests/scenario/nl_forge.py" "$AGENTD_PID" 198.18.77.0/24 \
+	192.168.100.2 "$(in_ns host cat /sys/class/net/dp0/ifindex)") || fail "no event socket of agentd found"
+for _ in $(seq 20); do [ "$(st .steering.event_foreign)" -ge "$n" ] && break; sleep 0.1; done
+[ "$(st .steering.event_foreign)" -ge "$n" ] || fail "forged netlink message not counted as foreign"
+[ "$(st .underlay_routes_total)" = "$routes0" ] || fail "a forged route was remembered"
+in_ns host ip route show 198.18.77.0/24 | grep -q . && fail "a forged route reached the kernel"
+r4=$(st .fib.routes4)
+n=$(in_ns host python3 "$SRC_DIR/tests/scenario/nl_forge.py" "$(st .dataplane.pid)" 198.18.78.0/24 \
+	192.168.100.2 "$(in_ns host cat /sys/class/net/dp0/ifindex)") || fail "no event socket of the dataplane found"
+for _ in $(seq 20); do [ "$(st .fib.netlink_foreign)" -ge "$n" ] && break; sleep 0.1; done
+[ "$(st .fib.netlink_foreign)" -ge "$n" ] || fail "forged netlink message not counted by the dataplane"
+[ "$(st .fib.routes4)" = "$r4" ] || fail "a forged route entered the dataplane's FIB"
+pass "forged netlink messages to agentd's and the dataplane's event sockets: ignored and counted"
+
 # status latency: max over N requests, in ms
 status_max_ms() { # label n gap_ms
 	$CLIENTS latency "$2" "$3" >"$WORK/lat-$1.txt" || fail "latency client ($1)"

@@ -55,6 +55,17 @@ for dir in v2w w2v; do
 	[ "$lost" -eq 0 ] || fail "$dir: $lost datagrams lost across the planned switch and back"
 done
 [ "$(fb failovers)" -eq 0 ] || fail "failovers $(fb failovers) after the planned switch and back"
+[ "$(fb forced_switches)" -eq 1 ] || fail "forced switches: $(fb forced_switches), want 1"
 pass "planned switch to the kernel and back under 2 x $RATE datagrams/s: nothing lost"
+
+# `mode dpdk` while the handover is still under way is not lost: the
+# dataplane comes back once the old one is gone
+agentctl mode kernel >/dev/null || fail "agentctl mode kernel"
+agentctl mode dpdk >/dev/null || fail "agentctl mode dpdk"
+wait_mode_t kernel 5
+wait_mode_t dpdk 30
+[ "$(fb failovers)" -eq 0 ] && [ "$(fb forced_switches)" -eq 2 ] ||
+	fail "counters after kernel+dpdk in a row: $(status_json | jq -c .fallback)"
+pass "mode dpdk during the handover: back on DPDK"
 
 finish

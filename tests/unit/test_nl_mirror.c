@@ -299,6 +299,59 @@ static void test_live_dump_and_events(void **state)
 	free(r);
 }
 
+/* A message sent to the mirror's event socket by another process (which
+ * CAP_NET_ADMIN allows) is not the kernel's: skipped and counted, the FIB
+ * never hears of it; the kernel's own events still are. */
+static void test_foreign_sender_ignored(void **state)
+{
+	struct rec *r = calloc(1, sizeof(*r));
+	struct sockaddr_nl self = {0}, to = {.nl_family = AF_NETLINK};
+	socklen_t sl = sizeof(self);
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nl_mirror *m;
+	struct nlmsghdr *nlh;
+	struct rtmsg *rtm;
+	int fd;
+
+	if (unshare(CLONE_NEWNET) < 0)
+		fail_msg("unshare(CLONE_NEWNET): %s", strerror(errno));
+	assert_int_equal(sh("ip link add t0 type veth peer name t1 && ip link set t0 up && "
+			    "ip link set t1 up && ip addr add 192.0.2.1/24 dev t0"),
+			 0);
+	assert_int_equal(nl_mirror_open(&m, &ops, r, NULL, 0), 0);
+	assert_int_equal(nl_mirror_sync(m), 0);
+	assert_int_equal(getsockname(nl_mirror_fd(m), (struct sockaddr *)&self, &sl), 0);
+
+	/* a forged "route added" from this process to the mirror's port */
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_NEWROUTE;
+	nlh->nlmsg_flags = NLM_F_CREATE;
+	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	*rtm = (struct rtmsg){.rtm_family = AF_INET,
+			      .rtm_dst_len = 24,
+			      .rtm_table = RT_TABLE_MAIN,
+			      .rtm_protocol = RTPROT_STATIC,
+			      .rtm_type = RTN_UNICAST};
+	mnl_attr_put_u32(nlh, RTA_DST, htonl(0xcb007100)); /* 203.0.113.0 */
+	mnl_attr_put_u32(nlh, RTA_GATEWAY, htonl(0xc0000202));
+	mnl_attr_put_u32(nlh, RTA_OIF, if_nametoindex("t0"));
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	assert_true(fd >= 0);
+	to.nl_pid = self.nl_pid;
+	assert_int_equal(sendto(fd, nlh, nlh->nlmsg_len, 0, (struct sockaddr *)&to, sizeof(to)),
+			 (ssize_t)nlh->nlmsg_len);
+	close(fd);
+	/* and a real one from the kernel after it */
+	memset(r, 0, sizeof(*r));
+	assert_int_equal(sh("ip route add 198.51.100.0/24 via 192.0.2.2"), 0);
+	assert_int_equal(nl_mirror_process(m), 0);
+	assert_false(has_route(r, AF_INET, "203.0.113.0", 24, false));
+	assert_true(has_route(r, AF_INET, "198.51.100.0", 24, false));
+	assert_int_equal(nl_mirror_stats(m)->foreign, 1);
+	nl_mirror_close(m);
+	free(r);
+}
+
 /* Overrun: events are lost (ENOBUFS) while the mirror is not reading; the
  * next read must trigger a full resync that ends with exactly the kernel's
  * state — nothing missing, nothing stale. */
@@ -582,6 +635,7 @@ int main(void)
 	    cmocka_unit_test(test_neigh_states),
 	    cmocka_unit_test(test_malformed),
 	    cmocka_unit_test(test_live_dump_and_events),
+	    cmocka_unit_test(test_foreign_sender_ignored),
 	    cmocka_unit_test(test_overrun_resyncs),
 	    cmocka_unit_test(test_overrun_add_then_delete),
 	    cmocka_unit_test(test_multipath_and_nexthops),
