@@ -47,6 +47,13 @@ why=$(st .last_failure)
 [ "$(st .dataplane.pid)" -eq 0 ] || fail "dataplane pid $(st .dataplane.pid) in a crash loop"
 pass "crash loop after $n starts ($restarts restarts): $why"
 
+# The back-off schedule: from backoff_min_ms, doubling, capped at
+# backoff_max_ms (agentd logs each delay it chose).
+sched=$(grep -o 'restarting the dataplane in [0-9]* ms' "$AGENTD_LOG" | awk '{print $5}' | tr '\n' ' ')
+[ "$sched" = "50 100 " ] || [ "$sched" = "50 100 200 " ] ||
+	fail "back-off schedule '$sched', want 50 100 (200) ms (min 50, doubling, max 200)"
+pass "back-off schedule: $sched ms"
+
 # No more restarts: the host stays on the kernel path.
 sleep 1
 [ "$(starts)" -eq "$n" ] || fail "restarted after the crash loop ($n -> $(starts) starts)"

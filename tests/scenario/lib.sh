@@ -132,7 +132,8 @@ st() { status_json | jq -r "$1"; }
 
 start_agentd() {
 	# not through in_ns: $! must be agentd itself, not a subshell
-	ip netns exec "$P-host" "$BIN_DIR/agentd" -c "$CONF" >>"$AGENTD_LOG" 2>&1 &
+	# shellcheck disable=SC2086 # AGENTD_ARGS: extra options, word-split
+	ip netns exec "$P-host" "$BIN_DIR/agentd" -c "$CONF" ${AGENTD_ARGS:-} >>"$AGENTD_LOG" 2>&1 &
 	AGENTD_PID=$!
 }
 
