@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Start, supervise and query agent-dataplane.
  *
- * The dataplane is a child process (fork/exec) watched through a pidfd, so
+ * The dataplane is a child process (posix_spawn) watched through a pidfd, so
  * agentd learns of its death at once from epoll. It runs in its own process
  * group so that a ^C meant for agentd reaches it only through agentd's
  * orderly stop, and it survives agentd: a restarted agentd adopts it (found
@@ -22,6 +22,8 @@
 #include <sys/wait.h>
 #include <dirent.h>
 #include <poll.h>
+#include <spawn.h>
+#include <sys/timerfd.h>
 #include <limits.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,6 +32,8 @@
 #include <kernel_side.h>
 
 #include "agentd.h"
+
+extern char **environ;
 
 #ifndef P_PIDFD
 #define P_PIDFD 3
@@ -129,6 +133,51 @@ static void exception_teardown(struct agentd *a)
 {
 	if (strcmp(a->dp.exc_type, "af_xdp") == 0)
 		ks_link_delete(a->nl, a->cfg.exception.ifname);
+}
+
+/* After a dataplane died, its veth goes on the next loop turn, not before
+ * the failover: deleting a veth waits for the kernel's RCU grace period
+ * (40 ms here), which the kernel path should not wait for, nor a client
+ * for the whole failover in one callback. A start does what is pending. */
+static int teardown_fd = -1;
+
+static void teardown_cb(struct agentd *a, int fd, uint32_t events, void *arg)
+{
+	uint64_t n;
+
+	if (read(fd, &n, sizeof(n)) != sizeof(n))
+		return;
+	exception_teardown(a);
+	loop_del_fd(a, fd);
+	close(fd);
+	teardown_fd = -1;
+}
+
+static void exception_teardown_later(struct agentd *a)
+{
+	struct itimerspec its = {.it_value.tv_nsec = 1};
+
+	if (teardown_fd >= 0)
+		return;
+	teardown_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (teardown_fd < 0 || loop_add_fd(a, teardown_fd, teardown_cb, NULL) < 0) {
+		if (teardown_fd >= 0)
+			close(teardown_fd);
+		teardown_fd = -1;
+		exception_teardown(a); /* now, then */
+		return;
+	}
+	timerfd_settime(teardown_fd, 0, &its, NULL);
+}
+
+static void exception_teardown_pending(struct agentd *a)
+{
+	if (teardown_fd < 0)
+		return;
+	exception_teardown(a);
+	loop_del_fd(a, teardown_fd);
+	close(teardown_fd);
+	teardown_fd = -1;
 }
 
 /* Where the dataplane writes why it failed (--error-file): beside the
@@ -317,9 +366,11 @@ static void dataplane_exited(struct agentd *a, int fd, uint32_t events, void *ar
 	a->dp.pidfd = -1;
 	a->dp.pid = 0;
 	dataplane_remove_runtime_dir(a);
-	exception_teardown(a);
-	if (a->mode == MODE_STOPPING)
+	if (a->mode == MODE_STOPPING) {
+		exception_teardown(a);
 		return;
+	}
+	exception_teardown_later(a);
 	if (a->dp.handover) {
 		/* stopped on purpose: the kernel has the underlay already */
 		a->dp.handover = false;
@@ -375,6 +426,46 @@ static int dataplane_adopt(struct agentd *a)
 	return 1;
 }
 
+/* Start ARGV as a process of its own group, signals unblocked (agentd
+ * blocks them for its signalfd), with libxdp's environment. posix_spawn:
+ * glibc spawns with CLONE_VM|CLONE_VFORK, so nothing of agentd's address
+ * space is copied (a fork of an ASan build costs tens of ms in the loop). */
+static int spawn(struct agentd *a, char *const argv[], pid_t *pid)
+{
+	/* libxdp (af_xdp PMD) pins under a bpffs; /sys/fs/bpf may be hidden
+	 * (ip netns exec remounts /sys), so point it at ours. libxdp's
+	 * multi-prog dispatcher is refused on some kernels; the af_xdp PMD
+	 * needs only its single program. (Unless the operator set them.) */
+	static char bpffs[PATH_MAX + 16];
+	static char skip[] = "LIBXDP_SKIP_DISPATCHER=1";
+	posix_spawnattr_t attr;
+	size_t n = 0;
+	char **envp;
+	sigset_t none;
+	int ret;
+
+	while (environ[n] != NULL)
+		n++;
+	envp = calloc(n + 3, sizeof(*envp));
+	if (envp == NULL)
+		return -ENOMEM;
+	memcpy(envp, environ, n * sizeof(*envp));
+	snprintf(bpffs, sizeof(bpffs), "LIBXDP_BPFFS=%s", a->cfg.bpf.bpffs);
+	if (getenv("LIBXDP_BPFFS") == NULL)
+		envp[n++] = bpffs;
+	if (getenv("LIBXDP_SKIP_DISPATCHER") == NULL)
+		envp[n++] = skip;
+	sigemptyset(&none);
+	posix_spawnattr_init(&attr);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setpgroup(&attr, 0);
+	ret = posix_spawn(pid, argv[0], NULL, &attr, argv, envp);
+	posix_spawnattr_destroy(&attr);
+	free(envp);
+	return -ret;
+}
+
 int dataplane_start(struct agentd *a)
 {
 	static char storage[MAX_ARGS][PATH_MAX + 64];
@@ -383,6 +474,7 @@ int dataplane_start(struct agentd *a)
 	int argc, ret;
 	pid_t pid;
 
+	exception_teardown_pending(a); /* the last dataplane's veth, first */
 	resolve_exception_type(a);
 	telemetry_path(&a->cfg, a->dp.telemetry_path, sizeof(a->dp.telemetry_path));
 	argc = build_argv(a, argv, storage);
@@ -414,23 +506,10 @@ int dataplane_start(struct agentd *a)
 	LOG(INFO, "exception port: %s (%s)", a->dp.exc_type, a->dp.exc_why);
 	LOG(INFO, "starting %s", cmdline);
 
-	pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (pid == 0) {
-		sigset_t all;
-		sigemptyset(&all);
-		sigprocmask(SIG_SETMASK, &all, NULL); /* agentd blocks signals for signalfd */
-		setpgid(0, 0);
-		/* libxdp (af_xdp PMD) pins under a bpffs; /sys/fs/bpf may be hidden
-		 * (ip netns exec remounts /sys), so point it at ours. */
-		setenv("LIBXDP_BPFFS", a->cfg.bpf.bpffs, 0);
-		/* libxdp's multi-prog dispatcher is refused on some kernels; the
-		 * af_xdp PMD needs only its single program. */
-		setenv("LIBXDP_SKIP_DISPATCHER", "1", 0);
-		execv(argv[0], argv);
-		fprintf(stderr, "agentd: cannot execute %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
+	ret = spawn(a, argv, &pid);
+	if (ret < 0) {
+		LOG(ERR, "cannot execute %s: %s", argv[0], strerror(-ret));
+		return ret;
 	}
 	ret = watch_pid(a, pid);
 	if (ret < 0) {
@@ -479,6 +558,8 @@ int dataplane_stop(struct agentd *a, int timeout_ms)
 	siginfo_t si = {0};
 	int ret;
 
+	if (timeout_ms > 0)
+		exception_teardown_pending(a); /* agentd stops: nothing left for later */
 	if (a->dp.pid == 0)
 		return 0;
 	LOG(INFO, "stopping dataplane pid %d", a->dp.pid);
@@ -515,7 +596,10 @@ out:
 	a->dp.pidfd = -1;
 	a->dp.pid = 0;
 	dataplane_remove_runtime_dir(a);
-	exception_teardown(a);
+	if (timeout_ms == 0)
+		exception_teardown_later(a); /* a kill in a failover: the kernel first */
+	else
+		exception_teardown(a);
 	return ret;
 }
 
