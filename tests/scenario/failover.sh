@@ -30,10 +30,26 @@ udpseq_send rvm 10.10.1.11 7001 $RATE $DURATION "$WORK/tx-rvm.json"
 udpseq_send vm1 10.10.2.2 7002 $RATE $DURATION "$WORK/tx-vm1.json"
 sleep 3
 
+# What the wire hears at the failover: the underlay addresses announced
+# from the NIC netdev (gratuitous ARP, unsolicited NA), so that peers and
+# switches learn the new path at once.
+ip netns exec "$P-wire" tcpdump -i eth0 -n -l 'arp or (icmp6 and ip6[40] == 136)' >"$WORK/announce.txt" 2>/dev/null &
+TCPDUMP=$!
+extra_cleanup() { kill "$TCPDUMP" 2>/dev/null; }
+sleep 0.5
+
 t_kill=$(now)
 kill -KILL "$dp_old"
 wait_mode_t kernel 5
 t_kernel=$MODE_SEEN
+sleep 0.3
+kill "$TCPDUMP"
+wait "$TCPDUMP" 2>/dev/null || true
+grep -q "Request who-has 192.168.100.1 tell 192.168.100.1" "$WORK/announce.txt" ||
+	fail "no gratuitous ARP for 192.168.100.1 on the wire after the failover: $(head -n 5 "$WORK/announce.txt")"
+grep -q "neighbor advertisement, tgt is fd00:100::1" "$WORK/announce.txt" ||
+	fail "no unsolicited NA for fd00:100::1 on the wire after the failover: $(head -n 5 "$WORK/announce.txt")"
+pass "the wire heard the gratuitous ARP and the unsolicited NA of the failover"
 log "mode kernel seen $(ms_between "$t_kill" "$t_kernel") ms after the kill: $(st .last_failure)"
 wait_mode_t dpdk 20
 t_fb0=$MODE_BEFORE
