@@ -13,6 +13,8 @@
 
 #include <linux/rtnetlink.h>
 
+#include <linux/if_addr.h>
+
 #include <kernel_side.h>
 
 #include "agentd.h"
@@ -90,7 +92,11 @@ static int underlay_move(struct agentd *a, const char *from, const char *to)
 	 * loses them, so that the kernel always has a way out (the same
 	 * address on two netdevs for a moment is harmless). */
 	for (int i = 0; i < cfg->nic.n_addrs; i++) {
-		ret = ks_addr_ensure(a->nl, to, &cfg->nic.addrs[i]);
+		/* IPv6 without DAD (IFA_F_NODAD): usable at once, never
+		 * "tentative" — the unsolicited NA right after the move binds to
+		 * it (EADDRNOTAVAIL otherwise: seen in CI, 1 failover in 5) */
+		ret = ks_addr_ensure_flags(a->nl, to, &cfg->nic.addrs[i],
+					   cfg->nic.addrs[i].family == AF_INET6 ? IFA_F_NODAD : 0);
 		if (ret < 0)
 			return ret;
 	}

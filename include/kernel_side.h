@@ -58,6 +58,9 @@ int ks_bridge_ports(struct ks_nl *nl, const char *bridge, char (*names)[IFNAMSIZ
 
 /* nl_addr.c */
 int ks_addr_ensure(struct ks_nl *nl, const char *ifname, const struct ip_prefix *p);
+/* The same, added with IFA_F_* FLAGS (e.g. IFA_F_NODAD) when missing. */
+int ks_addr_ensure_flags(struct ks_nl *nl, const char *ifname, const struct ip_prefix *p,
+			 unsigned int flags);
 int ks_addr_remove(struct ks_nl *nl, const char *ifname,
 		   const struct ip_prefix *p); /* 0 if absent */
 /* Global-scope addresses on IFNAME (link-local IPv6 excluded); returns count. */

@@ -84,6 +84,12 @@ static struct rtnl_addr *addr_build(int ifindex, const struct ip_prefix *p)
 
 int ks_addr_ensure(struct ks_nl *nl, const char *ifname, const struct ip_prefix *p)
 {
+	return ks_addr_ensure_flags(nl, ifname, p, 0);
+}
+
+int ks_addr_ensure_flags(struct ks_nl *nl, const char *ifname, const struct ip_prefix *p,
+			 unsigned int flags)
+{
 	char pfx[KS_PREFIX_STRLEN];
 	struct rtnl_addr *addr;
 	int ifindex, ret;
@@ -101,6 +107,8 @@ int ks_addr_ensure(struct ks_nl *nl, const char *ifname, const struct ip_prefix 
 		ret = -ENOMEM;
 		goto err;
 	}
+	if (flags)
+		rtnl_addr_set_flags(addr, flags);
 	ret = rtnl_addr_add(nl->sk, addr, 0);
 	rtnl_addr_put(addr);
 	if (ret < 0) {

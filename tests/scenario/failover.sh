@@ -33,7 +33,10 @@ sleep 3
 # What the wire hears at the failover: the underlay addresses announced
 # from the NIC netdev (gratuitous ARP, unsolicited NA), so that peers and
 # switches learn the new path at once.
-ip netns exec "$P-wire" tcpdump -i eth0 -n -l 'arp or (icmp6 and ip6[40] == 136)' >"$WORK/announce.txt" 2>/dev/null &
+# (--immediate-mode: each packet as it comes, none left in the capture
+# buffer when tcpdump is stopped)
+ip netns exec "$P-wire" tcpdump -i eth0 -n -l --immediate-mode 'arp or (icmp6 and ip6[40] == 136)' \
+	>"$WORK/announce.txt" 2>/dev/null &
 TCPDUMP=$!
 extra_cleanup() { kill "$TCPDUMP" 2>/dev/null; }
 sleep 0.5
@@ -42,7 +45,11 @@ t_kill=$(now)
 kill -KILL "$dp_old"
 wait_mode_t kernel 5
 t_kernel=$MODE_SEEN
-sleep 0.3
+for _ in $(seq 30); do
+	grep -q "Request who-has 192.168.100.1 tell 192.168.100.1" "$WORK/announce.txt" &&
+		grep -q "neighbor advertisement, tgt is fd00:100::1" "$WORK/announce.txt" && break
+	sleep 0.1
+done
 kill "$TCPDUMP"
 wait "$TCPDUMP" 2>/dev/null || true
 grep -q "Request who-has 192.168.100.1 tell 192.168.100.1" "$WORK/announce.txt" ||
