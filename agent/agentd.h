@@ -33,6 +33,7 @@ struct dataplane {
 	char telemetry_path[256];
 	bool standby;  /* start with --standby (NIC left to the kernel until SIGUSR1) */
 	bool handover; /* stopped on purpose, the kernel has taken over (no failover) */
+	bool killed;   /* SIGKILLed on purpose (hung, failed start): a failover awaits it */
 };
 
 struct agentd {
@@ -73,6 +74,14 @@ int dataplane_start(struct agentd *a);
 /* SIGTERM, wait up to timeout_ms, then SIGKILL. Logs how it ended; 0 if it
  * exited with status 0 (or, adopted, went away by itself), 1 if not. */
 int dataplane_stop(struct agentd *a, int timeout_ms);
+/* SIGKILL, never SIGCONT first (a hung process must not send what it
+ * held); the exit is reaped from the loop, then fallback_reaped() runs. */
+void dataplane_kill(struct agentd *a);
+/* Stop watching a killed dataplane that would not die (it keeps nothing). */
+void dataplane_forget(struct agentd *a);
+/* The exception netdev of a dataplane that is gone goes on a later loop
+ * turn (a failover calls it once the underlay has left it). */
+void dataplane_exception_release(struct agentd *a);
 void dataplane_remove_runtime_dir(struct agentd *a);
 /* Run a telemetry command; *out gets the value under the command's key.
  * Blocking (bounded by a short timeout): only for supervision steps that
@@ -198,6 +207,8 @@ void fallback_failover(struct agentd *a, const char *why);
 int fallback_force(struct agentd *a, bool kernel);
 /* The dataplane stopped by a handover (dp.handover) has exited. */
 void fallback_handover_done(struct agentd *a);
+/* A dataplane killed by dataplane_kill() is gone (reaped). */
+void fallback_reaped(struct agentd *a);
 json_t *fallback_status(struct agentd *a);
 int fallback_heartbeat_misses(void);
 int dataplane_query_timeout(struct agentd *a, const char *cmd, int timeout_ms, json_t **out);

@@ -135,10 +135,10 @@ static void exception_teardown(struct agentd *a)
 		ks_link_delete(a->nl, a->cfg.exception.ifname);
 }
 
-/* After a dataplane died, its veth goes on the next loop turn, not before
- * the failover: deleting a veth waits for the kernel's RCU grace period
- * (40 ms here), which the kernel path should not wait for, nor a client
- * for the whole failover in one callback. A start does what is pending. */
+/* After a dataplane died, its veth goes on a loop turn of its own once the
+ * failover is over, not before: deleting a veth waits for the kernel's RCU
+ * grace period (40 ms here), which the kernel path should not wait for, nor
+ * a client. A start does what is pending. */
 static int teardown_fd = -1;
 
 static void teardown_cb(struct agentd *a, int fd, uint32_t events, void *arg)
@@ -339,6 +339,8 @@ static int build_argv(struct agentd *a, char **argv, char storage[][PATH_MAX + 6
 	return n;
 }
 
+static int stop_status(struct agentd *a, const siginfo_t *si, bool killed, bool deliberate);
+
 static void dataplane_exited(struct agentd *a, int fd, uint32_t events, void *arg)
 {
 	siginfo_t si = {0};
@@ -360,19 +362,33 @@ static void dataplane_exited(struct agentd *a, int fd, uint32_t events, void *ar
 		snprintf(why, sizeof(why), "dataplane pid %d killed by signal %d (%s)", a->dp.pid,
 			 si.si_status, strsignal(si.si_status));
 	}
-	error_read(a, why, sizeof(why));
+	if (a->dp.killed) {
+		/* killed on purpose: its end is no news (and no error file) */
+		stop_status(a, &si, true, true);
+	} else {
+		error_read(a, why, sizeof(why));
+	}
 	loop_del_fd(a, fd);
 	close(fd);
 	a->dp.pidfd = -1;
 	a->dp.pid = 0;
 	dataplane_remove_runtime_dir(a);
 	if (a->mode == MODE_STOPPING) {
+		a->dp.killed = false;
 		exception_teardown(a);
 		return;
 	}
-	exception_teardown_later(a);
+	/* (its veth goes once the failover has moved the underlay off it:
+	 * dataplane_exception_release()) */
+	if (a->dp.killed) {
+		/* a failover is waiting for it to be gone (fallback.c) */
+		a->dp.killed = false;
+		fallback_reaped(a);
+		return;
+	}
 	if (a->dp.handover) {
 		/* stopped on purpose: the kernel has the underlay already */
+		exception_teardown_later(a);
 		a->dp.handover = false;
 		LOG(INFO, "%s (handover)", why);
 		fallback_handover_done(a);
@@ -392,6 +408,7 @@ static int watch_pid(struct agentd *a, pid_t pid)
 
 	a->dp.pid = pid;
 	a->dp.pidfd = fd;
+	a->dp.killed = false;
 	clock_gettime(CLOCK_MONOTONIC, &a->dp.started);
 	a->dp.started_wall = time(NULL);
 	ret = loop_add_fd(a, fd, dataplane_exited, NULL);
@@ -586,11 +603,14 @@ int dataplane_stop(struct agentd *a, int timeout_ms)
 		if (poll(&pfd, 1, 5000) <= 0)
 			LOG(WARNING, "dataplane pid %d still there 5 s after SIGKILL", a->dp.pid);
 	}
-	ret = stop_status(a, &si, true, timeout_ms == 0);
+	ret = stop_status(a, &si, true, timeout_ms == 0 || a->dp.killed);
 	goto out;
 gone:
-	ret = stop_status(a, &si, false, false);
+	ret = stop_status(a, &si, a->dp.killed, a->dp.killed);
 out:
+	if (a->dp.killed)
+		ret = 0; /* killed by us as hung: what agentd stops now is nothing */
+	a->dp.killed = false;
 	loop_del_fd(a, a->dp.pidfd);
 	close(a->dp.pidfd);
 	a->dp.pidfd = -1;
@@ -601,6 +621,34 @@ out:
 	else
 		exception_teardown(a);
 	return ret;
+}
+
+void dataplane_kill(struct agentd *a)
+{
+	if (a->dp.pid == 0)
+		return;
+	kill(a->dp.pid, SIGKILL);
+	a->dp.killed = true;
+}
+
+void dataplane_forget(struct agentd *a)
+{
+	if (a->dp.pid == 0)
+		return;
+	LOG(WARNING, "dataplane pid %d still there 5 s after SIGKILL: no longer watched",
+	    a->dp.pid);
+	loop_del_fd(a, a->dp.pidfd);
+	close(a->dp.pidfd);
+	a->dp.pidfd = -1;
+	a->dp.pid = 0;
+	a->dp.killed = false;
+	dataplane_remove_runtime_dir(a);
+}
+
+void dataplane_exception_release(struct agentd *a)
+{
+	if (a->dp.pid == 0)
+		exception_teardown_later(a);
 }
 
 /* DPDK leaves its runtime directory (config, fbarrays, sockets, our

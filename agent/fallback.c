@@ -44,7 +44,18 @@ enum phase {
 	PH_STARTING,	 /* a dataplane was started: polled until ready (loop stays free) */
 	PH_ACTIVATING,	 /* taking over: standby dataplane told to start its NIC, polled */
 	PH_HANDOVER,	 /* kernel took over on purpose; the dataplane drains, then stops */
+	PH_FAILOVER,	 /* moving to the kernel, one step per loop turn (fo_step) */
 };
+
+/* A failover's steps, each its own loop turn, so that agentctl and the
+ * other supervision work are served between them (under ASan the whole
+ * sequence took 120 ms, every step 20-40 ms). */
+enum failover_step {
+	FO_REAP,     /* the killed dataplane is not gone yet (pidfd, 5 s deadline) */
+	FO_NIC,	     /* the NIC back to the kernel (XDP detached, PCI rebound) */
+	FO_UNDERLAY, /* the underlay onto the NIC netdev, announced; mode kernel */
+};
+#define FAILOVER_REAP_TIMEOUT_MS 5000
 
 /* Why a takeover happens: it decides the counters and the failure message. */
 enum takeover_kind {
@@ -77,11 +88,14 @@ static struct {
 	enum takeover_kind tk; /* PH_ACTIVATING */
 	bool signalled;	       /* PH_ACTIVATING: SIGUSR1 sent */
 	double activate_deadline;
-	uint64_t last_run_ns;	  /* the forwarding thread's CPU time at the last check */
-	int starved_ms;		  /* how long it has been waiting for a CPU */
-	uint64_t starved_checks;  /* heartbeat checks not counted: CPU contention */
-	bool hb_asking;		  /* no heartbeat page: a telemetry query in flight */
-	uint64_t forced_switches; /* agentctl mode kernel (not failovers) */
+	uint64_t last_run_ns;	    /* the forwarding thread's CPU time at the last check */
+	int starved_ms;		    /* how long it has been waiting for a CPU */
+	uint64_t starved_checks;    /* heartbeat checks not counted: CPU contention */
+	bool hb_asking;		    /* no heartbeat page: a telemetry query in flight */
+	uint64_t forced_switches;   /* agentctl mode kernel (not failovers) */
+	enum failover_step fo_step; /* PH_FAILOVER */
+	bool fo_count, fo_record;   /* PH_FAILOVER: a failover to count, a failure to record */
+	int fo_nic;		    /* PH_FAILOVER: what FO_NIC returned */
 } fb = {.hb_fd = -1, .timer_fd = -1};
 
 static void hb_unmap(void)
@@ -122,8 +136,8 @@ static void hb_map(struct agentd *a)
 	fb.hb = hb;
 }
 
-static const char *const phase_names[] = {"idle",     "restart_wait", "holddown",
-					  "starting", "activating",   "handover"};
+static const char *const phase_names[] = {"idle",	"restart_wait", "holddown", "starting",
+					  "activating", "handover",	"failover"};
 
 static double now_s(void)
 {
@@ -361,42 +375,75 @@ static void schedule_restart(struct agentd *a)
 		fb.backoff_ms = cfg->fallback.backoff_max_ms;
 }
 
-/* Kill a dataplane that is still there (hung, or failed its start) and reap
- * it: a stuck process must not keep the NIC. */
-static void dataplane_kill(struct agentd *a)
+static void fo_next(enum failover_step step)
 {
-	if (a->dp.pid == 0)
-		return;
-	/* SIGKILL first, never SIGCONT: a stopped (hung) process dies of it
-	 * without running again, so it cannot send the packets it held */
-	kill(a->dp.pid, SIGKILL);
-	dataplane_stop(a, 0);
-	hb_unmap();
+	fb.fo_step = step;
+	arm(fb.timer_fd, 0, false); /* the next loop turn */
 }
 
+/* The kernel takes the host back: steering off at once, then (each its own
+ * loop turn) the dataplane gone for good, the NIC, the underlay. The mode
+ * turns "kernel" once the underlay is on the NIC netdev. */
 void fallback_failover(struct agentd *a, const char *why)
 {
-	bool was_dpdk = a->mode == MODE_DPDK;
-
-	if (a->mode == MODE_STOPPING)
+	if (a->mode == MODE_STOPPING || fb.phase == PH_FAILOVER)
 		return;
 	LOG(ERR, "%s: falling back to kernel routing", why);
 	new_epoch();
-	/* 1. nothing more is redirected to dp0 */
-	steering_set_fast(a, false);
-	/* 2. the dataplane is gone for good */
-	dataplane_kill(a);
 	disarm(fb.timer_fd);
-	/* 3. the NIC, then the underlay, back to the kernel; tell the peers */
-	if (nic_to_kernel(a) == 0 && kernel_setup_nic(a) == 0)
-		nic_announce(a, a->cfg.nic.kernel_netdev);
+	fb.phase = PH_FAILOVER;
+	fb.next_at = now_s();
 	snprintf(a->last_failure, sizeof(a->last_failure), "%s", why);
 	/* a forced switch is the operator's, not a failure */
-	if (was_dpdk && !fb.forced)
+	fb.fo_count = a->mode == MODE_DPDK && !fb.forced;
+	fb.fo_record = !fb.forced;
+	/* 1. nothing more is redirected to dp0 */
+	steering_set_fast(a, false);
+	/* 2. a dataplane still there (hung, or a start that failed) is killed:
+	 * a stuck process must not keep the NIC (a vfio-pci one cannot be
+	 * rebound before it is gone) */
+	hb_unmap();
+	if (a->dp.pid != 0) {
+		dataplane_kill(a);
+		fb.fo_step = FO_REAP;
+		arm(fb.timer_fd, FAILOVER_REAP_TIMEOUT_MS, false);
+		return;
+	}
+	fo_next(FO_NIC);
+}
+
+void fallback_reaped(struct agentd *a)
+{
+	(void)a;
+	if (fb.phase == PH_FAILOVER && fb.fo_step == FO_REAP)
+		fo_next(FO_NIC);
+}
+
+/* PH_FAILOVER timer: the next step. */
+static void failover_step(struct agentd *a)
+{
+	switch (fb.fo_step) {
+	case FO_REAP: /* the deadline: SIGKILL did not end it (D state) */
+		dataplane_forget(a);
+		/* fall through */
+	case FO_NIC:
+		/* 3. the NIC back to the kernel */
+		fb.fo_nic = nic_to_kernel(a);
+		fo_next(FO_UNDERLAY);
+		return;
+	case FO_UNDERLAY:
+		break;
+	}
+	/* 4. the underlay onto the NIC netdev; tell the peers */
+	if (fb.fo_nic == 0 && kernel_setup_nic(a) == 0)
+		nic_announce(a, a->cfg.nic.kernel_netdev);
+	dataplane_exception_release(a);
+	if (fb.fo_count)
 		fb.failovers++;
-	if (!fb.forced)
+	if (fb.fo_record)
 		record_failure();
-	agent_set_mode(a, MODE_KERNEL, why);
+	fb.phase = PH_IDLE;
+	agent_set_mode(a, MODE_KERNEL, a->last_failure);
 	schedule_restart(a);
 	/* a new reason (already on the kernel path), or "(crash loop)" added */
 	svc_notify_status(a, a->last_failure);
@@ -529,6 +576,9 @@ static void timer_cb(struct agentd *a, int fd, uint32_t events, void *arg)
 	case PH_HANDOVER:
 		handover_step(a);
 		break;
+	case PH_FAILOVER:
+		failover_step(a);
+		break;
 	case PH_IDLE:
 		break;
 	}
@@ -627,7 +677,7 @@ static void heartbeat_cb(struct agentd *a, int fd, uint32_t events, void *arg)
 	if (read(fd, &n, sizeof(n)) < 0)
 		return;
 	if (a->dp.pid == 0 || a->mode == MODE_STOPPING || a->mode == MODE_STARTING ||
-	    fb.phase == PH_STARTING || a->dp.handover) {
+	    fb.phase == PH_STARTING || fb.phase == PH_FAILOVER || a->dp.handover) {
 		if (a->dp.pid == 0)
 			hb_unmap();
 		return;
@@ -655,7 +705,7 @@ static void hb_answer(struct agentd *a, void *arg, const int *rets, json_t *cons
 		return;
 	fb.hb_asking = false;
 	if (a->dp.pid == 0 || a->dp.handover || a->mode == MODE_STOPPING ||
-	    a->mode == MODE_STARTING || fb.phase == PH_STARTING)
+	    a->mode == MODE_STARTING || fb.phase == PH_STARTING || fb.phase == PH_FAILOVER)
 		return;
 	heartbeat_check(a, json_integer_value(json_object_get(vals[0], "heartbeat")), rets[0] == 0);
 }
@@ -805,7 +855,7 @@ int fallback_force(struct agentd *a, bool kernel)
 			fb.phase = PH_IDLE;
 			return 0;
 		}
-		if (fb.phase == PH_HANDOVER)
+		if (fb.phase == PH_HANDOVER || fb.phase == PH_FAILOVER)
 			return 0; /* on its way */
 		if (a->mode == MODE_DPDK && a->dp.pid != 0 && !nic_needs_rebind(a)) {
 			int ret = handover_begin(a);

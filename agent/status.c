@@ -211,7 +211,7 @@ json_t *status_build(struct agentd *a, json_t *health, json_t *stats)
 /* The dataplane's part of status comes from its telemetry, asked without
  * blocking the loop; the rest is agentd's own and the kernel's, read when the
  * answer (or the deadline) is there, so that it is as fresh. Short deadline,
- * and no question at all once heartbeats are missing: a stopped dataplane
+ * and no question at all once heartbeats are missing (or it is being killed): a stopped dataplane
  * only costs its own fields, and an operator polling status never delays
  * anything else. */
 #define STATUS_DP_TIMEOUT_MS 50
@@ -241,7 +241,8 @@ static int status_handle(struct agentd *a, const char *payload, uint32_t len, js
 	static const char *const cmds[] = {DP_TEL_HEALTH, DP_TEL_STATS};
 	struct status_call *sc;
 
-	if (a->dp.pid && fallback_heartbeat_misses() == 0 && (sc = malloc(sizeof(*sc)))) {
+	if (a->dp.pid && !a->dp.killed && fallback_heartbeat_misses() == 0 &&
+	    (sc = malloc(sizeof(*sc)))) {
 		*sc = (struct status_call){.call = *call, .pid = a->dp.pid};
 		if (dpq_start_client(a, cmds, 2, STATUS_DP_TIMEOUT_MS, status_done, sc) == 0)
 			return CTL_DEFERRED;

@@ -5,9 +5,13 @@
 # kernel routing, restarts the dataplane, and after the hold-down gives it the
 # NIC back. Every datagram that did not arrive is a gap in a stream; the
 # blocked time of an event is the datagrams missing in the gaps it started
-# divided by the rate. Printed, and asserted only loosely (< 3 s): this proves
-# recovery, the benchmark (bench/failover.sh) measures speed. Then the same
-# with an iperf3 TCP connection, which must survive.
+# divided by the rate. Asserted against what docs/reliability.md promises:
+# failover within FO_BOUND_MS (the kernel's teardown of the killed process,
+# then the failover: 25-90 ms here, bench/failover.sh p99 164 ms), nothing
+# lost while the restarted dataplane is held down (HD_BOUND_MS of slack for a
+# loaded host), the failback within FB_BOUND_MS (bench median 3-5 ms). Then
+# an iperf3 TCP connection across a kill -9: it must survive and carry data
+# in every second, the ones after the kill included.
 . "$(dirname "$0")/lib.sh"
 scenario_init failover
 
@@ -24,6 +28,9 @@ dp_old=$(st .dataplane.pid)
 
 RATE=10000
 DURATION=12
+FO_BOUND_MS=500
+HD_BOUND_MS=5
+FB_BOUND_MS=50
 udpseq_recv vm1 7001 $((DURATION + 8)) "$WORK/rx-vm1.json" # wire -> VM
 udpseq_recv rvm 7002 $((DURATION + 8)) "$WORK/rx-rvm.json" # VM -> wire
 udpseq_send rvm 10.10.1.11 7001 $RATE $DURATION "$WORK/tx-rvm.json"
@@ -99,9 +106,12 @@ report() { # direction, receiver report, sender report
 	# received after the failback: the stream recovered on the fast path
 	awk -v l="$last" -v t="$t_dpdk" 'BEGIN { exit !(l > t + 1) }' ||
 		fail "$dir: nothing received more than 1 s after the failback"
-	# loose bounds: recovery, not speed
-	awk -v a="$fo" -v b="$fb" -v c="$rs" 'BEGIN { exit !(a < 3000 && b < 3000 && c < 3000) }' ||
-		fail "$dir: blocked too long (failover $fo ms, restart $rs ms, failback $fb ms)"
+	awk -v a="$fo" -v m="$FO_BOUND_MS" 'BEGIN { exit !(a <= m) }' ||
+		fail "$dir: failover blocked $fo ms (bound $FO_BOUND_MS)"
+	awk -v a="$rs" -v m="$HD_BOUND_MS" 'BEGIN { exit !(a <= m) }' ||
+		fail "$dir: $rs ms blocked while the restarted dataplane was held down (bound $HD_BOUND_MS: the kernel routes)"
+	awk -v a="$fb" -v m="$FB_BOUND_MS" 'BEGIN { exit !(a <= m) }' ||
+		fail "$dir: failback blocked $fb ms (bound $FB_BOUND_MS)"
 	[ "$other" -le $((RATE / 10)) ] ||
 		fail "$dir: $other datagrams lost outside the failover/failback windows"
 	pass "$dir: failover blocked $fo ms, failback blocked $fb ms (during hold-down $rs ms), lost $lost of $((recv + lost)), $other elsewhere"
@@ -124,6 +134,14 @@ wait_mode_t dpdk 20
 wait $iperf_pid || fail "iperf3 did not survive the failover: $(jq -r .error "$WORK/iperf.json")"
 bytes=$(jq .end.sum_received.bytes "$WORK/iperf.json")
 [ "$bytes" -gt 0 ] || fail "iperf3 moved no data"
+# Not just bytes sent before the kill: every second carried data, the
+# seconds after the kill (at 3 s) and after the failback included.
+n_int=$(jq '.intervals | length' "$WORK/iperf.json")
+[ "$n_int" -ge 9 ] || fail "iperf3 reported $n_int intervals, want 10"
+empty=$(jq '[.intervals[] | select(.sum.bytes == 0) | .sum.start | floor] | join(",")' "$WORK/iperf.json")
+[ "$empty" = '""' ] || fail "iperf3 carried nothing in the second(s) starting at $empty s (the kill was at 3 s)"
+after=$(jq '[.intervals[] | select(.sum.start >= 4) | .sum.bytes] | add' "$WORK/iperf.json")
+[ "$after" -gt 0 ] || fail "iperf3 carried nothing after the kill"
 min_gbps=$(jq '[.intervals[].sum.bits_per_second] | min / 1e9 * 100 | round / 100' "$WORK/iperf.json")
 pass "iperf3 TCP survived a kill -9: $(jq '.end.sum_received.bits_per_second / 1e9 * 100 | round / 100' "$WORK/iperf.json") Gb/s average, slowest second $min_gbps Gb/s, $(jq .end.sum_sent.retransmits "$WORK/iperf.json") retransmits"
 [ "$(fb failovers)" -eq 2 ] && [ "$(fb failbacks)" -eq 2 ] ||
