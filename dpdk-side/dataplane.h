@@ -244,6 +244,22 @@ int dp_lcore_main(void *lc);
 void dp_lcore_counters_sum(struct dp_lcore *const *lcores, unsigned int n,
 			   struct dp_fwd_counters *sum);
 
+/* ---- drops reported from the control loop (drop_watch.c) ---- */
+
+enum drop_watch_kind { DW_TX_FULL_NIC, DW_TX_FULL_EXC, DW_NO_MBUF, DW_N };
+#define DROP_WATCH_INTERVAL_S 10
+struct drop_watch {
+	uint64_t reported[DW_N]; /* the value last reported */
+	double next_at[DW_N];	 /* no report before (seconds, caller's clock) */
+};
+extern const char *const drop_watch_names[DW_N];
+void drop_watch_init(struct drop_watch *w);
+/* CUR: the counters now. Returns a bit per kind to report (1 << kind), with
+ * DELTA[kind] the drops since its last report; a kind that grew is reported
+ * at once, then at most every DROP_WATCH_INTERVAL_S. */
+unsigned int drop_watch_update(struct drop_watch *w, double now, const uint64_t cur[DW_N],
+			       uint64_t delta[DW_N]);
+
 /* ---- the process ---- */
 
 enum dp_state {

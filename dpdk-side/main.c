@@ -30,6 +30,7 @@
  * state "running" -> control loop. SIGTERM/SIGINT: state "stopping", stop the
  * lcore, stop and close both ports, free the pool, rte_eal_cleanup, exit 0. */
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -181,6 +182,40 @@ static void check_links(void)
 	}
 }
 
+/* Every second: drops the forwarding lcore and the PMDs counted, logged
+ * when they grow (rate-limited, drop_watch.c). Port stats only of started
+ * ports (a standby NIC's PMD may complain when asked). */
+static void check_drops(void)
+{
+	static struct drop_watch watch;
+	static uint64_t last;
+	uint64_t now = rte_get_timer_cycles(), cur[DW_N] = {0}, delta[DW_N];
+	struct dp_fwd_counters sum;
+	unsigned int report;
+
+	if (now - last < rte_get_timer_hz())
+		return;
+	last = now;
+	pthread_mutex_lock(&dp.lock);
+	dp_lcore_counters_sum(dp.fwd, dp.n_fwd, &sum);
+	for (int i = 0; i < DP_PORT_COUNT; i++) {
+		struct rte_eth_stats st;
+
+		if (dp.ports[i].started && rte_eth_stats_get(dp.ports[i].port_id, &st) == 0)
+			cur[DW_NO_MBUF] += st.rx_nombuf;
+	}
+	pthread_mutex_unlock(&dp.lock);
+	cur[DW_TX_FULL_NIC] = sum.drop_tx_full_nic;
+	cur[DW_TX_FULL_EXC] = sum.drop_tx_full_exc;
+	report = drop_watch_update(&watch, (double)now / rte_get_timer_hz(), cur, delta);
+	for (int k = 0; k < DW_N; k++)
+		if (report & (1u << k))
+			RTE_LOG(WARNING, DP,
+				"%s: %" PRIu64 " since the last report (%" PRIu64
+				" in all; reported at most every %d s)\n",
+				drop_watch_names[k], delta[k], cur[k], DROP_WATCH_INTERVAL_S);
+}
+
 static int ctl_open(void)
 {
 	sigset_t mask;
@@ -232,6 +267,7 @@ static void ctl_run(void)
 			activate_nic();
 		}
 		check_links();
+		check_drops();
 		mirror_tick();
 	}
 }

@@ -7,9 +7,12 @@
  * exception port: only dst = dp0's MAC); foreign unicast dropped; the
  * counters, exactly. Each frame runs in a mempool mbuf and again in one whose
  * data ends where a PROT_NONE page starts, one at a time and in bursts: a
- * read past data_len faults. */
+ * read past data_len faults. And the forwarding loop itself (fwd.c) on ring
+ * ports whose tx rings nobody drains: a full tx ring drops what does not
+ * fit, counts it exactly, frees every mbuf, and the loop goes on. */
 #include <arpa/inet.h>
 #include <limits.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,8 +26,14 @@
 #include <cmocka.h>
 #include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
+#include <rte_cycles.h>
 #include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_eth_ring.h>
+#include <rte_ethdev.h>
+#include <rte_malloc.h>
 #include <rte_mbuf.h>
+#include <rte_ring.h>
 
 #include "dataplane.h"
 #include "fib.h"
@@ -818,6 +827,129 @@ static void test_ipv4_checksum(void **state)
 	assert_int_equal(lc.counters.fast_wire_to_vm, total);
 }
 
+/* ---- the forwarding loop on ring ports: tx rings full ---- */
+
+#define RING_RX	     1024
+#define RING_TX	     64 /* holds 63: nobody drains it */
+#define RING_TX_HOLD (RING_TX - 1)
+#define FWD_POOL     1023
+#define FWD_FRAMES   400 /* each way */
+
+static struct rte_mempool *fwd_pool;
+static struct rte_ring *rx_ring[DP_PORT_COUNT], *tx_ring[DP_PORT_COUNT];
+static struct dp_port ring_port[DP_PORT_COUNT];
+
+static int ring_ports_create(void)
+{
+	static const char *const names[DP_PORT_COUNT] = {"tnic", "texc"};
+	char rname[32];
+
+	fwd_pool = rte_pktmbuf_pool_create("dpfwd", FWD_POOL, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+					   SOCKET_ID_ANY);
+	if (fwd_pool == NULL)
+		return -1;
+	for (int i = 0; i < DP_PORT_COUNT; i++) {
+		snprintf(rname, sizeof(rname), "%s_rx", names[i]);
+		rx_ring[i] =
+		    rte_ring_create(rname, RING_RX, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+		snprintf(rname, sizeof(rname), "%s_tx", names[i]);
+		tx_ring[i] =
+		    rte_ring_create(rname, RING_TX, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+		if (rx_ring[i] == NULL || tx_ring[i] == NULL)
+			return -1;
+		int id =
+		    rte_eth_from_rings(names[i], &rx_ring[i], 1, &tx_ring[i], 1, SOCKET_ID_ANY);
+		struct rte_eth_conf conf = {0};
+		/* (the burst functions are live only once the port is started) */
+		if (id < 0 || rte_eth_dev_configure((uint16_t)id, 1, 1, &conf) != 0 ||
+		    rte_eth_rx_queue_setup((uint16_t)id, 0, RING_RX, SOCKET_ID_ANY, NULL,
+					   fwd_pool) != 0 ||
+		    rte_eth_tx_queue_setup((uint16_t)id, 0, RING_TX, SOCKET_ID_ANY, NULL) != 0 ||
+		    rte_eth_dev_start((uint16_t)id) != 0)
+			return -1;
+		ring_port[i] = (struct dp_port){.role = names[i], .port_id = (uint16_t)id};
+	}
+	return 0;
+}
+
+static void enqueue_frames(struct rte_ring *r, const uint8_t *frame, uint16_t len, int n)
+{
+	for (int i = 0; i < n; i++) {
+		struct rte_mbuf *m = rte_pktmbuf_alloc(fwd_pool);
+		assert_non_null(m);
+		memcpy(rte_pktmbuf_append(m, len), frame, len);
+		assert_int_equal(rte_ring_enqueue(r, m), 0);
+	}
+}
+
+static void *fwd_thread(void *arg)
+{
+	dp_lcore_main(arg);
+	return NULL;
+}
+
+static void test_tx_rings_full(void **state)
+{
+	uint8_t b[FRAME_MAX] __rte_aligned(8);
+	struct dp_lcore *flc;
+	struct rte_mbuf *m;
+	pthread_t th;
+	uint16_t n;
+	int waited;
+
+	(void)state;
+	flc = rte_zmalloc("test_lcore", sizeof(*flc), RTE_CACHE_LINE_SIZE);
+	assert_non_null(flc);
+	assert_int_equal(dp_lcore_init(flc, 0, DP_DEFAULT_BURST, ring_port, 0), 0);
+	flc->fib = lc.fib;
+	flc->nic_mac = nic_mac;
+	flc->idle_sleep_max_us = 100;
+	/* wire -> vm1 (to the exception port), vm1 -> remote (to the NIC) */
+	n = put_ip4(b, &nic_mac, &peer_mac, "198.51.100.7", "10.10.1.11", 64, IPPROTO_UDP, 18);
+	enqueue_frames(rx_ring[DP_PORT_NIC], b, n, FWD_FRAMES);
+	n = put_ip4(b, &br_mac, &vm1_mac, "10.10.1.11", "10.10.2.7", 64, IPPROTO_UDP, 18);
+	enqueue_frames(rx_ring[DP_PORT_EXC], b, n, FWD_FRAMES);
+	assert_int_equal(pthread_create(&th, NULL, fwd_thread, flc), 0);
+	for (waited = 0; waited < 5000; waited++) {
+		if (dp_counter_read(&flc->counters.nic_to_exc_packets) == FWD_FRAMES &&
+		    dp_counter_read(&flc->counters.exc_to_nic_packets) == FWD_FRAMES)
+			break;
+		rte_delay_us_sleep(1000);
+	}
+	/* the loop goes on turning with both tx rings full */
+	uint64_t turns = dp_counter_read(&flc->counters.heartbeat);
+	rte_delay_us_sleep(20000);
+	assert_true(dp_counter_read(&flc->counters.heartbeat) > turns);
+	__atomic_store_n(&flc->quit, true, __ATOMIC_RELAXED);
+	assert_int_equal(pthread_join(th, NULL), 0);
+
+	assert_true(waited < 5000);
+	assert_int_equal(flc->counters.fast_wire_to_vm, FWD_FRAMES);
+	assert_int_equal(flc->counters.fast_vm_to_wire, FWD_FRAMES);
+	/* what fit is in the rings, the rest dropped and counted, exactly */
+	assert_int_equal(rte_ring_count(tx_ring[DP_PORT_EXC]), RING_TX_HOLD);
+	assert_int_equal(rte_ring_count(tx_ring[DP_PORT_NIC]), RING_TX_HOLD);
+	assert_int_equal(flc->counters.drop_tx_full_exc, FWD_FRAMES - RING_TX_HOLD);
+	assert_int_equal(flc->counters.drop_tx_full_nic, FWD_FRAMES - RING_TX_HOLD);
+	/* every dropped mbuf went back to the pool */
+	assert_int_equal(rte_mempool_avail_count(fwd_pool), FWD_POOL - 2 * RING_TX_HOLD);
+	/* and what was sent is the forwarded frame */
+	assert_int_equal(rte_ring_dequeue(tx_ring[DP_PORT_EXC], (void **)&m), 0);
+	assert_memory_equal(rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->dst_addr.addr_bytes,
+			    vm1_mac.addr_bytes, 6);
+	rte_pktmbuf_free(m);
+	assert_int_equal(rte_ring_dequeue(tx_ring[DP_PORT_NIC], (void **)&m), 0);
+	assert_memory_equal(rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->dst_addr.addr_bytes,
+			    wire_mac.addr_bytes, 6);
+	rte_pktmbuf_free(m);
+	for (int i = 0; i < DP_PORT_COUNT; i++)
+		while (rte_ring_dequeue(tx_ring[i], (void **)&m) == 0)
+			rte_pktmbuf_free(m);
+	assert_int_equal(rte_mempool_avail_count(fwd_pool), FWD_POOL);
+	dp_lcore_free(flc);
+	rte_free(flc);
+}
+
 int main(void)
 {
 	char prefix[64], cmd[PATH_MAX + 16];
@@ -852,15 +984,27 @@ int main(void)
 	for (int i = 0; i < GUARD_SLOTS; i++)
 		if (mprotect(guard_mem + (size_t)(2 * i + 1) * page, page, PROT_NONE) != 0)
 			return 1;
+	if (ring_ports_create() < 0) {
+		fprintf(stderr, "no ring ports: %s\n", rte_strerror(rte_errno));
+		return 1;
+	}
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_from_nic, lab_setup, lab_teardown),
 	    cmocka_unit_test_setup_teardown(test_from_exception, lab_setup, lab_teardown),
 	    cmocka_unit_test_setup_teardown(test_fib_behind, lab_setup, lab_teardown),
 	    cmocka_unit_test_setup_teardown(test_no_fib, lab_setup, lab_teardown),
 	    cmocka_unit_test_setup_teardown(test_ipv4_checksum, lab_setup, lab_teardown),
+	    cmocka_unit_test_setup_teardown(test_tx_rings_full, lab_setup, lab_teardown),
 	};
 	ret = cmocka_run_group_tests_name("dp_process", tests, NULL, NULL);
 	free(lc.ncache);
+	for (int i = 0; i < DP_PORT_COUNT; i++) {
+		rte_eth_dev_stop(ring_port[i].port_id);
+		rte_eth_dev_close(ring_port[i].port_id);
+		rte_ring_free(rx_ring[i]);
+		rte_ring_free(tx_ring[i]);
+	}
+	rte_mempool_free(fwd_pool);
 	munmap(guard_mem, (size_t)GUARD_SLOTS * 2 * page);
 	rte_mempool_free(pool);
 	/* (--in-memory cannot go with --no-huge) EAL leaves its runtime dir

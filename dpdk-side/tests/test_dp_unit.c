@@ -213,6 +213,46 @@ static void test_counter_add(void **state)
 	assert_true(dp_counter_read(&c) == (uint64_t)UINT32_MAX + 1);
 }
 
+/* A drop is reported at once, then at most every DROP_WATCH_INTERVAL_S
+ * with what accumulated; kinds are independent; nothing new, no report. */
+static void test_drop_watch_rate_limit(void **state)
+{
+	struct drop_watch w;
+	uint64_t cur[DW_N] = {0}, d[DW_N];
+
+	drop_watch_init(&w);
+	assert_int_equal(drop_watch_update(&w, 100.0, cur, d), 0);
+	cur[DW_TX_FULL_EXC] = 437;
+	assert_int_equal(drop_watch_update(&w, 101.0, cur, d), 1u << DW_TX_FULL_EXC);
+	assert_true(d[DW_TX_FULL_EXC] == 437 && d[DW_TX_FULL_NIC] == 0);
+	/* more drops within the interval: counted, not reported yet */
+	cur[DW_TX_FULL_EXC] = 500;
+	assert_int_equal(drop_watch_update(&w, 105.0, cur, d), 0);
+	cur[DW_TX_FULL_EXC] = 600;
+	assert_int_equal(drop_watch_update(&w, 110.9, cur, d), 0);
+	/* another kind is not held back by the first one's interval */
+	cur[DW_NO_MBUF] = 3;
+	assert_int_equal(drop_watch_update(&w, 110.9, cur, d), 1u << DW_NO_MBUF);
+	assert_true(d[DW_NO_MBUF] == 3);
+	/* the interval over: what accumulated, in one report */
+	assert_int_equal(drop_watch_update(&w, 111.0, cur, d), 1u << DW_TX_FULL_EXC);
+	assert_true(d[DW_TX_FULL_EXC] == 163);
+	/* quiet: nothing, however long */
+	assert_int_equal(drop_watch_update(&w, 500.0, cur, d), 0);
+	/* after a quiet spell a new drop is reported at once */
+	cur[DW_TX_FULL_EXC] = 601;
+	assert_int_equal(drop_watch_update(&w, 500.5, cur, d), 1u << DW_TX_FULL_EXC);
+	assert_true(d[DW_TX_FULL_EXC] == 1);
+	/* a counter that went back (port reset) is a new baseline, not 2^64 drops */
+	cur[DW_NO_MBUF] = 1;
+	assert_int_equal(drop_watch_update(&w, 600.0, cur, d), 0);
+	cur[DW_NO_MBUF] = 2;
+	assert_int_equal(drop_watch_update(&w, 600.0, cur, d), 1u << DW_NO_MBUF);
+	assert_true(d[DW_NO_MBUF] == 1);
+	for (int k = 0; k < DW_N; k++)
+		assert_non_null(drop_watch_names[k]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -229,6 +269,7 @@ int main(void)
 	    cmocka_unit_test(test_offloads_jumbo_frames),
 	    cmocka_unit_test(test_slow_path_crosses_over),
 	    cmocka_unit_test(test_counter_add),
+	    cmocka_unit_test(test_drop_watch_rate_limit),
 	};
 	return cmocka_run_group_tests_name("dataplane", tests, NULL, NULL);
 }
