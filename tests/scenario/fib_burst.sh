@@ -9,6 +9,8 @@ scenario_init fibburst
 
 N4=${FIB_BURST_V4:-100000}
 N6=${FIB_BURST_V6:-10000}
+# (seconds the dataplane may take to hold a whole burst: 1M routes need more)
+WAIT_S=$((180 + N4 / 2000))
 # 4 KiB (8 in the kernel): a handful of events. With a CPU-bound loop
 # sharing the dataplane's main lcore CPU during the bursts (it then runs in
 # slices of a few ms), every burst overruns it; a dataplane that happened to
@@ -97,7 +99,7 @@ awk -v n4="$N4" -v n6="$N6" 'BEGIN {
 			printf "route add %d.%d.%d.0/24 via 192.168.100.2 proto bgp\n", 11 + int(i / 65536), int(i / 256) % 256, i % 256
 	}
 	for (i = 0; i < n6; i++)
-		printf "route add 2001:db8:%x::/48 via fd00:100::2 proto bgp\n", i
+		printf "route add 2001:db8:%x:%x::/64 via fd00:100::2 proto bgp\n", int(i / 65536), i % 65536
 }' >"$batch_add"
 sed -e 's/^route add/route del/' "$batch_add" >"$batch_del"
 
@@ -108,7 +110,7 @@ t_kernel=$(ms_between "$t0" "$(now)")
 hog_stop
 want4=$(in_ns host ip -4 route show table main | wc -l)
 want6=$(in_ns host ip -6 route show table main | grep -vc '^multicast' || true)
-ms=$(wait_routes "$((R4_0 + N4))" "$((R6_0 + N6))" 180)
+ms=$(wait_routes "$((R4_0 + N4))" "$((R6_0 + N6))" "$WAIT_S")
 log "add: ip -batch took ${t_kernel} ms; the dataplane had all routes ${ms} ms after it returned"
 O1=$(st .fib.netlink_overruns)
 [ "$O1" -gt "$O0" ] || fail "no netlink overrun during the burst: the test did not exercise the recovery"
@@ -120,14 +122,14 @@ ping_ok vm1 11.0.0.1 1 || true # the first packet may find the neighbour unresol
 v0=$(fwd fast_vm_to_wire)
 in_ns vm1 ping -c 10 -i 0.05 -q 11.0.0.1 >/dev/null || fail "vm1 cannot reach 11.0.0.1 through a burst route"
 [ $(($(fwd fast_vm_to_wire) - v0)) -ge 10 ] || fail "traffic to a burst route was not forwarded by DPDK"
-pass "100k-route burst mirrored exactly, through overruns, and used by the fast path"
+pass "$N4 + $N6-route burst mirrored exactly, through overruns, and used by the fast path"
 
 hog_start
 t0=$(now)
 in_ns host ip -batch "$batch_del" || fail "ip -batch del"
 t_kernel=$(ms_between "$t0" "$(now)")
 hog_stop
-ms=$(wait_routes "$R4_0" "$R6_0" 180)
+ms=$(wait_routes "$R4_0" "$R6_0" "$WAIT_S")
 log "delete: ip -batch took ${t_kernel} ms; the dataplane was back to the baseline ${ms} ms after it"
 O2=$(st .fib.netlink_overruns)
 [ "$O2" -gt "$O1" ] || fail "no netlink overrun during the delete burst"
@@ -137,6 +139,6 @@ compare_fib "after the delete burst"
 v0=$(fwd fast_vm_to_wire)
 in_ns vm1 ping -c 3 -i 0.1 -W 1 -q 11.0.0.1 >/dev/null 2>&1 && fail "11.0.0.1 still reachable after its route was deleted"
 [ "$(fwd fast_vm_to_wire)" -eq "$v0" ] || fail "DPDK forwarded traffic for a deleted prefix"
-pass "100k-route delete burst: no stale route, nothing forwarded to a deleted prefix"
+pass "$N4 + $N6-route delete burst: no stale route, nothing forwarded to a deleted prefix"
 
 finish
