@@ -9,10 +9,17 @@
  * data ends where a PROT_NONE page starts, one at a time and in bursts: a
  * read past data_len faults. And the forwarding loop itself (fwd.c) on ring
  * ports whose tx rings nobody drains: a full tx ring drops what does not
- * fit, counts it exactly, frees every mbuf, and the loop goes on. */
+ * fit, counts it exactly, frees every mbuf, and the loop goes on; with the
+ * mbuf pool empty, a TAP port's receive fails (counted by the PMD as
+ * rx_nombuf, which telemetry reports as drop_no_mbuf), the loop goes on, and
+ * forwarding resumes once mbufs are back (root: a TAP device). */
 #include <arpa/inet.h>
 #include <limits.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <net/if.h>
 #include <pthread.h>
+#include <sys/socket.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -950,23 +957,127 @@ static void test_tx_rings_full(void **state)
 	rte_free(flc);
 }
 
+/* FRAME sent N times into the kernel side of tap IFNAME: the PMD reads them. */
+static void tap_inject(const char *ifname, const uint8_t *frame, uint16_t len, int n)
+{
+	struct sockaddr_ll sll = {.sll_family = AF_PACKET, .sll_halen = 6};
+	int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	sll.sll_ifindex = (int)if_nametoindex(ifname);
+	assert_true(sll.sll_ifindex > 0);
+	for (int i = 0; i < n; i++)
+		assert_int_equal(sendto(fd, frame, len, 0, (struct sockaddr *)&sll, sizeof(sll)),
+				 len);
+	close(fd);
+}
+
+static uint64_t port_nombuf(uint16_t port)
+{
+	struct rte_eth_stats st;
+
+	return rte_eth_stats_get(port, &st) == 0 ? st.rx_nombuf : 0;
+}
+
+#define NOMB_POOL  255
+#define NOMB_DESC  64
+#define NOMB_HOLD  (NOMB_POOL + 64) /* more than the pool holds */
+#define NOMB_BURST 50
+
+static void test_pool_empty(void **state)
+{
+	uint8_t b[FRAME_MAX] __rte_aligned(8);
+	struct rte_mbuf *held[NOMB_HOLD];
+	struct dp_port ports[DP_PORT_COUNT];
+	struct rte_mempool *mp;
+	struct rte_eth_conf conf = {0};
+	struct dp_lcore *flc;
+	char ifname[IF_NAMESIZE], vdev[32], args[64];
+	unsigned int n_held = 0;
+	uint16_t n, tap;
+	pthread_t th;
+	int waited;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip(); /* a TAP device needs root (CI runs as root) */
+	snprintf(ifname, sizeof(ifname), "agtnb%d", (int)getpid() % 100000);
+	snprintf(vdev, sizeof(vdev), "net_tap_nomb%d", (int)getpid() % 100000);
+	snprintf(args, sizeof(args), "iface=%s", ifname);
+	mp = rte_pktmbuf_pool_create("dpnomb", NOMB_POOL, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+				     SOCKET_ID_ANY);
+	assert_non_null(mp);
+	assert_int_equal(rte_eal_hotplug_add("vdev", vdev, args), 0);
+	assert_int_equal(rte_eth_dev_get_port_by_name(vdev, &tap), 0);
+	assert_int_equal(rte_eth_dev_configure(tap, 1, 1, &conf), 0);
+	assert_int_equal(rte_eth_rx_queue_setup(tap, 0, NOMB_DESC, SOCKET_ID_ANY, NULL, mp), 0);
+	assert_int_equal(rte_eth_tx_queue_setup(tap, 0, NOMB_DESC, SOCKET_ID_ANY, NULL), 0);
+	assert_int_equal(rte_eth_dev_start(tap), 0);
+	ports[DP_PORT_NIC] = (struct dp_port){.role = "nic", .port_id = tap};
+	ports[DP_PORT_EXC] = ring_port[DP_PORT_EXC];
+
+	flc = rte_zmalloc("test_lcore", sizeof(*flc), RTE_CACHE_LINE_SIZE);
+	assert_non_null(flc);
+	assert_int_equal(dp_lcore_init(flc, 0, DP_DEFAULT_BURST, ports, 0), 0);
+	flc->fib = lc.fib;
+	flc->nic_mac = nic_mac;
+	flc->idle_sleep_max_us = 100;
+	/* the pool empty: whatever the PMD did not take already is held here */
+	while (n_held < NOMB_HOLD && rte_mempool_get(mp, (void **)&held[n_held]) == 0)
+		n_held++;
+	assert_int_equal(rte_mempool_avail_count(mp), 0);
+	assert_int_equal(pthread_create(&th, NULL, fwd_thread, flc), 0);
+
+	/* wire -> vm1, through the TAP port; nothing can be received */
+	n = put_ip4(b, &nic_mac, &peer_mac, "198.51.100.7", "10.10.1.11", 64, IPPROTO_UDP, 18);
+	for (waited = 0; waited < 200 && port_nombuf(tap) == 0; waited++) {
+		tap_inject(ifname, b, n, 8);
+		rte_delay_us_sleep(10000);
+	}
+	uint64_t nombuf = port_nombuf(tap), turns = dp_counter_read(&flc->counters.heartbeat);
+	rte_delay_us_sleep(20000);
+	assert_true(dp_counter_read(&flc->counters.heartbeat) > turns); /* still turning */
+	uint64_t fwd_empty = dp_counter_read(&flc->counters.fast_wire_to_vm);
+
+	/* mbufs back: forwarding resumes */
+	rte_mempool_put_bulk(mp, (void **)held, n_held);
+	for (waited = 0; waited < 200; waited++) {
+		tap_inject(ifname, b, n, 8);
+		rte_delay_us_sleep(10000);
+		if (dp_counter_read(&flc->counters.fast_wire_to_vm) >= fwd_empty + NOMB_BURST)
+			break;
+	}
+	__atomic_store_n(&flc->quit, true, __ATOMIC_RELAXED);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	print_message("pool empty: rx_nombuf %" PRIu64 ", forwarded meanwhile %" PRIu64
+		      "; mbufs back: %" PRIu64 " forwarded\n",
+		      nombuf, fwd_empty, flc->counters.fast_wire_to_vm - fwd_empty);
+
+	assert_true(nombuf > 0);					      /* counted */
+	assert_true(flc->counters.fast_wire_to_vm >= fwd_empty + NOMB_BURST); /* resumed */
+	assert_int_equal(rte_eth_dev_stop(tap), 0);
+	assert_int_equal(rte_eth_dev_close(tap), 0);
+	{
+		struct rte_mbuf *m;
+		while (rte_ring_dequeue(tx_ring[DP_PORT_EXC], (void **)&m) == 0)
+			rte_pktmbuf_free(m);
+	}
+	assert_int_equal(rte_eal_hotplug_remove("vdev", vdev), 0);
+	dp_lcore_free(flc);
+	rte_free(flc);
+	rte_mempool_free(mp);
+}
+
 int main(void)
 {
 	char prefix[64], cmd[PATH_MAX + 16];
 	int ret;
 
 	snprintf(prefix, sizeof(prefix), "--file-prefix=dpproc%d", getpid());
-	char *eal[] = {"test_dp_process",
-		       "-l",
-		       "0",
-		       "--no-huge",
-		       "--no-pci",
-		       "-m",
-		       "64",
-		       "--no-shconf",
-		       "--no-telemetry",
-		       "--log-level=lib.eal:error",
-		       prefix};
+	char *eal[] = {"test_dp_process", "-l", "0", "--no-huge", "--no-pci", "-m", "64",
+		       "--no-shconf", "--no-telemetry", "--log-level=lib.eal:error",
+		       /* (no multiq qdisc here, --no-shconf: the TAP PMD says so) */
+		       "--log-level=pmd.net.tap:critical", prefix};
 	if (rte_eal_init(sizeof(eal) / sizeof(eal[0]), eal) < 0) {
 		fprintf(stderr, "EAL init failed\n");
 		return 1;
@@ -995,6 +1106,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_no_fib, lab_setup, lab_teardown),
 	    cmocka_unit_test_setup_teardown(test_ipv4_checksum, lab_setup, lab_teardown),
 	    cmocka_unit_test_setup_teardown(test_tx_rings_full, lab_setup, lab_teardown),
+	    cmocka_unit_test_setup_teardown(test_pool_empty, lab_setup, lab_teardown),
 	};
 	ret = cmocka_run_group_tests_name("dp_process", tests, NULL, NULL);
 	free(lc.ncache);
