@@ -11,6 +11,7 @@ PKGS=(
 	libsystemd-dev systemd # sd_notify; systemd-analyze for the unit test
 	iproute2 iputils-ping iperf3 ethtool jq procps psmisc traceroute tcpdump
 	python3 # the scenarios' protocol clients (ctl_clients.py, sd_notify_listener.py)
+	python3-prometheus-client # scenario_stats parses `agentctl stats --prometheus` with it
 	frr
 )
 # --bench: what the benchmarks need beyond the tests (DPDK's l3fwd sources,

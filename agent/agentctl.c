@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* agentctl: the operator's CLI for agentd.
  *
- *   agentctl [-s SOCKET] status [--json]
+ *   agentctl [-s SOCKET] status [--json] [-q]
+ *   agentctl [-s SOCKET] stats [--json|--prometheus] [--watch [SECS]] [--times N]
  *   agentctl [-s SOCKET] routes [PREFIX] [--exact] [--count] [--json]
  *   agentctl [-s SOCKET] neigh [--count] [--json]
  *   agentctl [-s SOCKET] mode dpdk|kernel
+ *   agentctl [-s SOCKET] version [--json]
  *
- * Exit codes: 0 ok, 1 agentd not reachable or request failed, 2 usage. */
+ * Exit codes: 0 ok, 1 agentd not reachable or request failed, 2 usage,
+ * 3 degraded (status -q: not on the DPDK fast path). */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -22,6 +25,8 @@
 #include <jansson.h>
 
 #include <agent_proto.h>
+
+#include "agentctl.h"
 
 #define DEFAULT_SOCKET "/run/agentd/agentd.sock"
 
@@ -41,7 +46,7 @@ static int read_full(int fd, void *buf, size_t len)
 
 /* Connect to agentd; one connection serves every request of this run (a
  * listing is one request per page). Returns the fd or -1 (message printed). */
-static int ctl_connect(const char *path)
+int ctl_connect(const char *path)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	struct timeval tv = {.tv_sec = 10};
@@ -75,7 +80,7 @@ static int write_full(int fd, const void *buf, size_t len)
 }
 
 /* Send one request, return the parsed JSON response (or NULL + message). */
-static json_t *request(int fd, uint16_t type, const char *payload, int *status)
+json_t *ctl_request(int fd, uint16_t type, const char *payload, int *status)
 {
 	static uint32_t seq;
 	struct agent_req_hdr req = {.version = AGENT_PROTO_VERSION, .type = type, .id = ++seq};
@@ -371,7 +376,7 @@ static int list_pages(int fd, uint16_t type, json_t *req, const char *key, struc
 
 		json_object_set_new(req, "cursor", json_string(prev));
 		payload = json_dumps(req, JSON_COMPACT);
-		resp = payload ? request(fd, type, payload, &status) : NULL;
+		resp = payload ? ctl_request(fd, type, payload, &status) : NULL;
 		free(payload);
 		if (resp == NULL) {
 			free(prev);
@@ -479,13 +484,23 @@ static void print_mode(json_t *r)
 	printf("mode %s (%s)\n", s(r, "mode"), s(r, "phase"));
 }
 
+static void print_version(json_t *st)
+{
+	printf("agentctl %s\nagentd %s\n", AGENT_VERSION, s(st, "version"));
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: agentctl [-s SOCKET] COMMAND [--json]\n"
 		"commands:\n"
-		"  status            mode, dataplane, NIC, exception port, traffic split,\n"
-		"                    steering, bridge, routes\n"
+		"  status [-q]       mode, dataplane, NIC, exception port, traffic split,\n"
+		"                    steering, bridge, routes (-q: print nothing; exit 0 on\n"
+		"                    the DPDK fast path, 3 if not, 1 if agentd is unreachable)\n"
+		"  stats [--prometheus] [--watch [SECS]] [--times N]\n"
+		"                    every counter and gauge, one per line; --watch: refresh\n"
+		"                    every SECS (1) with rates per second; --prometheus:\n"
+		"                    OpenMetrics text (node_exporter's textfile collector)\n"
 		"  routes [PREFIX] [--exact] [--count]\n"
 		"                    the dataplane's mirror of the kernel FIB, every route\n"
 		"                    (PREFIX: only the routes inside it; --exact: only\n"
@@ -493,9 +508,12 @@ static void usage(FILE *f)
 		"  neigh [--count]   the dataplane's mirror of the neighbour table\n"
 		"  mode kernel       force the kernel path (maintenance); no restarts\n"
 		"  mode dpdk         back to DPDK (also clears a crash loop)\n"
+		"  version           agentctl's version and the running agentd's\n"
 		"options:\n"
 		"  -s, --socket PATH control socket (default $AGENTD_SOCKET or %s)\n"
-		"  -j, --json        print JSON (routes, neigh: one array of every entry)\n",
+		"  -j, --json        print JSON (routes, neigh: one array of every entry)\n"
+		"exit status: 0 ok, 1 agentd unreachable or the request failed, 2 usage,\n"
+		"  3 degraded (status -q)\n",
 		DEFAULT_SOCKET);
 }
 
@@ -510,7 +528,8 @@ int main(int argc, char **argv)
 	const char *sock = getenv("AGENTD_SOCKET") ? getenv("AGENTD_SOCKET") : DEFAULT_SOCKET;
 	struct listing l = {.first = true};
 	const char *prefix = NULL;
-	bool json = false, count = false, exact = false;
+	bool json = false, count = false, exact = false, quiet = false;
+	struct stats_opts so = {0};
 	json_t *resp;
 	int c, fd, ret, status = 0;
 
@@ -545,10 +564,33 @@ int main(int argc, char **argv)
 		snprintf(payload, sizeof(payload), "{\"mode\":\"%s\"}", argv[optind++]);
 	}
 	bool listing = strcmp(cmd, "routes") == 0 || strcmp(cmd, "neigh") == 0;
+	bool stats = strcmp(cmd, "stats") == 0;
 	for (int k = optind; k < argc; k++) {
+		char *end;
 		if (strcmp(argv[k], "--json") == 0 || strcmp(argv[k], "-j") == 0)
 			json = true;
-		else if (listing && strcmp(argv[k], "--count") == 0)
+		else if (strcmp(cmd, "status") == 0 &&
+			 (strcmp(argv[k], "-q") == 0 || strcmp(argv[k], "--quiet") == 0))
+			quiet = true;
+		else if (stats && strcmp(argv[k], "--prometheus") == 0)
+			so.prometheus = true;
+		else if (stats && strcmp(argv[k], "--watch") == 0) {
+			so.watch_s = 1;
+			if (k + 1 < argc && argv[k + 1][0] != '-') {
+				so.watch_s = strtod(argv[++k], &end);
+				if (*end != '\0' || !(so.watch_s >= 0.1 && so.watch_s <= 3600)) {
+					fprintf(stderr, "agentctl: --watch SECS: 0.1 to 3600\n");
+					return 2;
+				}
+			}
+		} else if (stats && strcmp(argv[k], "--times") == 0 && k + 1 < argc) {
+			long n = strtol(argv[++k], &end, 10);
+			if (*end != '\0' || n < 1 || n > 1000000) {
+				fprintf(stderr, "agentctl: --times N: a positive number\n");
+				return 2;
+			}
+			so.times = (int)n;
+		} else if (listing && strcmp(argv[k], "--count") == 0)
 			count = true;
 		else if (strcmp(cmd, "routes") == 0 && strcmp(argv[k], "--exact") == 0)
 			exact = true;
@@ -563,9 +605,18 @@ int main(int argc, char **argv)
 		fprintf(stderr, "agentctl: routes --exact needs a PREFIX\n");
 		return 2;
 	}
+	if (so.prometheus && json) {
+		fprintf(stderr, "agentctl: stats: --json or --prometheus, not both\n");
+		return 2;
+	}
 	uint16_t type = 0;
 	void (*print)(json_t *) = NULL;
-	if (strcmp(cmd, "status") == 0) {
+	if (strcmp(cmd, "version") == 0) {
+		type = AGENT_REQ_STATUS;
+		print = print_version;
+	} else if (stats) {
+		type = AGENT_REQ_STATUS;
+	} else if (strcmp(cmd, "status") == 0) {
 		type = AGENT_REQ_STATUS;
 		print = print_status;
 	} else if (strcmp(cmd, "mode") == 0) {
@@ -576,9 +627,16 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (stats) {
+		so.json = json;
+		return cmd_stats(sock, &so);
+	}
 	fd = ctl_connect(sock);
-	if (fd < 0)
+	if (fd < 0) {
+		if (strcmp(cmd, "version") == 0 && !json)
+			printf("agentctl %s\n", AGENT_VERSION);
 		return 1;
+	}
 	if (listing) {
 		l.json = json;
 		l.count_only = count;
@@ -591,7 +649,7 @@ int main(int argc, char **argv)
 			ret = -EIO;
 		return ret < 0 ? 1 : 0;
 	}
-	resp = request(fd, type, payload[0] ? payload : NULL, &status);
+	resp = ctl_request(fd, type, payload[0] ? payload : NULL, &status);
 	close(fd);
 	if (resp == NULL)
 		return 1;
@@ -599,6 +657,18 @@ int main(int argc, char **argv)
 		fprintf(stderr, "agentctl: %s: %s\n", cmd, s(resp, "error"));
 		json_decref(resp);
 		return 1;
+	}
+	if (quiet) {
+		/* for monitoring checks: the fast path, or not */
+		ret = strcmp(s(resp, "mode"), "dpdk") == 0 ? AGENTCTL_OK : AGENTCTL_DEGRADED;
+		json_decref(resp);
+		return ret;
+	}
+	if (strcmp(cmd, "version") == 0 && json) {
+		json_t *v =
+		    json_pack("{s:s,s:s}", "agentctl", AGENT_VERSION, "agentd", s(resp, "version"));
+		json_decref(resp);
+		resp = v;
 	}
 	if (json) {
 		json_dumpf(resp, stdout, JSON_INDENT(2));

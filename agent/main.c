@@ -165,7 +165,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	a->mode_since = time(NULL);
-	LOG(INFO, "agentd %s starting with %s", "0.1", config);
+	LOG(INFO, "agentd %s starting with %s", AGENT_VERSION, config);
 	ret = svc_notify_init(a);
 	if (ret < 0) {
 		LOG(ERR, "systemd watchdog: %s", strerror(-ret));

@@ -129,6 +129,7 @@ json_t *status_build(struct agentd *a, json_t *health, json_t *stats)
 	char names[AGENT_CFG_MAX_PORTS][IFNAMSIZ];
 	int nports;
 
+	json_object_set_new(st, "version", json_string(AGENT_VERSION));
 	json_object_set_new(st, "mode", json_string(agent_mode_name(a->mode)));
 	json_object_set_new(st, "mode_since", json_integer(a->mode_since));
 	json_object_set_new(st, "last_failure", json_string(a->last_failure));

@@ -11,8 +11,9 @@
 # debootstrap: the guest needs no package manager, only files) or from this
 # host (the project's binaries and the libraries they were linked against,
 # iproute2, bash). Downloaded .debs and the extracted kernel are cached in
-# CACHEDIR (default $AGTGUEST_CACHE or /var/cache/agtguest), so a second
-# build only re-packs the initramfs.
+# CACHEDIR (default $AGTGUEST_CACHE or /var/cache/agtguest; ~0.5 GB, most of
+# it the extracted kernel's modules), so a second build only re-packs the
+# initramfs.
 #
 # Environment: BIN_DIR (default build/bin), AGTGUEST_EXTRA_MODULES (more
 # module names to put in, with their dependencies).
@@ -25,15 +26,23 @@ GUEST_DIR=$SRC_DIR/tests/guest
 # The modules the guest tests need; their dependencies come from modules.dep.
 # virtio_pci/virtio_net: the NIC; vfio*: binding it to DPDK; tun, tap,
 # vhost*: /dev/vhost-net for the virtio-user exception port; veth, bridge:
-# the kernel side agentd builds; uio_pci_generic: a second way to hand the
-# NIC to DPDK.
+# the kernel side agentd builds; sch_ingress (clsact), cls_bpf: agentd's tc
+# steering programs; sch_multiq, cls_flower, act_*: the TAP PMD's rte_flow
+# support (without them it warns and disables it); uio_pci_generic: a
+# second way to hand the NIC to DPDK.
 MODULES="virtio_pci virtio_net vfio vfio_pci vfio_iommu_type1 tun tap vhost vhost_iotlb
-vhost_net veth bridge uio_pci_generic ${AGTGUEST_EXTRA_MODULES:-}"
+vhost_net veth bridge sch_ingress cls_bpf act_bpf sch_multiq cls_flower act_gact act_mirred
+act_skbedit uio_pci_generic ${AGTGUEST_EXTRA_MODULES:-}"
 
 # Project binaries put in the guest's /usr/bin.
 AGENT_BINS="agentd agentctl agent-dataplane"
-# Host binaries put in the guest (with their libraries); busybox covers the rest.
+# Host binaries put in the guest (with their libraries); busybox covers the
+# rest.
 HOST_BINS=(/usr/sbin/ip /usr/sbin/tc /usr/sbin/bridge /usr/bin/bash)
+# Libraries loaded with dlopen, which ldd does not show. libgcc_s: glibc's
+# pthread_cancel needs it (DPDK's EAL cancels its threads at exit; without
+# it: "libgcc_s.so.1 must be installed for pthread_cancel to work", abort).
+HOST_LIBS=(/usr/lib/x86_64-linux-gnu/libgcc_s.so.1)
 # DPDK loads its drivers (and buses, mempools) as plugins from this directory:
 # without it EAL finds no virtio PMD.
 DPDK_PMD_DIR=/usr/lib/x86_64-linux-gnu/dpdk/pmds-23.0
@@ -60,6 +69,10 @@ for b in $AGENT_BINS; do
 done
 [ -d "$DPDK_PMD_DIR" ] || die "$DPDK_PMD_DIR missing (DPDK 22.11 runtime not installed?)"
 
+# one build at a time per cache (extraction, the ldd cache)
+exec 8>"$CACHE/.lock"
+flock -w 600 8 || die "$CACHE/.lock: another build-image.sh holds it"
+
 T0=$(date +%s.%N)
 WORK=$(mktemp -d /tmp/agtguest-build.XXXXXX)
 cleanup() { rm -rf "$WORK"; }
@@ -74,7 +87,7 @@ command -v cpio >/dev/null || need_pkgs+=(cpio)
 command -v gzip >/dev/null || need_pkgs+=(gzip)
 command -v ldconfig >/dev/null || need_pkgs+=(libc-bin)
 command -v qemu-system-x86_64 >/dev/null || need_pkgs+=(qemu-system-x86)
-for b in "${HOST_BINS[@]}"; do [ -x "$b" ] || die "$b missing on the host"; done
+for b in "${HOST_BINS[@]}" "${HOST_LIBS[@]}"; do [ -e "$b" ] || die "$b missing on the host"; done
 apt_updated=false
 apt_update() {
 	$apt_updated && return 0
@@ -237,7 +250,7 @@ log "populating the root"
 # busybox: /init and the guest scripts' tools (mount, modprobe, poweroff, ...)
 cp "$BUSYBOX" "$ROOT/usr/bin/busybox"
 # iproute2, bash, the project's binaries
-copy_with_libs "${HOST_BINS[@]}"
+copy_with_libs "${HOST_BINS[@]}" "${HOST_LIBS[@]}"
 for b in $AGENT_BINS; do
 	install -m 0755 "$BIN_DIR/$b" "$ROOT/usr/bin/$b"
 	copy_with_libs "$BIN_DIR/$b"
@@ -299,7 +312,10 @@ log "packing the initramfs"
 cp "$KDIR/boot/vmlinuz-$KVER" "$WORK/vmlinuz"
 # newc cpio, owned by root; sorted so that the same inputs give the same
 # archive. gzip -6: the guest decompresses it under TCG at boot.
-(cd "$ROOT" && find . -mindepth 1 -print0 | LC_ALL=C sort -z |
+# "." is in it: its mode (0755) becomes the rootfs's, and EAL refuses to
+# load plugins from under a world-writable directory (the default rootfs is).
+chmod 0755 "$ROOT"
+(cd "$ROOT" && find . -print0 | LC_ALL=C sort -z |
 	cpio --null --create --format=newc --owner=0:0 --reproducible --quiet) |
 	gzip -6 -n >"$WORK/initramfs.cpio.gz"
 

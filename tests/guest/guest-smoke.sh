@@ -18,7 +18,8 @@
 # Each step prints its duration; the first failure ends the test.
 source /guest/lib.sh
 
-MODULES="virtio_pci virtio_net vfio vfio_pci vfio_iommu_type1 tun tap vhost vhost_iotlb vhost_net veth bridge"
+MODULES="virtio_pci virtio_net vfio vfio_pci vfio_iommu_type1 tun tap vhost vhost_iotlb vhost_net
+veth bridge sch_multiq cls_flower act_gact act_mirred act_skbedit cls_bpf act_bpf"
 NR_HUGEPAGES=512 # 1 GiB of the guest's 2: the dataplane's pool + small FIBs
 EXC_IF=agtexc0   # the exception netdev (agentd's exception.ifname)
 BRIDGE=agtbr0    # a bridge, so the dataplane's FIB mirror runs as under agentd
@@ -57,7 +58,7 @@ pci_driver() { # BDF -> driver name, or "none"
 # the netdev virtio-net made for BDF (empty if none)
 nic_netdev() {
 	local n
-	for n in /sys/bus/pci/devices/$1/virtio*/net/*; do
+	for n in "/sys/bus/pci/devices/$1"/virtio*/net/*; do
 		[ -e "$n" ] && basename "$n"
 	done
 	return 0
@@ -105,6 +106,10 @@ vfio_group_node() { # BDF -> /dev/vfio/... of its group
 step_vfio_roundtrip() {
 	local groups p=/sys/module/vfio/parameters/enable_unsafe_noiommu_mode
 	groups=$(ls /sys/kernel/iommu_groups | wc -l)
+	if [ ! -e "$p" ]; then
+		log "note: this kernel's vfio has no enable_unsafe_noiommu_mode (CONFIG_VFIO_NOIOMMU unset)"
+		dmesg | grep -i 'noiommu' | sed 's/^/dmesg| /' || true
+	fi
 	if [ "$groups" -gt 0 ]; then
 		IOMMU_MODE=iommu
 		log "IOMMU present ($groups groups): vfio in IOMMU mode"
@@ -115,7 +120,6 @@ step_vfio_roundtrip() {
 	else
 		fail "no IOMMU and no vfio no-IOMMU mode (kernel without CONFIG_VFIO_NOIOMMU; boot with intel_iommu=on and an IOMMU device)"
 	fi
-	[ -e "$p" ] || log "note: this kernel's vfio has no enable_unsafe_noiommu_mode (CONFIG_VFIO_NOIOMMU unset)"
 	echo "$IOMMU_MODE" >/run/agtguest-iommu-mode
 
 	pci_bind "$NIC" vfio-pci
