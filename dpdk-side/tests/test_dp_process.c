@@ -889,6 +889,20 @@ static void enqueue_frames(struct rte_ring *r, const uint8_t *frame, uint16_t le
 	}
 }
 
+/* A forwarding lcore on PORTS reading the lab FIB (as main.c sets one up),
+ * for fwd_thread(). */
+static struct dp_lcore *fwd_lcore_new(const struct dp_port ports[DP_PORT_COUNT])
+{
+	struct dp_lcore *flc = rte_zmalloc("test_lcore", sizeof(*flc), RTE_CACHE_LINE_SIZE);
+
+	assert_non_null(flc);
+	assert_int_equal(dp_lcore_init(flc, 0, DP_DEFAULT_BURST, ports, 0), 0);
+	flc->fib = lc.fib;
+	flc->nic_mac = nic_mac;
+	flc->idle_sleep_max_us = 100;
+	return flc;
+}
+
 static void *fwd_thread(void *arg)
 {
 	dp_lcore_main(arg);
@@ -905,12 +919,7 @@ static void test_tx_rings_full(void **state)
 	int waited;
 
 	(void)state;
-	flc = rte_zmalloc("test_lcore", sizeof(*flc), RTE_CACHE_LINE_SIZE);
-	assert_non_null(flc);
-	assert_int_equal(dp_lcore_init(flc, 0, DP_DEFAULT_BURST, ring_port, 0), 0);
-	flc->fib = lc.fib;
-	flc->nic_mac = nic_mac;
-	flc->idle_sleep_max_us = 100;
+	flc = fwd_lcore_new(ring_port);
 	/* wire -> vm1 (to the exception port), vm1 -> remote (to the NIC) */
 	n = put_ip4(b, &nic_mac, &peer_mac, "198.51.100.7", "10.10.1.11", 64, IPPROTO_UDP, 18);
 	enqueue_frames(rx_ring[DP_PORT_NIC], b, n, FWD_FRAMES);
@@ -1016,12 +1025,7 @@ static void test_pool_empty(void **state)
 	ports[DP_PORT_NIC] = (struct dp_port){.role = "nic", .port_id = tap};
 	ports[DP_PORT_EXC] = ring_port[DP_PORT_EXC];
 
-	flc = rte_zmalloc("test_lcore", sizeof(*flc), RTE_CACHE_LINE_SIZE);
-	assert_non_null(flc);
-	assert_int_equal(dp_lcore_init(flc, 0, DP_DEFAULT_BURST, ports, 0), 0);
-	flc->fib = lc.fib;
-	flc->nic_mac = nic_mac;
-	flc->idle_sleep_max_us = 100;
+	flc = fwd_lcore_new(ports);
 	/* the pool empty: whatever the PMD did not take already is held here */
 	while (n_held < NOMB_HOLD && rte_mempool_get(mp, (void **)&held[n_held]) == 0)
 		n_held++;
