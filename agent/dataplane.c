@@ -265,14 +265,32 @@ static int build_argv(struct agentd *a, char **argv, char storage[][PATH_MAX + 6
 	ARG("%s", cfg->dataplane.lcores);
 	ARG("--file-prefix");
 	ARG("%s", cfg->dataplane.file_prefix);
-	for (int i = 0; i < cfg->dataplane.n_eal_args; i++)
+	bool huge = true;
+	for (int i = 0; i < cfg->dataplane.n_eal_args; i++) {
 		ARG("%s", cfg->dataplane.eal_args[i]);
+		if (strncmp(cfg->dataplane.eal_args[i], "--no-huge", 9) == 0 ||
+		    strncmp(cfg->dataplane.eal_args[i], "--in-memory", 11) == 0 ||
+		    strncmp(cfg->dataplane.eal_args[i], "--huge-unlink", 13) == 0)
+			huge = false;
+	}
+	/* Hugepage files unlinked once mapped: the pages go back to the system
+	 * when the dataplane exits, however it exits (a killed one included),
+	 * instead of staying allocated in files under /dev/hugepages until
+	 * the next start. Nothing here uses DPDK's secondary processes. */
+	if (huge)
+		ARG("--huge-unlink");
 	ARG(is_pci_address(cfg->nic.device) ? "-a" : "--vdev");
 	ARG("%s", cfg->nic.device);
 	ARG("--vdev");
 	if (strcmp(a->dp.exc_type, "virtio-user") == 0) {
-		ARG("virtio_user0,path=/dev/vhost-net,iface=%s,queues=%d,queue_size=%d",
-		    cfg->exception.ifname, cfg->exception.queues, cfg->exception.queue_size);
+		/* with the NIC's MAC, as the TAP port below (else a random one) */
+		char mac[32] = "";
+		if (a->nic_mac_known)
+			snprintf(mac, sizeof(mac), ",mac=%02x:%02x:%02x:%02x:%02x:%02x",
+				 a->nic_mac[0], a->nic_mac[1], a->nic_mac[2], a->nic_mac[3],
+				 a->nic_mac[4], a->nic_mac[5]);
+		ARG("virtio_user0,path=/dev/vhost-net,iface=%s,queues=%d,queue_size=%d%s",
+		    cfg->exception.ifname, cfg->exception.queues, cfg->exception.queue_size, mac);
 		snprintf(a->dp.exc_port, sizeof(a->dp.exc_port), "virtio_user0");
 	} else if (strcmp(a->dp.exc_type, "af_xdp") == 0) {
 		char peer[IFNAMSIZ];

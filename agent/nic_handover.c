@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <limits.h>
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
@@ -21,6 +22,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/libbpf.h>
@@ -77,6 +79,55 @@ static int pci_rebind(const char *addr, const char *driver)
 	return ret;
 }
 
+/* The name of the netdev the kernel driver made for PCI device ADDR (most
+ * drivers: <dev>/net/NAME; virtio-net: <dev>/virtioN/net/NAME), or -ENODEV. */
+static int pci_netdev(const char *addr, char *name, size_t len)
+{
+	char pattern[128];
+	glob_t g;
+	int ret = -ENODEV;
+
+	for (int i = 0; i < 2 && ret < 0; i++) {
+		snprintf(pattern, sizeof(pattern), "/sys/bus/pci/devices/%s/%snet/*", addr,
+			 i == 0 ? "" : "virtio*/");
+		if (glob(pattern, 0, NULL, &g) == 0) {
+			snprintf(name, len, "%s", strrchr(g.gl_pathv[0], '/') + 1);
+			ret = 0;
+		}
+		globfree(&g);
+	}
+	return ret;
+}
+
+/* After ADDR was bound to its kernel driver: its netdev, named as the
+ * config says. The kernel names a new netdev ethN; udev (where it runs)
+ * renames it to its predictable name, which is what nic.kernel_netdev
+ * normally holds. Without udev, or with a name of the operator's own, the
+ * netdev is renamed here, so that the underlay always finds its addresses
+ * on the same name. A rename that loses a race with udev is tried again. */
+static int nic_netdev_wait(struct agentd *a, const char *addr, int timeout_ms)
+{
+	const char *want = a->cfg.nic.kernel_netdev;
+	const struct timespec poll_interval = {.tv_nsec = 10 * 1000000};
+	char name[IFNAMSIZ] = "";
+
+	for (int waited = 0; waited <= timeout_ms; waited += 10) {
+		if (pci_netdev(addr, name, sizeof(name)) == 0) {
+			if (strcmp(name, want) == 0)
+				return ks_link_wait(a->nl, want, timeout_ms);
+			int ret = ks_link_rename(a->nl, name, want);
+			if (ret == 0) {
+				LOG(NOTICE, "%s: netdev %s renamed to %s", addr, name, want);
+				return 0;
+			}
+			if (ret != -ENODEV && ret != -EBUSY)
+				return ret;
+		}
+		nanosleep(&poll_interval, NULL);
+	}
+	return -ETIMEDOUT;
+}
+
 int nic_to_kernel(struct agentd *a)
 {
 	const struct agent_config *cfg = &a->cfg;
@@ -87,10 +138,10 @@ int nic_to_kernel(struct agentd *a)
 		int ret = pci_rebind(pci, cfg->nic.kernel_driver);
 		if (ret < 0)
 			return ret;
-		ret = ks_link_wait(a->nl, cfg->nic.kernel_netdev, 5000);
+		ret = nic_netdev_wait(a, pci, 5000);
 		if (ret < 0) {
-			LOG(ERR, "%s did not appear after binding %s to %s", cfg->nic.kernel_netdev,
-			    pci, cfg->nic.kernel_driver);
+			LOG(ERR, "%s did not appear after binding %s to %s: %s",
+			    cfg->nic.kernel_netdev, pci, cfg->nic.kernel_driver, strerror(-ret));
 			return ret;
 		}
 	}

@@ -35,6 +35,8 @@ int ks_link_index(struct ks_nl *nl, const char *name); /* ifindex or -ENODEV */
 int ks_link_set_up(struct ks_nl *nl, const char *name, bool up);
 int ks_link_set_mac(struct ks_nl *nl, const char *name, const uint8_t mac[6]);
 int ks_link_set_mtu(struct ks_nl *nl, const char *name, int mtu);
+/* Rename link NAME (which must be down) to NEW_NAME; -ENODEV if absent. */
+int ks_link_rename(struct ks_nl *nl, const char *name, const char *new_name);
 /* Wait until NAME exists (polls, up to timeout_ms). */
 int ks_link_wait(struct ks_nl *nl, const char *name, int timeout_ms);
 /* Copy the resolved IPv4/IPv6 neighbours of FROM to TO (as STALE entries).

@@ -177,6 +177,29 @@ out:
 	return ret;
 }
 
+int ks_link_rename(struct ks_nl *nl, const char *name, const char *new_name)
+{
+	struct rtnl_link *link, *change;
+	int ret;
+
+	if (strlen(new_name) >= IFNAMSIZ)
+		return -ENAMETOOLONG;
+	ret = link_lookup(nl, name, &link);
+	if (ret < 0)
+		return ret;
+	change = rtnl_link_alloc();
+	if (change == NULL) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	rtnl_link_set_name(change, new_name);
+	ret = link_change(nl, link, change, "rename");
+	rtnl_link_put(change);
+out:
+	rtnl_link_put(link);
+	return ret;
+}
+
 static long long now_ms(void)
 {
 	struct timespec ts;

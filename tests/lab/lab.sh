@@ -14,7 +14,12 @@
 #   lab.sh status [PREFIX]   print what exists; exit 0 complete, 1 absent,
 #                            2 partial
 #
-# PREFIX (default "lab") makes every name unique, so labs can coexist:
+# PREFIX (default "lab") makes every name unique, so labs can coexist.
+# AGT_LAB_WIRE_DEV=NETDEV (the guest bed, tests/guest/): the wire's end is
+# that existing netdev (a NIC cabled to the host's NIC) instead of a veth,
+# and the host is the caller's own namespace, not ${P}-host, because the
+# host's NIC is a PCI device whose netdev a rebind creates there; its
+# IPv6 DAD sysctls are set as the lab's namespaces' are.
 #
 #   ${P}-vm1  eth0 10.10.1.11/24 fd00:10::11/64 ──── vm1p ┐ DOWN, unattached
 #   ${P}-vm2  eth0 10.10.1.12/24 fd00:10::12/64 ──── vm2p ┤ ${P}-host
@@ -53,8 +58,15 @@ readonly P=${2:-lab}
 	die "bad PREFIX '$P' (letters, digits, '_', '.', '-'; at most 31 chars)"
 [[ $EUID -eq 0 ]] || die "must run as root"
 
-readonly NS_HOST=$P-host NS_VM1=$P-vm1 NS_VM2=$P-vm2 NS_WIRE=$P-wire NS_RVM=$P-rvm
-readonly ALL_NS=("$NS_HOST" "$NS_VM1" "$NS_VM2" "$NS_WIRE" "$NS_RVM")
+readonly WIRE_DEV=${AGT_LAB_WIRE_DEV:-}
+if [[ -n $WIRE_DEV ]]; then
+	readonly NS_HOST= # the caller's namespace
+	readonly ALL_NS=("$P-vm1" "$P-vm2" "$P-wire" "$P-rvm")
+else
+	readonly NS_HOST=$P-host
+	readonly ALL_NS=("$NS_HOST" "$P-vm1" "$P-vm2" "$P-wire" "$P-rvm")
+fi
+readonly NS_VM1=$P-vm1 NS_VM2=$P-vm2 NS_WIRE=$P-wire NS_RVM=$P-rvm
 
 ns_exists() {
 	[[ -e /run/netns/$1 ]]
@@ -93,11 +105,15 @@ ensure_bpffs() {
 
 # veth pair created directly inside the two namespaces: nothing ever appears in
 # the caller's namespace, so equal names in different labs cannot collide.
+# (An empty NS_A is the caller's: the host in the guest bed.)
 veth_pair() {
 	local ns_a=$1 if_a=$2 ns_b=$3 if_b=$4
-	ip link add name "$if_a" netns "$ns_a" type veth peer name "$if_b" netns "$ns_b" ||
+	ip link add name "$if_a" ${ns_a:+netns "$ns_a"} type veth peer name "$if_b" netns "$ns_b" ||
 		die "cannot create veth $ns_a/$if_a <-> $ns_b/$if_b"
 }
+
+# ip in the host's namespace
+host_ip() { ip ${NS_HOST:+-n "$NS_HOST"} "$@"; }
 
 addr() { # NS IFACE ADDR/LEN
 	local nodad=()
@@ -135,14 +151,23 @@ lab_up() {
 		ns_sysctl "$ns" net.ipv6.conf.default.accept_dad=0
 	done
 
-	veth_pair "$NS_HOST" nic0 "$NS_WIRE" eth0
+	if [[ -n $WIRE_DEV ]]; then
+		# the host: the caller's namespace (no DAD, as in the others)
+		sysctl -q -w net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 >/dev/null
+		ip link set "$WIRE_DEV" down
+		ip link set "$WIRE_DEV" netns "$NS_WIRE" || die "cannot move $WIRE_DEV into $NS_WIRE"
+		ip -n "$NS_WIRE" link set "$WIRE_DEV" name eth0
+	else
+		veth_pair "$NS_HOST" nic0 "$NS_WIRE" eth0
+	fi
 	veth_pair "$NS_HOST" vm1p "$NS_VM1" eth0
 	veth_pair "$NS_HOST" vm2p "$NS_VM2" eth0
 	veth_pair "$NS_WIRE" rvm0 "$NS_RVM" eth0
 
 	# Host: the "NIC" is up so a DPDK vdev (or the kernel) can use it; its
-	# addresses, the bridge and the VM ports belong to agentd.
-	ip -n "$NS_HOST" link set nic0 up
+	# addresses, the bridge and the VM ports belong to agentd. (In the guest
+	# bed, agentd takes the PCI NIC nic0 as it finds it.)
+	[[ -n $WIRE_DEV ]] || host_ip link set nic0 up
 
 	# Wire: the remote router.
 	addr "$NS_WIRE" eth0 192.168.100.2/24
@@ -164,8 +189,11 @@ lab_up() {
 	# segments in software too): correct frames on the "wire" like a real
 	# NIC delivers, at the price of wire-side CPU, which caps wire->VM
 	# throughput. Compare kernel vs. DPDK numbers with this same setting.
-	in_ns "$NS_WIRE" ethtool -K eth0 tx off >/dev/null ||
-		die "$NS_WIRE: ethtool -K eth0 tx off failed"
+	# (A real NIC on the wire, the guest bed's, finishes its checksums.)
+	if [[ -z $WIRE_DEV ]]; then
+		in_ns "$NS_WIRE" ethtool -K eth0 tx off >/dev/null ||
+			die "$NS_WIRE: ethtool -K eth0 tx off failed"
+	fi
 
 	# Remote VM behind the wire.
 	addr "$NS_RVM" eth0 10.10.2.2/24
@@ -231,6 +259,16 @@ lab_down() {
 		found=1
 		kill_ns_procs "$ns"
 	done
+	# The wire's NIC goes back to the caller's namespace under its name (a
+	# deleted namespace would return it to the initial one as eth0).
+	if [[ -n $WIRE_DEV ]] && ns_exists "$NS_WIRE" &&
+		ip -n "$NS_WIRE" link show eth0 >/dev/null 2>&1; then
+		ip -n "$NS_WIRE" link set eth0 down
+		ip -n "$NS_WIRE" addr flush dev eth0
+		ip -n "$NS_WIRE" link set eth0 name "$WIRE_DEV"
+		ip -n "$NS_WIRE" link set "$WIRE_DEV" netns $$ ||
+			echo "lab.sh: cannot move $WIRE_DEV back" >&2
+	fi
 	# Deleting a namespace destroys the veths in it, and so their peers.
 	for ns in "${ALL_NS[@]}"; do
 		ns_exists "$ns" || continue

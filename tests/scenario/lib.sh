@@ -12,6 +12,18 @@ SRC_DIR=${SRC_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 BIN_DIR=${BIN_DIR:-$SRC_DIR/build/bin}
 LAB=$SRC_DIR/tests/lab/lab.sh
 
+# The bed: "netns" (default), the lab of namespaces on this machine, or
+# "guest", the same lab inside the TCG guest (tests/guest/run-guest.sh sets
+# AGT_BED=guest): the host is the guest itself (its own namespace), the NIC
+# a virtio-net PCI device that agentd hands to DPDK through vfio-pci, the
+# wire a second NIC cabled to it inside qemu, the exception port chosen by
+# "auto" (virtio-user: the guest has /dev/vhost-net).
+AGT_BED=${AGT_BED:-netns}
+if [ "$AGT_BED" = guest ]; then
+	export AGT_LAB_WIRE_DEV=${AGT_LAB_WIRE_DEV:-agtwire0}
+	AGT_GUEST_NIC_PCI=${AGT_GUEST_NIC_PCI:-0000:00:03.0}
+fi
+
 log() { printf '[%s] %s\n' "$(date +%T.%3N)" "$*" >&2; }
 fail() {
 	log "FAIL: $*"
@@ -19,11 +31,16 @@ fail() {
 }
 pass() { log "ok: $*"; }
 
-# Run in one of the lab's namespaces: in_ns host ip link ...
+# Run in one of the lab's namespaces: in_ns host ip link ... (the host of
+# the guest bed is the caller's own namespace)
 in_ns() {
 	local ns=$1
 	shift
-	ip netns exec "$P-$ns" "$@"
+	if [ "$ns" = host ] && [ "$AGT_BED" = guest ]; then
+		"$@"
+	else
+		ip netns exec "$P-$ns" "$@"
+	fi
 }
 
 # The lab of prefix $P, with its work dir, rendered config and cleanup trap.
@@ -74,6 +91,22 @@ render_config() {
 	if [ -n "${AGT_EXC_TYPE:-}" ]; then
 		sed -i -e "s|^\(\s*\)type = \"[a-z_-]*\";|\1type = \"$AGT_EXC_TYPE\";|" "$CONF"
 		grep -q "type = \"$AGT_EXC_TYPE\";" "$CONF" || fail "config template changed: exception type not rendered"
+	fi
+	if [ "$AGT_BED" = guest ]; then
+		# The NIC is a PCI device, given back to virtio-pci on fallback;
+		# hugepages (vfio maps DPDK's memory for the device's DMA), PCI
+		# scan allowed (agentd passes -a NIC); FIBs sized for the guest's
+		# 1 GiB of hugepages; the exception port as agentd picks it.
+		sed -i -e "s|device = \"net_af_xdp0,iface=nic0\";|device = \"$AGT_GUEST_NIC_PCI\";|" \
+		    -e 's|kernel_driver = "";|kernel_driver = "virtio-pci";|' \
+		    -e 's|eal_args = \[ "--no-huge", "-m", "512", "--no-pci" \];|eal_args = [ ];|' \
+		    -e 's|lpm_rules = 1048576;|lpm_rules = 65536;|' \
+		    -e 's|lpm6_rules = 262144;|lpm6_rules = 16384;|' "$CONF"
+		[ -n "${AGT_EXC_TYPE:-}" ] || sed -i 's|type = "af_xdp";|type = "auto";|' "$CONF"
+		for k in "device = \"$AGT_GUEST_NIC_PCI\"" 'kernel_driver = "virtio-pci"' 'eal_args = \[ \]' \
+			'lpm_rules = 65536' 'lpm6_rules = 16384'; do
+			grep -q "$k;" "$CONF" || fail "config template changed: $k not rendered"
+		done
 	fi
 	grep -q "$SOCK" "$CONF" || fail "config template changed: socket not rendered"
 	grep -q "\"$P\"" "$CONF" || fail "config template changed: file_prefix not rendered"
@@ -133,7 +166,11 @@ st() { status_json | jq -r "$1"; }
 start_agentd() {
 	# not through in_ns: $! must be agentd itself, not a subshell
 	# shellcheck disable=SC2086 # AGENTD_ARGS: extra options, word-split
-	ip netns exec "$P-host" "$BIN_DIR/agentd" -c "$CONF" ${AGENTD_ARGS:-} >>"$AGENTD_LOG" 2>&1 &
+	if [ "$AGT_BED" = guest ]; then
+		"$BIN_DIR/agentd" -c "$CONF" ${AGENTD_ARGS:-} >>"$AGENTD_LOG" 2>&1 &
+	else
+		ip netns exec "$P-host" "$BIN_DIR/agentd" -c "$CONF" ${AGENTD_ARGS:-} >>"$AGENTD_LOG" 2>&1 &
+	fi
 	AGENTD_PID=$!
 }
 
@@ -396,13 +433,13 @@ assert_clean_state() {
 		fail "BPF pins left in $bpffs/$P: $(find "$bpffs/$P" -mindepth 1 -printf '%P ' 2>/dev/null)"
 	# No XDP program, no tc filter on any netdev of the lab (it makes none).
 	for ns in host vm1 vm2 wire rvm; do
-		out=$(ip -n "$P-$ns" -d -o link show | grep -o '^[0-9]*: [^:@]*\|prog/xdp[a-z]* id [0-9]*' |
+		out=$(in_ns "$ns" ip -d -o link show | grep -o '^[0-9]*: [^:@]*\|prog/xdp[a-z]* id [0-9]*' |
 			grep -B1 '^prog/xdp' | tr '\n' ' ') || true
 		[ -z "$out" ] || fail "XDP program left in $P-$ns: $out"
-		for dev in $(ip -n "$P-$ns" -o link show | awk -F': ' '{sub(/@.*/, "", $2); print $2}'); do
+		for dev in $(in_ns "$ns" ip -o link show | awk -F': ' '{sub(/@.*/, "", $2); print $2}'); do
 			printf 'filter show dev %s ingress\nfilter show dev %s egress\n' "$dev" "$dev"
 		done >"$WORK/tc.batch"
-		out=$(tc -n "$P-$ns" -batch "$WORK/tc.batch" 2>&1) || true
+		out=$(in_ns "$ns" tc -batch "$WORK/tc.batch" 2>&1) || true
 		[ -z "$out" ] || fail "tc filter left in $P-$ns: $(echo "$out" | head -n 3)"
 	done
 	# DPDK leaves config/fbarray_* (and, killed, its sockets) in its runtime
