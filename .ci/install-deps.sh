@@ -13,6 +13,7 @@ PKGS=(
 	python3 # the scenarios' protocol clients (ctl_clients.py, sd_notify_listener.py)
 	python3-prometheus-client # scenario_stats parses `agentctl stats --prometheus` with it
 	frr
+	qemu-system-x86 cpio # the guest bed (tests/guest/); its kernel and busybox are downloaded, not installed
 )
 # --bench: what the benchmarks need beyond the tests (DPDK's l3fwd sources,
 # trafgen, python3 for DPDK telemetry); `make bench-deps`.

@@ -155,6 +155,13 @@ static void print_port_counters(const char *label, json_t *p)
 	       (int64_t)i(p, "rx_nombuf"), (int64_t)i(p, "rx_errors"), (int64_t)i(p, "tx_errors"));
 }
 
+static void print_port_offloads(json_t *p)
+{
+	if (p == NULL || json_object_get(p, "rx_offloads") == NULL)
+		return;
+	printf("  offloads: rx %s; tx %s\n", s(p, "rx_offloads"), s(p, "tx_offloads"));
+}
+
 static void print_status(json_t *st)
 {
 	json_t *dp = json_object_get(st, "dataplane"), *nic = json_object_get(st, "nic");
@@ -199,6 +206,7 @@ static void print_status(json_t *st)
 		printf(" (driver %s, mac %s, link %s%s%lld Mb/s)", s(ndp, "driver"), s(ndp, "mac"),
 		       truthy(ndp, "link_up") ? "up" : "down", ", ", i(ndp, "speed_mbps"));
 	printf("\n");
+	print_port_offloads(ndp);
 	print_port_counters("counters:", ndp);
 	printf("  kernel netdev %s:", s(nic, "kernel_netdev"));
 	print_addrs(json_object_get(json_object_get(nic, "kernel"), "addresses"));
@@ -210,6 +218,7 @@ static void print_status(json_t *st)
 	if (json_object_get(exc, "dpdk"))
 		printf(" (driver %s)", s(json_object_get(exc, "dpdk"), "driver"));
 	printf(", %s\n", s(exc, "why"));
+	print_port_offloads(json_object_get(exc, "dpdk"));
 	print_port_counters("counters:", json_object_get(exc, "dpdk"));
 	printf("  addresses:");
 	print_addrs(json_object_get(json_object_get(exc, "kernel"), "addresses"));
@@ -229,9 +238,18 @@ static void print_status(json_t *st)
 		       i(fwd, "punt_unresolved"), i(fwd, "punt_behind"));
 		printf("  sent by the kernel:    %lld\n", i(fwd, "from_kernel"));
 		printf("  drops:                 tx full nic %lld exc %lld, no mbuf %lld, "
-		       "unicast not for the NIC %lld\n",
+		       "unicast not for the NIC %lld, offload %lld\n",
 		       i(fwd, "drop_tx_full_nic"), i(fwd, "drop_tx_full_exc"),
-		       i(fwd, "drop_no_mbuf"), i(fwd, "drop_not_ours"));
+		       i(fwd, "drop_no_mbuf"), i(fwd, "drop_not_ours"), i(fwd, "drop_offload"));
+		if (i(fwd, "offload_tso_hw") + i(fwd, "offload_tso_sw") +
+			i(fwd, "offload_csum_hw") + i(fwd, "offload_csum_sw") >
+		    0)
+			printf("  kernel offloads:       TCP super-packets to the port's TSO %lld, "
+			       "segmented here %lld (into %lld frames); checksums to the port "
+			       "%lld, done here %lld\n",
+			       i(fwd, "offload_tso_hw"), i(fwd, "offload_tso_sw"),
+			       i(fwd, "offload_tso_sw_segs"), i(fwd, "offload_csum_hw"),
+			       i(fwd, "offload_csum_sw"));
 	}
 	if (truthy(steer, "loaded"))
 		printf("  eBPF steering (%s):  VM->dp0 %lld (GSO batches), dp0->VM %lld, "

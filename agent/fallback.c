@@ -6,6 +6,8 @@
  *     back to the kernel → underlay addresses + routes on the NIC netdev
  *     (same MAC) → gratuitous ARP / unsolicited NA.
  *   KERNEL ──backoff timer──▶ restart the dataplane ──ready──▶ HOLDDOWN
+ *     (a vfio-pci NIC: the timer is at least holddown_ms, and the restart,
+ *     which takes the NIC, is the failback: no standby is possible)
  *     dp0 gets the NIC's MAC at once (inbound frames DPDK now receives reach
  *     the kernel through it), the underlay stays on the NIC netdev.
  *   HOLDDOWN ──healthy for holddown_ms──▶ DPDK
@@ -60,7 +62,7 @@ enum failover_step {
 /* Why a takeover happens: it decides the counters and the failure message. */
 enum takeover_kind {
 	TK_INITIAL,	 /* agentd's first start */
-	TK_VFIO_RESTART, /* a restart that took a vfio-pci NIC: no hold-down */
+	TK_VFIO_RESTART, /* a restart that took a vfio-pci NIC (held down before it) */
 	TK_HOLDDOWN,	 /* failback after the hold-down */
 };
 
@@ -313,7 +315,7 @@ static void takeover_finish(struct agentd *a)
 {
 	static const char *const why[] = {
 	    [TK_INITIAL] = "dataplane ready",
-	    [TK_VFIO_RESTART] = "dataplane restarted (vfio-pci NIC: no hold-down)",
+	    [TK_VFIO_RESTART] = "dataplane restarted (vfio-pci NIC: held down before the restart)",
 	    [TK_HOLDDOWN] = "failback after hold-down",
 	};
 	int ret;
@@ -331,7 +333,7 @@ static void takeover_finish(struct agentd *a)
 	agent_set_mode(a, MODE_DPDK, why[fb.tk]);
 	if (fb.tk != TK_INITIAL)
 		fb.failbacks++;
-	if (fb.tk == TK_HOLDDOWN)
+	if (fb.tk == TK_HOLDDOWN || fb.tk == TK_VFIO_RESTART)
 		fb.backoff_ms = a->cfg.fallback.backoff_min_ms;
 }
 
@@ -366,10 +368,19 @@ static void schedule_restart(struct agentd *a)
 	}
 	if (fb.backoff_ms <= 0)
 		fb.backoff_ms = cfg->fallback.backoff_min_ms;
-	LOG(NOTICE, "restarting the dataplane in %d ms", fb.backoff_ms);
+	int wait_ms = fb.backoff_ms;
+	/* A vfio-pci NIC: the restart takes the NIC from the kernel, and
+	 * nothing carries traffic until the new dataplane runs (EAL's start:
+	 * seconds on a real host). So the hold-down comes before the restart:
+	 * the kernel keeps the NIC at least that long, as it does while a
+	 * restarted af_xdp dataplane waits in standby. */
+	if (nic_needs_rebind(a) && wait_ms < cfg->fallback.holddown_ms)
+		wait_ms = cfg->fallback.holddown_ms;
+	LOG(NOTICE, "restarting the dataplane in %d ms%s", wait_ms,
+	    wait_ms > fb.backoff_ms ? " (vfio-pci NIC: the hold-down first)" : "");
 	fb.phase = PH_RESTART_WAIT;
-	fb.next_at = now_s() + fb.backoff_ms / 1e3;
-	arm(fb.timer_fd, fb.backoff_ms, false);
+	fb.next_at = now_s() + wait_ms / 1e3;
+	arm(fb.timer_fd, wait_ms, false);
 	fb.backoff_ms *= 2;
 	if (fb.backoff_ms > cfg->fallback.backoff_max_ms)
 		fb.backoff_ms = cfg->fallback.backoff_max_ms;

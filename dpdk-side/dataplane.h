@@ -117,9 +117,15 @@ int dp_port_lookup(struct dp_port *port, const char *role, const char *name);
 
 /* Choose the offloads of `self` given what it and the port it exchanges
  * packets with can do. Pure function: see the policy in port.c. */
-void dp_port_choose_offloads(const struct rte_eth_dev_info *self, enum dp_port_role role,
+void dp_port_choose_offloads(const struct rte_eth_dev_info *self,
+			     const struct rte_eth_dev_info *peer, enum dp_port_role role,
 			     bool self_rx_oversize, bool peer_rx_oversize, uint64_t *rx_offloads,
 			     uint64_t *tx_offloads);
+/* Can this exception port take the kernel's super-packets and partial
+ * checksums and give them back (rx LRO + checksums, tx TSO + checksums)? */
+bool dp_port_exc_gso(const struct rte_eth_dev_info *exc);
+/* "TCP_TSO,MULTI_SEGS" (DPDK's names), or "none" */
+void dp_format_offloads(uint64_t bits, bool rx, char *out, size_t len);
 
 /* Configure `n_queues` rx and tx queues on each port, start both, promiscuous
  * on. Ports are set up as a pair because the offloads of one depend on the other. */
@@ -179,6 +185,13 @@ void dp_format_mac(const struct rte_ether_addr *mac, char *out, size_t len);
 	X(punt_not_fast)   /* the route leads elsewhere (not bridge / not underlay) */             \
 	X(punt_unresolved) /* next hop not resolved yet: the kernel resolves it */                 \
 	X(punt_behind)	   /* the FIB mirror lost events or is full: the kernel decides */         \
+	/* offload work a packet brought from its rx port (tx_offload.h) */                        \
+	X(offload_tso_hw)      /* TCP super-packets handed to the out port's TSO */                \
+	X(offload_tso_sw)      /* ... segmented in software (the port has no TSO) */               \
+	X(offload_tso_sw_segs) /* the frames those became */                                       \
+	X(offload_csum_hw)     /* partial checksums left to the out port */                        \
+	X(offload_csum_sw)     /* ... completed in software */                                     \
+	X(drop_offload)	       /* could not be finished: headers not IP/TCP/UDP, no mbuf */        \
 	/* adaptive polling: sleeps when every queue was empty, and their length */                \
 	X(idle_sleeps)                                                                             \
 	X(idle_sleep_us)
@@ -221,6 +234,7 @@ struct dp_lcore {
 	struct dp_rx_queue rx[DP_MAX_RX_PER_LCORE];
 	uint16_t tx_port[DP_PORT_COUNT];
 	uint16_t tx_queue[DP_PORT_COUNT];
+	uint64_t tx_offloads[DP_PORT_COUNT]; /* what each port finishes itself (tx_offload.h) */
 	struct rte_eth_dev_tx_buffer *tx_buf[DP_PORT_COUNT];
 	/* Fast path: the FIB (NULL = slow path only) this lcore reads, reporting
 	 * quiescence as RCU thread 0; and the NIC's MAC (frames to it are ours;

@@ -21,6 +21,7 @@
 #include "dataplane.h"
 #include "fib.h"
 #include "process.h"
+#include "tx_offload.h"
 
 RTE_LOG_REGISTER(dp_fwd_logtype, agent.dp.fwd, INFO);
 #define RTE_LOGTYPE_DP_FWD dp_fwd_logtype
@@ -55,6 +56,7 @@ int dp_lcore_init(struct dp_lcore *lc, unsigned int lcore_id, uint16_t burst,
 		lc->n_active = lc->n_rx;
 		lc->tx_port[i] = ports[i].port_id;
 		lc->tx_queue[i] = queue_id;
+		lc->tx_offloads[i] = ports[i].tx_offloads;
 		buf = rte_zmalloc_socket("dp_tx_buffer", RTE_ETH_TX_BUFFER_SIZE(burst), 0, socket);
 		if (buf == NULL)
 			return -ENOMEM;
@@ -90,6 +92,8 @@ static inline void forward_burst(struct dp_lcore *lc, enum dp_port_role in, stru
 	uint8_t verdict[DP_MAX_BURST];
 	uint64_t packets[DP_PORT_COUNT] = {0}, bytes[DP_PORT_COUNT] = {0};
 	uint64_t dropped = 0;
+	struct dp_offload_tally ot;
+	bool offloaded = false;
 
 	dp_process_burst(lc, in, pkts, nb, verdict);
 	for (uint16_t i = 0; i < nb; i++) {
@@ -98,6 +102,22 @@ static inline void forward_burst(struct dp_lcore *lc, enum dp_port_role in, stru
 		if (unlikely(out >= DP_PORT_COUNT)) {
 			rte_pktmbuf_free(pkts[i]);
 			dropped++;
+			continue;
+		}
+		if (unlikely(dp_rx_work_left(pkts[i]))) {
+			/* a super-packet or a partial checksum from the kernel */
+			struct rte_mbuf *segs[DP_TSO_MAX_SEGS];
+			if (!offloaded) {
+				memset(&ot, 0, sizeof(ot));
+				offloaded = true;
+			}
+			uint16_t n = dp_tx_offload(pkts[i], lc->tx_offloads[out], segs, &ot);
+			for (uint16_t j = 0; j < n; j++) {
+				packets[out]++;
+				bytes[out] += rte_pktmbuf_pkt_len(segs[j]);
+				rte_eth_tx_buffer(lc->tx_port[out], lc->tx_queue[out],
+						  lc->tx_buf[out], segs[j]);
+			}
 			continue;
 		}
 		packets[out]++;
@@ -120,6 +140,14 @@ static inline void forward_burst(struct dp_lcore *lc, enum dp_port_role in, stru
 	}
 	if (unlikely(dropped != 0))
 		dp_counter_add(&c->drop_verdict, dropped);
+	if (unlikely(offloaded)) {
+		dp_counter_add(&c->offload_tso_hw, ot.tso_hw);
+		dp_counter_add(&c->offload_tso_sw, ot.tso_sw);
+		dp_counter_add(&c->offload_tso_sw_segs, ot.tso_sw_segs);
+		dp_counter_add(&c->offload_csum_hw, ot.csum_hw);
+		dp_counter_add(&c->offload_csum_sw, ot.csum_sw);
+		dp_counter_add(&c->drop_offload, ot.drop);
+	}
 }
 
 /* Idle: every queue was empty for a while. Send what is buffered, report

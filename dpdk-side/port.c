@@ -140,18 +140,34 @@ int dp_port_lookup(struct dp_port *port, const char *role, const char *name)
 /* Offload policy. The slow path moves frames between the wire and the kernel
  * unchanged, so every offload must leave packet data untouched unless the
  * other side can finish the job:
- *  - NIC rx checksum checks: only set mbuf flags; issue 3's fast path can use
- *    them. Not on the exception port: on virtio-user they would negotiate
- *    GUEST_CSUM and let the kernel hand us partial checksums, which the NIC
- *    would then have to complete (same for LRO/TSO: a later optimisation that
- *    needs the process step to turn rx flags into tx requests).
+ *  - NIC rx checksum checks: only set mbuf flags.
+ *  - The kernel's TCP super-packets and partial checksums, on an exception
+ *    port that can take them and give them back (virtio-user over vhost-net:
+ *    rx LRO + checksums, tx TSO + checksums): one routing decision per
+ *    64 KiB instead of per frame. Every such packet is finished before it
+ *    leaves (tx_offload.c): by the NIC where it has TSO / checksum offload
+ *    (requested here), in software where not. Not on a TAP or af_xdp port
+ *    (no virtio-net header: the kernel finishes everything before).
  *  - no VLAN strip, no KEEP_CRC: tags and frames go through as they are.
  *  - rx SCATTER when a frame of the port's MTU does not fit one mbuf, and tx
  *    MULTI_SEGS when the other port can hand us such chains (MULTI_SEGS would
  *    otherwise only slow vector tx paths down).
  *  - tx MBUF_FAST_FREE: every mbuf comes from one pool with refcnt 1. Drop it
  *    if a later path clones or attaches external buffers. */
-void dp_port_choose_offloads(const struct rte_eth_dev_info *self, enum dp_port_role role,
+#define EXC_GSO_RX                                                                                 \
+	(RTE_ETH_RX_OFFLOAD_TCP_LRO | RTE_ETH_RX_OFFLOAD_TCP_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM)
+#define EXC_GSO_TX                                                                                 \
+	(RTE_ETH_TX_OFFLOAD_TCP_TSO | RTE_ETH_TX_OFFLOAD_TCP_CKSUM |                               \
+	 RTE_ETH_TX_OFFLOAD_UDP_CKSUM | RTE_ETH_TX_OFFLOAD_MULTI_SEGS)
+
+bool dp_port_exc_gso(const struct rte_eth_dev_info *exc)
+{
+	return (exc->rx_offload_capa & EXC_GSO_RX) == EXC_GSO_RX &&
+	       (exc->tx_offload_capa & EXC_GSO_TX) == EXC_GSO_TX;
+}
+
+void dp_port_choose_offloads(const struct rte_eth_dev_info *self,
+			     const struct rte_eth_dev_info *peer, enum dp_port_role role,
 			     bool self_rx_oversize, bool peer_rx_oversize, uint64_t *rx_offloads,
 			     uint64_t *tx_offloads)
 {
@@ -160,6 +176,14 @@ void dp_port_choose_offloads(const struct rte_eth_dev_info *self, enum dp_port_r
 	if (role == DP_PORT_NIC)
 		rx |= RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM |
 		      RTE_ETH_RX_OFFLOAD_TCP_CKSUM;
+	if (role == DP_PORT_EXC && dp_port_exc_gso(self)) {
+		rx |= EXC_GSO_RX;
+		tx |= EXC_GSO_TX;
+	}
+	if (role == DP_PORT_NIC && dp_port_exc_gso(peer))
+		tx |= RTE_ETH_TX_OFFLOAD_TCP_TSO | RTE_ETH_TX_OFFLOAD_IPV4_CKSUM |
+		      RTE_ETH_TX_OFFLOAD_TCP_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM |
+		      RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
 	if (self_rx_oversize)
 		rx |= RTE_ETH_RX_OFFLOAD_SCATTER;
 	if (peer_rx_oversize)
@@ -168,7 +192,7 @@ void dp_port_choose_offloads(const struct rte_eth_dev_info *self, enum dp_port_r
 	*tx_offloads = tx & self->tx_offload_capa;
 }
 
-static void format_offloads(uint64_t bits, bool rx, char *out, size_t len)
+void dp_format_offloads(uint64_t bits, bool rx, char *out, size_t len)
 {
 	size_t used = 0;
 
@@ -207,6 +231,10 @@ static int port_configure(struct dp_port *port, const struct rte_eth_dev_info *i
 		socket = (int)rte_socket_id();
 	conf.rxmode.mtu = port->mtu; /* 0 would reset it to 1500 */
 	conf.rxmode.offloads = port->rx_offloads;
+	/* LRO: as large as the port takes (ethdev's default, the MTU's frame,
+	 * would be no aggregation at all) */
+	if (port->rx_offloads & RTE_ETH_RX_OFFLOAD_TCP_LRO)
+		conf.rxmode.max_lro_pkt_size = info->max_lro_pkt_size;
 	conf.txmode.offloads = port->tx_offloads;
 	ret = rte_eth_dev_configure(port->port_id, n_queues, n_queues, &conf);
 	if (ret < 0) {
@@ -247,8 +275,8 @@ static void log_port(const struct dp_port *port)
 	struct rte_eth_link link;
 
 	dp_format_mac(&port->mac, mac, sizeof(mac));
-	format_offloads(port->rx_offloads, true, rx, sizeof(rx));
-	format_offloads(port->tx_offloads, false, tx, sizeof(tx));
+	dp_format_offloads(port->rx_offloads, true, rx, sizeof(rx));
+	dp_format_offloads(port->tx_offloads, false, tx, sizeof(tx));
 	if (rte_eth_link_get_nowait(port->port_id, &link) == 0)
 		rte_eth_link_to_str(link_str, sizeof(link_str), &link);
 	else
@@ -285,8 +313,8 @@ int dp_ports_setup_mask(struct dp_port ports[DP_PORT_COUNT], struct rte_mempool 
 		struct dp_port *port = &ports[i];
 		int peer = i == DP_PORT_NIC ? DP_PORT_EXC : DP_PORT_NIC;
 
-		dp_port_choose_offloads(&info[i], (enum dp_port_role)i, oversize[i], oversize[peer],
-					&port->rx_offloads, &port->tx_offloads);
+		dp_port_choose_offloads(&info[i], &info[peer], (enum dp_port_role)i, oversize[i],
+					oversize[peer], &port->rx_offloads, &port->tx_offloads);
 		if (oversize[i] && !(port->rx_offloads & RTE_ETH_RX_OFFLOAD_SCATTER))
 			RTE_LOG(WARNING, DP_PORT,
 				"%s %s: mtu %u frames do not fit a %u-byte mbuf and the port "

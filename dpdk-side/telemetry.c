@@ -96,6 +96,13 @@ static struct rte_tel_data *port_dict(const struct dp_port *port, uint64_t *rx_n
 		}
 	}
 	rte_tel_data_add_dict_int(d, "mtu", port->mtu);
+	if (port->configured) {
+		char offl[RTE_TEL_MAX_STRING_LEN];
+		dp_format_offloads(port->rx_offloads, true, offl, sizeof(offl));
+		rte_tel_data_add_dict_string(d, "rx_offloads", offl);
+		dp_format_offloads(port->tx_offloads, false, offl, sizeof(offl));
+		rte_tel_data_add_dict_string(d, "tx_offloads", offl);
+	}
 	rte_tel_data_add_dict_int(d, "link_up", link.link_status == RTE_ETH_LINK_UP);
 	rte_tel_data_add_dict_u64(
 	    d, "speed_mbps", link.link_speed == RTE_ETH_SPEED_NUM_UNKNOWN ? 0 : link.link_speed);

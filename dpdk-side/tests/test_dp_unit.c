@@ -132,6 +132,12 @@ static void test_format_mac(void **state)
 
 static const uint64_t rx_csum =
     RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM | RTE_ETH_RX_OFFLOAD_TCP_CKSUM;
+static const struct rte_eth_dev_info none_info = {0};
+/* what the virtio PMD offers on virtio-user over vhost-net */
+static const uint64_t gso_rx =
+    RTE_ETH_RX_OFFLOAD_TCP_LRO | RTE_ETH_RX_OFFLOAD_TCP_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM;
+static const uint64_t gso_tx = RTE_ETH_TX_OFFLOAD_TCP_TSO | RTE_ETH_TX_OFFLOAD_TCP_CKSUM |
+			       RTE_ETH_TX_OFFLOAD_UDP_CKSUM | RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
 
 static void test_offloads_limited_to_capabilities(void **state)
 {
@@ -139,42 +145,72 @@ static void test_offloads_limited_to_capabilities(void **state)
 	uint64_t rx = ~0ull, tx = ~0ull;
 
 	/* af_xdp-like: no capabilities, nothing requested */
-	dp_port_choose_offloads(&none, DP_PORT_NIC, true, true, &rx, &tx);
+	dp_port_choose_offloads(&none, &none_info, DP_PORT_NIC, true, true, &rx, &tx);
 	assert_int_equal(rx, 0);
 	assert_int_equal(tx, 0);
 }
 
 static void test_offloads_nic_vs_exception(void **state)
 {
-	struct rte_eth_dev_info all = {
-	    .rx_offload_capa = ~0ull,
-	    .tx_offload_capa = ~0ull,
+	/* a TAP-like exception port: checksums, no LRO/TSO */
+	struct rte_eth_dev_info tap = {
+	    .rx_offload_capa = ~RTE_ETH_RX_OFFLOAD_TCP_LRO,
+	    .tx_offload_capa = ~RTE_ETH_TX_OFFLOAD_TCP_TSO,
 	};
 	uint64_t rx, tx;
 
-	dp_port_choose_offloads(&all, DP_PORT_NIC, false, false, &rx, &tx);
+	dp_port_choose_offloads(&tap, &tap, DP_PORT_NIC, false, false, &rx, &tx);
 	assert_int_equal(rx, rx_csum);
 	assert_int_equal(tx, RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE);
 
-	/* the exception port never asks for rx checksum/LRO (partial checksums
-	 * from the kernel would reach the wire), nor VLAN strip */
-	dp_port_choose_offloads(&all, DP_PORT_EXC, false, false, &rx, &tx);
+	/* the exception port asks for no rx checksum/LRO unless it can give
+	 * the kernel's super-packets back (partial checksums from the kernel
+	 * would reach the wire), nor VLAN strip */
+	dp_port_choose_offloads(&tap, &tap, DP_PORT_EXC, false, false, &rx, &tx);
 	assert_int_equal(rx, 0);
 	assert_int_equal(tx, RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE);
 }
 
+static void test_offloads_exception_gso(void **state)
+{
+	struct rte_eth_dev_info vu = {.rx_offload_capa = gso_rx, .tx_offload_capa = gso_tx};
+	struct rte_eth_dev_info nic = {.rx_offload_capa = ~0ull, .tx_offload_capa = ~0ull};
+	struct rte_eth_dev_info dumb_nic = {0};
+	uint64_t rx, tx;
+
+	/* virtio-user: super-packets and partial checksums both ways */
+	assert_true(dp_port_exc_gso(&vu));
+	dp_port_choose_offloads(&vu, &nic, DP_PORT_EXC, false, false, &rx, &tx);
+	assert_int_equal(rx, gso_rx);
+	assert_int_equal(tx, gso_tx);
+	/* the NIC then finishes them where it can: TSO, checksums, chains */
+	dp_port_choose_offloads(&nic, &vu, DP_PORT_NIC, false, false, &rx, &tx);
+	assert_int_equal(rx, rx_csum);
+	assert_int_equal(tx, RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE | RTE_ETH_TX_OFFLOAD_TCP_TSO |
+				 RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_TCP_CKSUM |
+				 RTE_ETH_TX_OFFLOAD_UDP_CKSUM | RTE_ETH_TX_OFFLOAD_MULTI_SEGS);
+	/* a NIC without: nothing asked (tx_offload.c segments in software) */
+	dp_port_choose_offloads(&dumb_nic, &vu, DP_PORT_NIC, false, false, &rx, &tx);
+	assert_int_equal(tx, 0);
+	/* an exception port that cannot give super-packets back gets none */
+	vu.tx_offload_capa &= ~RTE_ETH_TX_OFFLOAD_TCP_TSO;
+	assert_false(dp_port_exc_gso(&vu));
+	dp_port_choose_offloads(&vu, &nic, DP_PORT_EXC, false, false, &rx, &tx);
+	assert_int_equal(rx, 0);
+}
+
 static void test_offloads_jumbo_frames(void **state)
 {
-	struct rte_eth_dev_info all = {
-	    .rx_offload_capa = ~0ull,
-	    .tx_offload_capa = ~0ull,
+	struct rte_eth_dev_info tap = {
+	    .rx_offload_capa = ~RTE_ETH_RX_OFFLOAD_TCP_LRO,
+	    .tx_offload_capa = ~RTE_ETH_TX_OFFLOAD_TCP_TSO,
 	};
 	uint64_t rx, tx;
 
-	dp_port_choose_offloads(&all, DP_PORT_EXC, true, false, &rx, &tx);
+	dp_port_choose_offloads(&tap, &tap, DP_PORT_EXC, true, false, &rx, &tx);
 	assert_true(rx & RTE_ETH_RX_OFFLOAD_SCATTER);
 	assert_false(tx & RTE_ETH_TX_OFFLOAD_MULTI_SEGS);
-	dp_port_choose_offloads(&all, DP_PORT_NIC, false, true, &rx, &tx);
+	dp_port_choose_offloads(&tap, &tap, DP_PORT_NIC, false, true, &rx, &tx);
 	assert_false(rx & RTE_ETH_RX_OFFLOAD_SCATTER);
 	assert_true(tx & RTE_ETH_TX_OFFLOAD_MULTI_SEGS);
 }
@@ -266,6 +302,7 @@ int main(void)
 	    cmocka_unit_test(test_format_mac),
 	    cmocka_unit_test(test_offloads_limited_to_capabilities),
 	    cmocka_unit_test(test_offloads_nic_vs_exception),
+	    cmocka_unit_test(test_offloads_exception_gso),
 	    cmocka_unit_test(test_offloads_jumbo_frames),
 	    cmocka_unit_test(test_slow_path_crosses_over),
 	    cmocka_unit_test(test_counter_add),

@@ -1,8 +1,8 @@
 #!/bin/bash
-# Helpers for the scripts that run inside the TCG guest (as /guest/test.sh,
-# sourcing this file from /guest/lib.sh). Everything goes to the serial
-# console, which run-guest.sh saves; each step prints its duration so that
-# the host log shows where the (slow, emulated) time goes.
+# Helpers for the guest bed's own scripts (guest-smoke.sh; the scenarios of
+# tests/scenario/ use their lib.sh in the guest too). Everything goes to the
+# serial console, which run-guest.sh saves; each step prints its duration so
+# that the host log shows where the (slow, emulated) time goes.
 set -euo pipefail
 
 # seconds since the guest's boot, from /proc/uptime

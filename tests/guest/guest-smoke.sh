@@ -1,22 +1,23 @@
 #!/bin/bash
-# First guest-side check (runs inside the TCG guest as /guest/test.sh):
-# what the dataplane needs from a real host kernel is there, and DPDK drives
-# the guest's virtio-net PCI NIC.
+# The guest bed's first check (tests/guest/run-guest.sh runs it in the TCG
+# guest): what the dataplane needs from a real host kernel is there, and
+# DPDK drives the guest's virtio-net PCI NIC, below agentd.
 #
-#  1. modules: the ones build-image.sh put in load (modprobe, modules.dep)
+#  1. modules: the ones init2 loaded (vfio, vhost-net, tun, veth, ...)
 #  2. device nodes: /dev/vhost-net, /dev/net/tun, /dev/vfio/vfio
-#  3. the virtio-net PCI NIC (1af4:1041 modern / 1af4:1000 transitional) is
-#     bound to virtio-pci and has a netdev
+#  3. the NIC nic0 (virtio-net PCI, modern: 1af4:1041) is bound to
+#     virtio-pci
 #  4. it moves to vfio-pci (driver_override + drivers_probe) and back to
 #     virtio-pci; vfio runs with the guest's (emulated) IOMMU, or in no-IOMMU
 #     mode on a kernel that has it (Debian's 6.1 has not)
-#  5. 2 MB hugepages reserved, hugetlbfs mounted
+#  5. 2 MB hugepages reserved, hugetlbfs mounted (by init2)
 #  6. agent-dataplane on the PCI NIC (vfio-pci) with a TAP PMD exception
 #     port: DPDK's virtio PMD probes it, the dataplane runs, stops with exit 0
 #  7. the same with the exception port agentd picks where /dev/vhost-net
 #     exists: virtio-user over vhost-net; its tap netdev shows in `ip link`
 # Each step prints its duration; the first failure ends the test.
-source /guest/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/guest-lib.sh"
+PATH=$BIN_DIR:$PATH
 
 MODULES="virtio_pci virtio_net vfio vfio_pci vfio_iommu_type1 tun tap vhost vhost_iotlb vhost_net
 veth bridge sch_multiq cls_flower act_gact act_mirred act_skbedit cls_bpf act_bpf"
@@ -28,14 +29,6 @@ IOMMU_MODE=      # "iommu" or "noiommu", decided in step 4
 
 step_modules() {
 	local m
-	for m in $MODULES; do
-		case $m in
-		# no-IOMMU mode asked for as on a host without IOMMU; a kernel
-		# without CONFIG_VFIO_NOIOMMU ignores the parameter (logged)
-		vfio) modprobe vfio enable_unsafe_noiommu_mode=1 ;;
-		*) modprobe "$m" ;;
-		esac
-	done
 	for m in $MODULES; do
 		[ -d "/sys/module/$m" ] || fail "module $m not loaded"
 	done
@@ -66,20 +59,17 @@ nic_netdev() {
 has_netdev() { [ -n "$(nic_netdev "$NIC")" ]; }
 
 step_find_nic() {
-	local d id
+	local d
 	for d in /sys/bus/pci/devices/*; do
-		id="$(cat "$d/vendor"):$(cat "$d/device")"
-		log "pci $(basename "$d") $id class $(cat "$d/class") driver $(pci_driver "$(basename "$d")")"
-		case $id in
-		0x1af4:0x1041 | 0x1af4:0x1000)
-			[ "$(cat "$d/class")" = 0x020000 ] && NIC=$(basename "$d")
-			;;
-		esac
+		log "pci $(basename "$d") $(cat "$d/vendor"):$(cat "$d/device") class $(cat "$d/class") driver $(pci_driver "$(basename "$d")")"
 	done
-	[ -n "$NIC" ] || fail "no virtio-net PCI device"
+	# nic0 (init2 named it by its MAC): its PCI device is its parent's parent
+	# (virtio-net's netdev sits on the virtio device, on the PCI device)
+	[ -e /sys/class/net/nic0 ] || fail "no nic0"
+	NIC=$(basename "$(readlink -f /sys/class/net/nic0/device/..)")
+	[ "$(cat "/sys/bus/pci/devices/$NIC/device")" = 0x1041 ] || fail "nic0 ($NIC) is not a modern virtio-net PCI device"
 	echo "$NIC" >/run/agtguest-nic
 	[ "$(pci_driver "$NIC")" = virtio-pci ] || fail "$NIC bound to $(pci_driver "$NIC"), not virtio-pci"
-	wait_for 10 has_netdev || fail "$NIC: no netdev"
 	log "NIC $NIC: virtio-pci, netdev $(nic_netdev "$NIC"), iommu_group $(basename "$(readlink "/sys/bus/pci/devices/$NIC/iommu_group" 2>/dev/null)" 2>/dev/null || echo none)"
 }
 
@@ -128,14 +118,14 @@ step_vfio_roundtrip() {
 	log "$NIC -> vfio-pci, $(vfio_group_node "$NIC")"
 	pci_bind "$NIC" virtio-pci
 	wait_for 10 has_netdev || fail "$NIC back on virtio-pci but no netdev"
+	# the kernel named it ethN: its name again (as agentd does)
+	ip link set "$(nic_netdev "$NIC")" name nic0
 	log "$NIC -> virtio-pci again, netdev $(nic_netdev "$NIC")"
 }
 
 step_hugepages() {
 	local f=/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages
-	echo "$NR_HUGEPAGES" >"$f"
-	[ "$(cat "$f")" -eq "$NR_HUGEPAGES" ] || fail "only $(cat "$f") of $NR_HUGEPAGES 2 MB pages"
-	mount -t hugetlbfs -o pagesize=2M nodev /dev/hugepages
+	[ "$(cat "$f")" -gt 0 ] || fail "no 2 MB hugepages reserved"
 	grep -q ' /dev/hugepages hugetlbfs ' /proc/mounts || fail "hugetlbfs not mounted"
 	log "$(grep -E 'HugePages_(Total|Free)|Hugepagesize' /proc/meminfo | tr -s ' ' | tr '\n' ' ')"
 }
@@ -149,7 +139,7 @@ step_hugepages() {
 DP_PID=
 run_dataplane() { # NAME EXC_VDEV EXC_PORT
 	local name=$1 vdev=$2 port=$3 logf=/run/agtguest-dp-$1.log rc=0
-	local args=(agent-dataplane -l 0-1 --file-prefix agtguest
+	local args=(agent-dataplane -l 0-1 --file-prefix agtguest --huge-unlink
 		-a "$NIC" --vdev "$vdev"
 		-- --nic "$NIC" --exception "$port" --burst 32 --idle-sleep-max-us 500
 		--error-file "/run/agentd/agtguest-$name.err" --mbufs 8191

@@ -18,8 +18,10 @@ chmod +x "$WORK/crash-dataplane"
 sed -i -e "s|binary = \"[^\"]*\";|binary = \"$WORK/crash-dataplane\";|" \
 	-e 's/backoff_min_ms = [0-9]*;/backoff_min_ms = 50;/' \
 	-e 's/backoff_max_ms = [0-9]*;/backoff_max_ms = 200;/' \
-	-e 's/crashloop_count = [0-9]*;/crashloop_count = 3;/' "$CONF"
-for want in "$WORK/crash-dataplane" "backoff_min_ms = 50;" "backoff_max_ms = 200;" "crashloop_count = 3;"; do
+	-e 's/crashloop_count = [0-9]*;/crashloop_count = 3;/' \
+	-e 's/holddown_ms = [0-9]*;/holddown_ms = 100;/' "$CONF"
+for want in "$WORK/crash-dataplane" "backoff_min_ms = 50;" "backoff_max_ms = 200;" "crashloop_count = 3;" \
+	"holddown_ms = 100;"; do
 	grep -qF "$want" "$CONF" || fail "config template changed: '$want' not rendered"
 done
 starts() { wc -l <"$WORK/invocations" 2>/dev/null || echo 0; }
@@ -48,10 +50,12 @@ why=$(st .last_failure)
 pass "crash loop after $n starts ($restarts restarts): $why"
 
 # The back-off schedule: from backoff_min_ms, doubling, capped at
-# backoff_max_ms (agentd logs each delay it chose).
+# backoff_max_ms (agentd logs each delay it chose). A vfio-pci NIC (the
+# guest bed) is held down first: no restart sooner than holddown_ms.
 sched=$(grep -o 'restarting the dataplane in [0-9]* ms' "$AGENTD_LOG" | awk '{print $5}' | tr '\n' ' ')
-[ "$sched" = "50 100 " ] || [ "$sched" = "50 100 200 " ] ||
-	fail "back-off schedule '$sched', want 50 100 (200) ms (min 50, doubling, max 200)"
+if [ "$AGT_BED" = guest ]; then want="100 100 "; else want="50 100 "; fi
+[ "$sched" = "$want" ] || [ "$sched" = "${want}200 " ] ||
+	fail "back-off schedule '$sched', want ${want}(200) ms (min 50, doubling, max 200; vfio-pci: at least the 100 ms hold-down)"
 pass "back-off schedule: $sched ms"
 
 # No more restarts: the host stays on the kernel path.

@@ -31,6 +31,20 @@ DURATION=12
 FO_BOUND_MS=500
 HD_BOUND_MS=5
 FB_BOUND_MS=50
+if [ "$AGT_BED" = guest ]; then
+	# The TCG guest's CPU is emulated, 20-50 times slower: it proves the
+	# behaviour on a PCI NIC (rebound to virtio-pci and back, the streams
+	# carried by the kernel, then by DPDK again), the netns lab the timing.
+	# A rate its kernel forwards without loss; bounds that catch a stall
+	# (a stream that stops), not a slow emulated CPU.
+	RATE=1000
+	DURATION=20
+	FO_BOUND_MS=8000
+	# (with a vfio-pci NIC the restart after the hold-down is the failback
+	# window: no path while EAL starts on the NIC, ~3.5 s under TCG)
+	HD_BOUND_MS=1000
+	FB_BOUND_MS=8000
+fi
 udpseq_recv vm1 7001 $((DURATION + 8)) "$WORK/rx-vm1.json" # wire -> VM
 udpseq_recv rvm 7002 $((DURATION + 8)) "$WORK/rx-rvm.json" # VM -> wire
 udpseq_send rvm 10.10.1.11 7001 $RATE $DURATION "$WORK/tx-rvm.json"
@@ -48,6 +62,7 @@ TCPDUMP=$!
 extra_cleanup() { kill "$TCPDUMP" 2>/dev/null; }
 sleep 0.5
 
+kfwd0=$(kernel_fwd)
 t_kill=$(now)
 kill -KILL "$dp_old"
 wait_mode_t kernel 5
@@ -68,7 +83,20 @@ log "mode kernel seen $(ms_between "$t_kill" "$t_kernel") ms after the kill: $(s
 wait_mode_t dpdk 20
 t_fb0=$MODE_BEFORE
 t_dpdk=$MODE_SEEN
+if [ "$AGT_BED" = guest ]; then
+	# A vfio-pci NIC: the failback starts when the restart takes the NIC
+	# (agentd's log, epoch stamps), not when the new dataplane reports.
+	t_fb0=$(grep ' bound to vfio-pci' "$AGENTD_LOG" | tail -n 1 | cut -d' ' -f1)
+	# (logged once the rebind is done; the unbind from virtio-pci before
+	# it is in the 0.3 s that the failback window starts earlier)
+	log "the restart took the NIC $(ms_between "$t_kill" "$t_fb0") ms after the kill"
+fi
 log "mode dpdk seen again $(ms_between "$t_kill" "$t_dpdk") ms after the kill"
+# The kernel carried the streams meanwhile (a hold-down of 1 s: some
+# 2 x RATE datagrams; half a second's worth is the least accepted).
+kfwd=$(($(kernel_fwd) - kfwd0))
+[ "$kfwd" -ge "$RATE" ] || fail "the kernel forwarded $kfwd packets during the fallback, want >= $RATE"
+pass "the kernel forwarded $kfwd packets during the fallback"
 dp_new=$(st .dataplane.pid)
 [ "$dp_new" -gt 0 ] && [ "$dp_new" != "$dp_old" ] ||
 	fail "dataplane pid after failback: $dp_new (was $dp_old)"
@@ -124,7 +152,9 @@ assert_steering_single
 port=$((5200 + RANDOM % 500))
 in_ns rvm iperf3 -s -D -1 -p $port --logfile "$WORK/iperf-s.log"
 sleep 0.3
-in_ns vm1 iperf3 -c 10.10.2.2 -p $port -t 10 -J >"$WORK/iperf.json" &
+IPERF_S=10
+[ "$AGT_BED" = guest ] && IPERF_S=20
+in_ns vm1 iperf3 -c 10.10.2.2 -p $port -t $IPERF_S -J >"$WORK/iperf.json" &
 iperf_pid=$!
 sleep 3
 dp_old=$(st .dataplane.pid)
@@ -137,9 +167,18 @@ bytes=$(jq .end.sum_received.bytes "$WORK/iperf.json")
 # Not just bytes sent before the kill: every second carried data, the
 # seconds after the kill (at 3 s) and after the failback included.
 n_int=$(jq '.intervals | length' "$WORK/iperf.json")
-[ "$n_int" -ge 9 ] || fail "iperf3 reported $n_int intervals, want 10"
+[ "$n_int" -ge $((IPERF_S - 1)) ] || fail "iperf3 reported $n_int intervals, want $IPERF_S"
 empty=$(jq '[.intervals[] | select(.sum.bytes == 0) | .sum.start | floor] | join(",")' "$WORK/iperf.json")
-[ "$empty" = '""' ] || fail "iperf3 carried nothing in the second(s) starting at $empty s (the kill was at 3 s)"
+if [ "$AGT_BED" = guest ]; then
+	# vfio-pci: no path while EAL starts on the NIC (seconds under TCG), so
+	# seconds without data are expected; the connection carries data again
+	# at the end.
+	[ "$(jq '.intervals[-1].sum.bytes' "$WORK/iperf.json")" -gt 0 ] ||
+		fail "iperf3 carried nothing in its last second (empty: $empty)"
+	log "iperf3 seconds without data (vfio-pci restart): $empty"
+else
+	[ "$empty" = '""' ] || fail "iperf3 carried nothing in the second(s) starting at $empty s (the kill was at 3 s)"
+fi
 after=$(jq '[.intervals[] | select(.sum.start >= 4) | .sum.bytes] | add' "$WORK/iperf.json")
 [ "$after" -gt 0 ] || fail "iperf3 carried nothing after the kill"
 min_gbps=$(jq '[.intervals[].sum.bits_per_second] | min / 1e9 * 100 | round / 100' "$WORK/iperf.json")

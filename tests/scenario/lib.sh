@@ -152,6 +152,10 @@ scenario_cleanup() {
 		log "agentd log (last 60 lines):"
 		tail -n 60 "$AGENTD_LOG" >&2
 	fi
+	# the guest bed: the logs go to the host (run-guest.sh AGTGUEST_OUT)
+	if [ -n "${AGTGUEST_RESULTS:-}" ] && [ -f "$AGENTD_LOG" ]; then
+		cp "$AGENTD_LOG" "$AGTGUEST_RESULTS/${SCENARIO:-scenario}-agentd.log"
+	fi
 	rm -rf "$WORK"
 	exit $rc
 }
@@ -355,16 +359,17 @@ assert_steering_single() {
 	done
 	n=$(in_ns host tc filter show dev dp0 ingress | grep -c "name steer_exc_ingre" || true)
 	[ "$n" -eq 1 ] || fail "dp0 has $n steering filters, want 1"
-	if [ "${AGT_EXC_TYPE:-af_xdp}" = af_xdp ]; then
+	if [ "$(st .exception.type)" = af_xdp ]; then
 		n=$(in_ns host ip -o link show type veth | grep -c ': dp0[@:]\|: dp0-dp[@:]' || true)
 		[ "$n" -eq 2 ] || fail "$n of the veth pair dp0 / dp0-dp in the host namespace, want 2"
 		n=$(in_ns host ip -d link show dev dp0-dp | grep -c "prog/xdp" || true)
 		[ "$n" -le 1 ] || fail "dp0-dp has $n XDP programs"
 	else
+		# (TAP PMD and virtio-user over vhost-net: a tap netdev)
 		n=$(in_ns host ip -o link show type tun | wc -l)
 		[ "$n" -eq 1 ] || fail "$n tun/tap netdevs in the host namespace, want 1 (dp0)"
 	fi
-	n=$(in_ns host ip -d link show dev nic0 | grep -c "prog/xdp" || true)
+	n=$(in_ns host ip -d link show dev nic0 2>/dev/null | grep -c "prog/xdp" || true)
 	[ "$n" -le 1 ] || fail "nic0 has $n XDP programs"
 }
 
