@@ -16,17 +16,22 @@
 # The machine: q35 with an emulated Intel IOMMU (intel-iommu, interrupt
 # remapping on), because Debian's kernel is built without
 # CONFIG_VFIO_NOIOMMU: vfio-pci in the guest needs a (virtual) IOMMU.
-# Two virtio-net PCI NICs joined by a qemu hub, that is, by a wire inside
-# qemu: "nic0" (00:03.0, modern only, iommu_platform=on so that its DMA goes
-# through the IOMMU: DPDK drives it through vfio-pci) and "agtwire0"
-# (00:04.0, the kernel's: the netns lab's wire namespace takes it). Nothing
-# of the network is on the host.
+# Two virtio-net PCI NICs cabled to each other: "nic0" (00:03.0, modern
+# only, iommu_platform=on so that its DMA goes through the IOMMU: DPDK
+# drives it through vfio-pci) and "agtwire0" (00:04.0, the kernel's: the
+# netns lab's wire namespace takes it). The cable (AGTGUEST_NET):
+#   tap  (default) two tap devices on a bridge, in a network namespace of
+#        the host's that this script makes and removes (agtguest-PID). A tap
+#        carries the virtio-net header, so both NICs offer checksum and TSO
+#        offloads, as a real NIC does: DPDK's virtio PMD takes the kernel's
+#        TCP super-packets whole (the port's TSO, not software segments).
+#   hub  a qemu hub: nothing on the host, and no offloads on either NIC.
 #
 # AGTGUEST_IOMMU=off leaves the IOMMU out (no intel-iommu, a transitional
 # virtio-net): what a host without IOMMU looks like; with Debian's kernel
 # vfio-pci then cannot take the NIC (no no-IOMMU mode).
 #
-# Environment: AGTGUEST_TIMEOUT (s, default 900), AGTGUEST_LOG (console log,
+# Environment: AGTGUEST_NET (tap or hub, above), AGTGUEST_TIMEOUT (s, default 900), AGTGUEST_LOG (console log,
 # default /tmp/agtguest-console-PID.log, kept), AGTGUEST_SMP (2), AGTGUEST_MEM
 # (MiB, 3072), AGTGUEST_HUGEPAGES (2 MB pages, 512), AGTGUEST_NICE (10: the
 # machine is shared with timing-sensitive tests), AGTGUEST_APPEND (extra
@@ -69,11 +74,15 @@ flock -n 9 || die "another run-guest.sh holds /tmp/agtguest.lock"
 
 WORK=$(mktemp -d /tmp/agtguest-run.XXXXXX)
 QEMU_PID=
+NETNS=
 cleanup() {
 	local rc=$?
 	if [ -n "$QEMU_PID" ] && kill -0 "$QEMU_PID" 2>/dev/null; then
 		kill "$QEMU_PID" 2>/dev/null || true
 		wait "$QEMU_PID" 2>/dev/null || true
+	fi
+	if [ -n "$NETNS" ]; then
+		ip netns del "$NETNS" 2>/dev/null || true
 	fi
 	rm -rf "$WORK"
 	exit "$rc"
@@ -99,6 +108,23 @@ install -m 0755 "$IMAGE/busybox" "$JOB/busybox"
 	printf ' %q' "$@"
 	echo
 } >"$JOB/job.sh"
+
+RUN_IN=()
+case ${AGTGUEST_NET:-tap} in
+tap)
+	# the taps' bridge; qemu (run inside the namespace) makes the taps
+	NETNS=agtguest-$$
+	ip netns add "$NETNS"
+	ip -n "$NETNS" link set lo up
+	ip -n "$NETNS" link add agtgbr0 type bridge
+	ip -n "$NETNS" link set agtgbr0 up
+	NETDEVS=(-netdev tap,id=n0,ifname=agtgtap0,script=no,downscript=no,vhost=off
+		-netdev tap,id=n1,ifname=agtgtap1,script=no,downscript=no,vhost=off)
+	RUN_IN=(ip netns exec "$NETNS")
+	;;
+hub) NETDEVS=(-netdev hubport,id=n0,hubid=0 -netdev hubport,id=n1,hubid=0) ;;
+*) die "AGTGUEST_NET=${AGTGUEST_NET}: tap or hub" ;;
+esac
 
 # The emulated IOMMU: interrupt remapping on, or vfio_iommu_type1 refuses
 # the group ("No interrupt remapping support"). It must come before the NICs.
@@ -134,7 +160,7 @@ QEMU=(qemu-system-x86_64
 	-machine q35 -nodefaults -nographic -no-reboot -monitor none
 	-serial "file:$CONSOLE_LOG"
 	"${IOMMU_ARGS[@]}"
-	-netdev hubport,id=n0,hubid=0 -netdev hubport,id=n1,hubid=0
+	"${NETDEVS[@]}"
 	-device "$NIC_DEV" -device "$WIRE_DEV"
 	-virtfs "local,path=/,mount_tag=hostroot,readonly=on,$P9"
 	-virtfs "local,path=$KMOD_DIR,mount_tag=kmod,readonly=on,$P9"
@@ -146,8 +172,19 @@ log "booting $(basename "$SCRIPT") $* (timeout ${TIMEOUT}s), console: $CONSOLE_L
 log "${QEMU[*]}"
 T0=$(date +%s.%N)
 # timeout: the guest normally powers itself off; this ends a hung one.
-nice -n "$NICE" timeout --kill-after=10 "$TIMEOUT" "${QEMU[@]}" >"$WORK/qemu.out" 2>&1 &
+"${RUN_IN[@]}" nice -n "$NICE" timeout --kill-after=10 "$TIMEOUT" "${QEMU[@]}" \
+	>"$WORK/qemu.out" 2>&1 &
 QEMU_PID=$!
+if [ -n "$NETNS" ]; then
+	# the cable: both taps on the bridge (the guest takes seconds to boot)
+	for t in agtgtap0 agtgtap1; do
+		for _ in $(seq 100); do
+			ip -n "$NETNS" link show "$t" >/dev/null 2>&1 && break
+			sleep 0.1
+		done
+		ip -n "$NETNS" link set "$t" master agtgbr0 up || die "tap $t not made by qemu"
+	done
+fi
 # the console, live
 tail -n +1 -F --pid="$QEMU_PID" "$CONSOLE_LOG" 2>/dev/null | tr -d '\r' &
 TAIL_PID=$!

@@ -43,7 +43,7 @@ if [ "$AGT_BED" = guest ]; then
 	# (with a vfio-pci NIC the restart after the hold-down is the failback
 	# window: no path while EAL starts on the NIC, ~3.5 s under TCG)
 	HD_BOUND_MS=1000
-	FB_BOUND_MS=8000
+	FB_BOUND_MS=15000
 fi
 udpseq_recv vm1 7001 $((DURATION + 8)) "$WORK/rx-vm1.json" # wire -> VM
 udpseq_recv rvm 7002 $((DURATION + 8)) "$WORK/rx-rvm.json" # VM -> wire

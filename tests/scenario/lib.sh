@@ -96,15 +96,19 @@ render_config() {
 		# The NIC is a PCI device, given back to virtio-pci on fallback;
 		# hugepages (vfio maps DPDK's memory for the device's DMA), PCI
 		# scan allowed (agentd passes -a NIC); FIBs sized for the guest's
-		# 1 GiB of hugepages; the exception port as agentd picks it.
+		# 1 GiB of hugepages; the exception port as agentd picks it; a
+		# hang declared after 2 s, not 300 ms (an emulated vCPU can stall
+		# that long when the host is busy: seen as a second failover).
 		sed -i -e "s|device = \"net_af_xdp0,iface=nic0\";|device = \"$AGT_GUEST_NIC_PCI\";|" \
 		    -e 's|kernel_driver = "";|kernel_driver = "virtio-pci";|' \
 		    -e 's|eal_args = \[ "--no-huge", "-m", "512", "--no-pci" \];|eal_args = [ ];|' \
 		    -e 's|lpm_rules = 1048576;|lpm_rules = 65536;|' \
-		    -e 's|lpm6_rules = 262144;|lpm6_rules = 16384;|' "$CONF"
+		    -e 's|lpm6_rules = 262144;|lpm6_rules = 16384;|' \
+		    -e 's|heartbeat_ms = 100;|heartbeat_ms = 200;|' \
+		    -e 's|heartbeat_misses = 3;|heartbeat_misses = 10;|' "$CONF"
 		[ -n "${AGT_EXC_TYPE:-}" ] || sed -i 's|type = "af_xdp";|type = "auto";|' "$CONF"
 		for k in "device = \"$AGT_GUEST_NIC_PCI\"" 'kernel_driver = "virtio-pci"' 'eal_args = \[ \]' \
-			'lpm_rules = 65536' 'lpm6_rules = 16384'; do
+			'lpm_rules = 65536' 'lpm6_rules = 16384' 'heartbeat_ms = 200' 'heartbeat_misses = 10'; do
 			grep -q "$k;" "$CONF" || fail "config template changed: $k not rendered"
 		done
 	fi
