@@ -37,18 +37,18 @@ trap 'rm -f "$OUT"' EXIT
 
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-for type in "${TYPES[@]}"; do
+for xtype in "${TYPES[@]}"; do
 	# one lab per type, in a subshell: lib.sh's trap tears it down
 	(
-		export AGT_EXC_TYPE=$type
+		export AGT_EXC_TYPE=$xtype
 		# shellcheck source=../tests/scenario/lib.sh
 		. "$SRC_DIR/tests/scenario/lib.sh"
 		scenario_init excport
 		start_fast
-		[ "$(st .exception.type)" = "$type" ] || fail "exception type $(st .exception.type), want $type"
+		[ "$(st .exception.type)" = "$xtype" ] || fail "exception type $(st .exception.type), want $xtype"
 		ping_ok vm1 10.10.2.2 || fail "vm1 cannot reach the remote VM"
 		ping_ok rvm 10.10.1.11 || fail "the remote VM cannot reach vm1"
-		log "$type: rx offloads $(st .exception.dpdk.rx_offloads), tx offloads $(st .exception.dpdk.tx_offloads)"
+		log "$xtype: rx offloads $(st .exception.dpdk.rx_offloads), tx offloads $(st .exception.dpdk.tx_offloads)"
 		for dir in up down; do
 			for r in $(seq "$RUNS"); do
 				port=$((5200 + RANDOM % 500))
@@ -56,13 +56,13 @@ for type in "${TYPES[@]}"; do
 				sleep 0.3
 				args=(-c 10.10.2.2 -p $port -t "$T" -J)
 				[ $dir = down ] && args+=(-R)
-				in_ns vm1 iperf3 "${args[@]}" >"$WORK/c.json" || fail "iperf3 $type $dir failed"
+				in_ns vm1 iperf3 "${args[@]}" >"$WORK/c.json" || fail "iperf3 $xtype $dir failed"
 				bps=$(jq '.end.sum_received.bits_per_second' "$WORK/c.json")
-				echo "$type $dir $bps $(jq '.end.sum_sent.retransmits // 0' "$WORK/c.json")" >>"$OUT"
-				log "$type $dir run $r: $(awk -v b="$bps" 'BEGIN { printf "%.3f", b / 1e9 }') Gb/s"
+				echo "$xtype $dir $bps $(jq '.end.sum_sent.retransmits // 0' "$WORK/c.json")" >>"$OUT"
+				log "$xtype $dir run $r: $(awk -v b="$bps" 'BEGIN { printf "%.3f", b / 1e9 }') Gb/s"
 			done
 		done
-		log "$type offload counters: tso to the NIC $(fwd offload_tso_hw), cut here $(fwd offload_tso_sw) into $(fwd offload_tso_sw_segs) frames, checksums here $(fwd offload_csum_sw), by the NIC $(fwd offload_csum_hw), dropped $(fwd drop_offload)"
+		log "$xtype offload counters: tso to the NIC $(fwd offload_tso_hw), cut here $(fwd offload_tso_sw) into $(fwd offload_tso_sw_segs) frames, checksums here $(fwd offload_csum_sw), by the NIC $(fwd offload_csum_hw), dropped $(fwd drop_offload)"
 		finish
 	)
 done
@@ -70,13 +70,13 @@ done
 echo
 echo "exception port types, iperf3 TCP through the fast path (median of $RUNS x ${T}s, bed ${AGT_BED:-netns}):"
 printf '%-12s %12s %12s %10s\n' type "VM->wire" "wire->VM" "retrans"
-for type in "${TYPES[@]}"; do
-	up=$(awk -v t="$type" '$1 == t && $2 == "up" { print $3 }' "$OUT" | median)
-	down=$(awk -v t="$type" '$1 == t && $2 == "down" { print $3 }' "$OUT" | median)
-	rt=$(awk -v t="$type" '$1 == t { n += $4 } END { print n + 0 }' "$OUT")
-	printf '%-12s %10.3f Gb/s %8.3f Gb/s %8d\n' "$type" "$(awk -v b="$up" 'BEGIN { print b / 1e9 }')" \
+for xtype in "${TYPES[@]}"; do
+	up=$(awk -v t="$xtype" '$1 == t && $2 == "up" { print $3 }' "$OUT" | median)
+	down=$(awk -v t="$xtype" '$1 == t && $2 == "down" { print $3 }' "$OUT" | median)
+	rt=$(awk -v t="$xtype" '$1 == t { n += $4 } END { print n + 0 }' "$OUT")
+	printf '%-12s %10.3f Gb/s %8.3f Gb/s %8d\n' "$xtype" "$(awk -v b="$up" 'BEGIN { print b / 1e9 }')" \
 		"$(awk -v b="$down" 'BEGIN { print b / 1e9 }')" "$rt"
-	echo "$type $up $down" >>"$OUT.sum"
+	echo "$xtype $up $down" >>"$OUT.sum"
 done
 if [ "${#TYPES[@]}" -ge 2 ]; then
 	read -r a aup adown < <(sed -n 1p "$OUT.sum")

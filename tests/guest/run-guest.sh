@@ -105,7 +105,8 @@ install -m 0755 "$IMAGE/busybox" "$JOB/busybox"
 	done < <(compgen -e | grep '^AGT_' | grep -v '^AGT_BED$' || true)
 	printf 'cd %q\n' "$SRC_DIR"
 	printf 'exec bash %q' "$SCRIPT"
-	printf ' %q' "$@"
+	# (printf with no argument left would still print one: '')
+	[ $# -eq 0 ] || printf ' %q' "$@"
 	echo
 } >"$JOB/job.sh"
 
@@ -114,6 +115,9 @@ case ${AGTGUEST_NET:-tap} in
 tap)
 	# the taps' bridge; qemu (run inside the namespace) makes the taps
 	NETNS=agtguest-$$
+	# a CI run lists it, so that its safety net removes it if this script
+	# is killed before its own cleanup (.ci/run)
+	if [ -n "${AGT_NETNS_REGISTRY:-}" ]; then echo "$NETNS" >>"$AGT_NETNS_REGISTRY"; fi
 	ip netns add "$NETNS"
 	ip -n "$NETNS" link set lo up
 	ip -n "$NETNS" link add agtgbr0 type bridge
