@@ -15,6 +15,14 @@
 #                            2 partial
 #
 # PREFIX (default "lab") makes every name unique, so labs can coexist.
+# AGT_LAB_HOSTS=2: a second hypervisor host on the same wire, as the seed's
+# two-host setup: ${P}-host1 with its NIC (nic0, a veth to the wire's eth1)
+# and one VM, ${P}-h1vm1 (10.10.3.11/24, fd00:30::11/64, behind host 1's
+# vm1p; host 1's agentd gives it 10.10.3.1 / fd00:30::1 and the underlay
+# 192.168.100.3 / fd00:100::3). The wire then switches: its eth0 and eth1
+# are ports of a bridge wbr0 that carries its addresses; it routes
+# 10.10.3.0/24 and fd00:30::/64 via host 1. DPDK file prefix and BPF pin
+# name of host 1: ${P}h1 (down removes their leftovers too).
 # AGT_LAB_WIRE_DEV=NETDEV (the guest bed, tests/guest/): the wire's end is
 # that existing netdev (a NIC cabled to the host's NIC) instead of a veth,
 # and the host is the caller's own namespace, not ${P}-host, because the
@@ -61,12 +69,23 @@ readonly P=${2:-lab}
 readonly WIRE_DEV=${AGT_LAB_WIRE_DEV:-}
 if [[ -n $WIRE_DEV ]]; then
 	readonly NS_HOST= # the caller's namespace
-	readonly ALL_NS=("$P-vm1" "$P-vm2" "$P-wire" "$P-rvm")
+	ALL_NS=("$P-vm1" "$P-vm2" "$P-wire" "$P-rvm")
 else
 	readonly NS_HOST=$P-host
-	readonly ALL_NS=("$NS_HOST" "$P-vm1" "$P-vm2" "$P-wire" "$P-rvm")
+	ALL_NS=("$NS_HOST" "$P-vm1" "$P-vm2" "$P-wire" "$P-rvm")
 fi
 readonly NS_VM1=$P-vm1 NS_VM2=$P-vm2 NS_WIRE=$P-wire NS_RVM=$P-rvm
+readonly HOSTS=${AGT_LAB_HOSTS:-1}
+[[ $HOSTS == 1 || $HOSTS == 2 ]] || die "AGT_LAB_HOSTS=$HOSTS: 1 or 2"
+[[ $HOSTS == 1 || -z $WIRE_DEV ]] || die "AGT_LAB_HOSTS=2 is a netns lab only (no AGT_LAB_WIRE_DEV)"
+readonly NS_HOST1=$P-host1 NS_H1VM1=$P-h1vm1
+# (down and status look at host 1's namespaces whenever they exist)
+EXTRA_NS=()
+if [[ $HOSTS == 2 ]] || [[ -e /run/netns/$NS_HOST1 || -e /run/netns/$NS_H1VM1 ]]; then
+	EXTRA_NS=("$NS_HOST1" "$NS_H1VM1")
+fi
+ALL_NS=("${ALL_NS[@]}" "${EXTRA_NS[@]}")
+readonly EXTRA_NS ALL_NS
 
 ns_exists() {
 	[[ -e /run/netns/$1 ]]
@@ -169,9 +188,22 @@ lab_up() {
 	# bed, agentd takes the PCI NIC nic0 as it finds it.)
 	[[ -n $WIRE_DEV ]] || host_ip link set nic0 up
 
-	# Wire: the remote router.
-	addr "$NS_WIRE" eth0 192.168.100.2/24
-	addr "$NS_WIRE" eth0 fd00:100::2/64
+	# Wire: the remote router (and, with two hosts, the switch between
+	# them: its addresses on the bridge of both hosts' cables).
+	local wif=eth0
+	if [[ $HOSTS == 2 ]]; then
+		veth_pair "$NS_HOST1" nic0 "$NS_WIRE" eth1
+		veth_pair "$NS_HOST1" vm1p "$NS_H1VM1" eth0
+		ip -n "$NS_HOST1" link set nic0 up
+		ip -n "$NS_WIRE" link add wbr0 type bridge
+		ip -n "$NS_WIRE" link set eth0 master wbr0
+		ip -n "$NS_WIRE" link set eth1 master wbr0
+		ip -n "$NS_WIRE" link set eth1 up
+		ip -n "$NS_WIRE" link set wbr0 up
+		wif=wbr0
+	fi
+	addr "$NS_WIRE" $wif 192.168.100.2/24
+	addr "$NS_WIRE" $wif fd00:100::2/64
 	addr "$NS_WIRE" rvm0 10.10.2.1/24
 	addr "$NS_WIRE" rvm0 fd00:20::1/64
 	ip -n "$NS_WIRE" link set eth0 up
@@ -180,6 +212,10 @@ lab_up() {
 	ns_sysctl "$NS_WIRE" net.ipv6.conf.all.forwarding=1
 	ip -n "$NS_WIRE" route add 10.10.1.0/24 via 192.168.100.1
 	ip -n "$NS_WIRE" -6 route add fd00:10::/64 via fd00:100::1
+	if [[ $HOSTS == 2 ]]; then
+		ip -n "$NS_WIRE" route add 10.10.3.0/24 via 192.168.100.3
+		ip -n "$NS_WIRE" -6 route add fd00:30::/64 via fd00:100::3
+	fi
 	# Checksum trade-off (wire -> VM direction). A veth hands its peer
 	# packets with CHECKSUM_PARTIAL (checksum left for "hardware" to finish).
 	# A real NIC would finish it; DPDK's af_packet/af_xdp on nic0 receive the
@@ -193,6 +229,10 @@ lab_up() {
 	if [[ -z $WIRE_DEV ]]; then
 		in_ns "$NS_WIRE" ethtool -K eth0 tx off >/dev/null ||
 			die "$NS_WIRE: ethtool -K eth0 tx off failed"
+	fi
+	if [[ $HOSTS == 2 ]]; then
+		in_ns "$NS_WIRE" ethtool -K eth1 tx off >/dev/null ||
+			die "$NS_WIRE: ethtool -K eth1 tx off failed"
 	fi
 
 	# Remote VM behind the wire.
@@ -212,6 +252,13 @@ lab_up() {
 		ip -n "$ns" route add default via 10.10.1.1
 		ip -n "$ns" -6 route add default via fd00:10::1
 	done
+	if [[ $HOSTS == 2 ]]; then
+		addr "$NS_H1VM1" eth0 10.10.3.11/24
+		addr "$NS_H1VM1" eth0 fd00:30::11/64
+		ip -n "$NS_H1VM1" link set eth0 up
+		ip -n "$NS_H1VM1" route add default via 10.10.3.1
+		ip -n "$NS_H1VM1" -6 route add default via fd00:30::1
+	fi
 
 	trap - EXIT
 	echo "lab $P is up: namespaces ${ALL_NS[*]}"
@@ -280,23 +327,27 @@ lab_down() {
 	# Leftovers of a crashed run, or of a leak: this lab's pins (the bpffs
 	# itself is shared and stays mounted), the DPDK runtime dir and hugepage
 	# files of --file-prefix $P. Nothing outside this prefix.
-	if [[ -e $BPFFS/$P ]]; then
-		found=1
-		leftover "BPF pins ($(find "$BPFFS/$P" -mindepth 1 -printf '%P ' 2>/dev/null))" \
-			"${BPFFS:?}/$P"
-	fi
-	if [[ -d /run/dpdk/$P ]]; then
-		found=1
-		leftover "DPDK runtime dir ($(find "/run/dpdk/$P" -mindepth 1 -printf '%P ' 2>/dev/null))" \
-			"/run/dpdk/$P"
-	fi
-	for mnt in $(awk '$3 == "hugetlbfs" {print $2}' /proc/mounts); do
-		files=$(compgen -G "$mnt/${P}map_*" || true)
-		if [[ -n $files ]]; then
+	local pfx pfxs=("$P")
+	[[ ${#EXTRA_NS[@]} -eq 0 ]] || pfxs+=("${P}h1")
+	for pfx in "${pfxs[@]}"; do
+		if [[ -e $BPFFS/$pfx ]]; then
 			found=1
-			# shellcheck disable=SC2086
-			leftover "hugepage files" $files
+			leftover "BPF pins ($(find "$BPFFS/$pfx" -mindepth 1 -printf '%P ' 2>/dev/null))" \
+				"${BPFFS:?}/$pfx"
 		fi
+		if [[ -d /run/dpdk/$pfx ]]; then
+			found=1
+			leftover "DPDK runtime dir ($(find "/run/dpdk/$pfx" -mindepth 1 -printf '%P ' 2>/dev/null))" \
+				"/run/dpdk/$pfx"
+		fi
+		for mnt in $(awk '$3 == "hugetlbfs" {print $2}' /proc/mounts); do
+			files=$(compgen -G "$mnt/${pfx}map_*" || true)
+			if [[ -n $files ]]; then
+				found=1
+				# shellcheck disable=SC2086
+				leftover "hugepage files" $files
+			fi
+		done
 	done
 	if ((rc != 0)); then
 		return "$rc"

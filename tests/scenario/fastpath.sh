@@ -26,14 +26,7 @@ r0=$(steer_cnt vm_redirected)
 e0=$(steer_cnt exc_redirected)
 p0=$(vm_pass)
 
-iperf() { # name, client args...
-	local name=$1 port=$((5200 + RANDOM % 500))
-	shift
-	in_ns rvm iperf3 -s -D -1 -p $port --logfile "$WORK/iperf-s-$name.log"
-	sleep 0.3
-	in_ns vm1 iperf3 -c 10.10.2.2 -p $port -J "$@" >"$WORK/iperf-$name.json" ||
-		fail "iperf3 $name failed: $(tail -3 "$WORK/iperf-$name.json")"
-}
+iperf() { iperf_run "$1" rvm vm1 10.10.2.2 "${@:2}"; } # name client-args...
 iperf up -t 3
 iperf down -t 3 -R
 up=$(jq '.end.sum_received.bits_per_second' "$WORK/iperf-up.json")

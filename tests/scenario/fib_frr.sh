@@ -8,139 +8,19 @@
 # VM traffic on the fast path, and leave it again on a withdraw and when the
 # session drops.
 #
-# The FRR instances are private to the run: config, pid files, zserv and vty
-# sockets under $WORK, no vty TCP port; they are not started through systemd
-# or /etc/frr and do not see (or disturb) a host's own FRR. Only the PIDs
-# started here are stopped. Timings are logged, never asserted.
+# The FRR instances are private to the run (lib_frr.sh). Timings are
+# logged, never asserted.
 . "$(dirname "$0")/lib.sh"
-
-FRR_BIN=${FRR_BIN:-/usr/lib/frr}
-FRR_PIDS=()  # every FRR daemon started here
-FRR_NAMES=() # its daemon name (zebra|bgpd), same index
-FRR_OK=
-FRR_TMPDIR_EXISTED=1
-[ -d /var/tmp/frr ] || FRR_TMPDIR_EXISTED=
+. "$(dirname "$0")/lib_frr.sh"
 
 extra_cleanup() {
-	local i pid alive
-	for pid in "${FRR_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-	for i in $(seq 50); do
-		alive=
-		for pid in "${FRR_PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-		[ -n "$alive" ] || break
-		sleep 0.1
-	done
-	for pid in "${FRR_PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null; done
 	[ -z "${ROUTE_MON:-}" ] || kill -TERM "$ROUTE_MON" 2>/dev/null
-	if [ -z "$FRR_OK" ] && [ -n "${WORK:-}" ]; then
-		for f in "$WORK"/frr-*/*.log; do
-			[ -s "$f" ] || continue
-			log "$f (last 15 lines):"
-			tail -n 15 "$f" >&2
-		done
-	fi
-	# FRR keeps a crash-log buffer in /var/tmp/frr/DAEMON.PID, removed
-	# only on a clean exit (the wire bgpd is killed with SIGKILL).
-	for i in "${!FRR_PIDS[@]}"; do
-		rm -rf "/var/tmp/frr/${FRR_NAMES[$i]}.${FRR_PIDS[$i]}"
-	done
-	[ -n "$FRR_TMPDIR_EXISTED" ] || rmdir /var/tmp/frr 2>/dev/null
-	true
+	frr_cleanup
 }
 
 scenario_init fibfrr
 
-for d in zebra bgpd; do
-	[ -x "$FRR_BIN/$d" ] || fail "$FRR_BIN/$d not found: install frr (.ci/install-deps.sh)"
-done
-command -v vtysh >/dev/null || fail "vtysh not found: install frr (.ci/install-deps.sh)"
-getent passwd frr >/dev/null || fail "no user frr: install frr (.ci/install-deps.sh)"
-# The daemons drop to user frr (Debian's FRR insists that its user be in
-# the vty group frrvty, which root is not): let it reach its own dirs.
-chmod 711 "$WORK"
-
-# True while the clock is before epoch END.
-before() { awk -v a="$(now)" -v b="$1" 'BEGIN { exit !(a < b) }'; }
-
-# wait_until TIMEOUT_S WHAT CMD...: poll CMD every 50 ms until it succeeds;
-# fail with WHAT when TIMEOUT_S has passed. Sets SEEN (epoch s).
-wait_until() {
-	local timeout=$1 what=$2 end
-	shift 2
-	end=$(fcalc "$(now) + $timeout")
-	while :; do
-		if "$@"; then
-			SEEN=$(now)
-			return 0
-		fi
-		before "$end" || fail "$what (not within ${timeout}s)"
-		sleep 0.05
-	done
-}
-
-# frr_start SIDE(host|wire) DAEMON ARGS...: one FRR daemon in $P-SIDE, with
-# every path in $WORK/frr-SIDE, not daemonized: its PID (ip netns exec
-# execs it) is $!, recorded for the cleanup, and in FRR_LAST.
-frr_start() {
-	local side=$1 d=$2 dir=$WORK/frr-$1
-	shift 2
-	ip netns exec "$P-$side" "$FRR_BIN/$d" -f "$dir/$d.conf" -i "$dir/$d.pid" \
-		-z "$dir/zserv.api" --vty_socket "$dir" -A 127.0.0.1 -P 0 \
-		-u frr -g frr --log "file:$dir/$d.log" --log-level info "$@" \
-		</dev/null >>"$dir/$d.out" 2>&1 &
-	FRR_PIDS+=($!)
-	FRR_NAMES+=("$d")
-	FRR_LAST=$!
-}
-
-# vtysh against one side's instance only.
-vty() { # side commands...
-	local side=$1
-	shift
-	local args=() c
-	for c in "$@"; do args+=(-c "$c"); done
-	vtysh --config_dir "$WORK/frr-$side" --vty_socket "$WORK/frr-$side" "${args[@]}"
-}
-
-# The config of one side: zebra.conf, bgpd.conf.
-frr_config() { # side AS router-id peer4 peer6 peer-AS
-	local side=$1 as=$2 rid=$3 peer4=$4 peer6=$5 peeras=$6 dir=$WORK/frr-$1
-	mkdir -p "$dir"
-	printf 'hostname %s-%s\n' "$P" "$side" >"$dir/zebra.conf"
-	: >"$dir/vtysh.conf"
-	{
-		cat <<-EOF
-			hostname $P-$side
-			router bgp $as
-			 bgp router-id $rid
-			 no bgp ebgp-requires-policy
-			 no bgp network import-check
-			 bgp log-neighbor-changes
-			 neighbor $peer4 remote-as $peeras
-			 neighbor $peer4 timers 3 9
-			 neighbor $peer4 timers connect 1
-			 neighbor $peer4 advertisement-interval 0
-			 neighbor $peer6 remote-as $peeras
-			 neighbor $peer6 timers 3 9
-			 neighbor $peer6 timers connect 1
-			 neighbor $peer6 advertisement-interval 0
-			 address-family ipv4 unicast
-			  no neighbor $peer6 activate
-		EOF
-		[ "$side" = wire ] && printf '  network %s\n' 10.77.0.0/16 10.78.1.0/24
-		cat <<-EOF
-			 exit-address-family
-			 address-family ipv6 unicast
-			  neighbor $peer6 activate
-		EOF
-		[ "$side" = wire ] && printf '  network %s\n' fd00:77::/48
-		cat <<-EOF
-			 exit-address-family
-			exit
-		EOF
-	} >"$dir/bgpd.conf"
-	chown -R frr:frr "$dir"
-}
+frr_check
 
 # The host kernel's route notifications, timestamped (ip -ts monitor):
 # when a route really appeared or went, independent of the polling.
@@ -258,7 +138,7 @@ in_ns wire ip addr add fd00:77::1/128 dev lo
 
 mon_start
 frr_config host 65001 192.168.100.1 192.168.100.2 fd00:100::2 65002
-frr_config wire 65002 192.168.100.2 192.168.100.1 fd00:100::1 65001
+frr_config wire 65002 192.168.100.2 192.168.100.1 fd00:100::1 65001 "10.77.0.0/16 10.78.1.0/24" fd00:77::/48
 t_frr=$(now)
 for side in wire host; do
 	frr_start "$side" zebra
@@ -272,10 +152,6 @@ done
 pass "FRR zebra + bgpd running in $P-host (AS 65001) and $P-wire (AS 65002)"
 
 # 2. The session comes up; BGP installs the routes in the host kernel.
-established() { # side peer
-	vty "$1" "show bgp neighbors $2 json" 2>/dev/null |
-		jq -e --arg p "$2" '.[$p].bgpState == "Established"' >/dev/null
-}
 wait_until 30 "BGP session 192.168.100.1 <-> 192.168.100.2 not Established" established host 192.168.100.2
 log "IPv4 BGP session Established $(ms_between "$t_frr" "$SEEN") ms after FRR started"
 wait_until 30 "BGP session fd00:100::1 <-> fd00:100::2 not Established" established host fd00:100::2

@@ -38,10 +38,66 @@ in_ns() {
 	shift
 	if [ "$ns" = host ] && [ "$AGT_BED" = guest ]; then
 		"$@"
+	elif [ "$ns" = host ]; then
+		ip netns exec "$P-$LAB_HOST" "$@"
 	else
 		ip netns exec "$P-$ns" "$@"
 	fi
 }
+
+# ---- the lab's hosts (AGT_LAB_HOSTS=2: a second one, tests/lab/lab.sh) ----
+# What names a host: its namespace (in_ns host), agentd's socket, config,
+# pid and log, the DPDK file prefix / BPF pin name and the IPv4 underlay
+# address. use_host N makes host N the one every helper (st, agentctl,
+# start_agentd, end_checks, ...) works on; host 0 is current at first.
+LAB_HOST=host
+HP= # file prefix / pin name ($P for host 0)
+UL4=192.168.100.1
+CUR_HOST=0
+HOST_VARS="SOCK CONF AGENTD_PID AGENTD_LOG LAB_HOST HP UL4 FD_BASE FD_BASE_PID"
+declare -A HOSTV=()
+use_host() { # N
+	local k
+	[ "$1" = "$CUR_HOST" ] && return 0
+	for k in $HOST_VARS; do HOSTV[$CUR_HOST.$k]=${!k-}; done
+	CUR_HOST=$1
+	for k in $HOST_VARS; do printf -v "$k" '%s' "${HOSTV[$1.$k]-}"; done
+}
+
+# Host 1's identity and config: host 0's config with host 1's socket,
+# prefix, VM network (10.10.3.0/24, fd00:30::/64; one VM port, vm1p),
+# underlay (.3 / ::3) and routes to host 0's VMs; its forwarding lcore on
+# CPU 0 (host 0's is on CPU 1: --main-lcore, DPDK would make the lowest
+# listed lcore the main one). Host 0's config gets the routes to host 1's
+# VMs. AGT_TWO_HOSTS_ROUTES=bgp: no static routes between the hosts (a
+# routing daemon announces them).
+two_hosts_setup() {
+	local c1=$WORK/agentd-h1.conf
+	HOSTV[1.SOCK]=/run/agentd/${P}h1.sock
+	HOSTV[1.CONF]=$c1
+	HOSTV[1.AGENTD_LOG]=$WORK/agentd-h1.log
+	HOSTV[1.LAB_HOST]=host1
+	HOSTV[1.HP]=${P}h1
+	HOSTV[1.UL4]=192.168.100.3
+	sed -e "s|$SOCK|${HOSTV[1.SOCK]}|" \
+	    -e "s|file_prefix = \"$P\"|file_prefix = \"${P}h1\"|" \
+	    -e "s|pin_name = \"$P\"|pin_name = \"${P}h1\"|" \
+	    -e 's|eal_args = \[ "--no-huge"|eal_args = [ "--main-lcore", "1", "--no-huge"|' \
+	    -e 's|"10.10.1.1/24", "fd00:10::1/64"|"10.10.3.1/24", "fd00:30::1/64"|' \
+	    -e 's|ports = \[ "vm1p", "vm2p" \];|ports = [ "vm1p" ];|' \
+	    -e 's|"192.168.100.1/24", "fd00:100::1/64"|"192.168.100.3/24", "fd00:100::3/64"|' \
+	    "$CONF" >"$c1"
+	for k in "${HOSTV[1.SOCK]}" "\"${P}h1\"" '"--main-lcore", "1"' '"10.10.3.1/24"' 'ports = \[ "vm1p" \]' \
+		'"192.168.100.3/24"'; do
+		grep -q "$k" "$c1" || fail "config template changed: host 1's $k not rendered"
+	done
+	[ "${AGT_TWO_HOSTS_ROUTES:-static}" = static ] || return 0
+	sed -i -e 's|{ dst = "fd00:20::/64"; via = "fd00:100::2"; }|{ dst = "fd00:20::/64"; via = "fd00:100::2"; },\n\t{ dst = "10.10.1.0/24"; via = "192.168.100.1"; },\n\t{ dst = "fd00:10::/64"; via = "fd00:100::1"; }|' "$c1"
+	sed -i -e 's|{ dst = "fd00:20::/64"; via = "fd00:100::2"; }|{ dst = "fd00:20::/64"; via = "fd00:100::2"; },\n\t{ dst = "10.10.3.0/24"; via = "192.168.100.3"; },\n\t{ dst = "fd00:30::/64"; via = "fd00:100::3"; }|' "$CONF"
+	grep -q 'dst = "10.10.1.0/24"' "$c1" || fail "config template changed: host 1's route to host 0 not rendered"
+	grep -q 'dst = "10.10.3.0/24"' "$CONF" || fail "config template changed: host 0's route to host 1 not rendered"
+}
+
 
 # The lab of prefix $P, with its work dir, rendered config and cleanup trap.
 lab_setup() { # work-dir-template
@@ -57,6 +113,8 @@ lab_setup() { # work-dir-template
 		fail "lab up"
 	}
 	render_config
+	HP=$P
+	if [ "${AGT_LAB_HOSTS:-1}" = 2 ]; then two_hosts_setup; fi
 }
 
 scenario_init() {
@@ -128,14 +186,20 @@ scenario_cleanup() {
 			rc=1
 		fi
 	fi
-	if [ -n "${AGENTD_PID:-}" ] && kill -0 "$AGENTD_PID" 2>/dev/null; then
-		kill -TERM "$AGENTD_PID"
-		for _ in $(seq 50); do kill -0 "$AGENTD_PID" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$AGENTD_PID" 2>/dev/null
-		wait "$AGENTD_PID" 2>/dev/null
-	fi
-	# A dataplane left behind (agentd killed) must not survive the test.
-	pkill -KILL -f -- "--file-prefix $P " 2>/dev/null
+	local h
+	for h in 1 0; do
+		[ "$h" = 0 ] || [ "${AGT_LAB_HOSTS:-1}" = 2 ] || continue
+		use_host "$h"
+		if [ -n "${AGENTD_PID:-}" ] && kill -0 "$AGENTD_PID" 2>/dev/null; then
+			kill -TERM "$AGENTD_PID"
+			for _ in $(seq 50); do kill -0 "$AGENTD_PID" 2>/dev/null || break; sleep 0.1; done
+			kill -KILL "$AGENTD_PID" 2>/dev/null
+			wait "$AGENTD_PID" 2>/dev/null
+		fi
+		# A dataplane left behind (agentd killed) must not survive the test.
+		pkill -KILL -f -- "--file-prefix $HP " 2>/dev/null
+		[ "$h" = 0 ] || rm -f "$SOCK"
+	done
 	if declare -F extra_cleanup >/dev/null; then extra_cleanup; fi
 	# lab.sh reports what it had to remove besides the lab (pins, DPDK
 	# files of this prefix): after a scenario that passed, a leak.
@@ -177,7 +241,7 @@ start_agentd() {
 	if [ "$AGT_BED" = guest ]; then
 		"$BIN_DIR/agentd" -c "$CONF" ${AGENTD_ARGS:-} >>"$AGENTD_LOG" 2>&1 &
 	else
-		ip netns exec "$P-host" "$BIN_DIR/agentd" -c "$CONF" ${AGENTD_ARGS:-} >>"$AGENTD_LOG" 2>&1 &
+		ip netns exec "$P-$LAB_HOST" "$BIN_DIR/agentd" -c "$CONF" ${AGENTD_ARGS:-} >>"$AGENTD_LOG" 2>&1 &
 	fi
 	AGENTD_PID=$!
 }
@@ -238,6 +302,18 @@ steer_cnt() { st ".steering.counters.$1.packets"; }
 kernel_fwd() {
 	in_ns host nstat -az IpForwDatagrams Ip6OutForwDatagrams 2>/dev/null |
 		awk '/IpForwDatagrams|Ip6OutForwDatagrams/ {n += $2} END {print n + 0}'
+}
+
+# iperf_run NAME SERVER_NS CLIENT_NS DST CLIENT-ARGS...: one iperf3 test
+# (a one-off server in SERVER_NS, a random port), its JSON in
+# $WORK/iperf-NAME.json; fails the scenario if the client fails.
+iperf_run() {
+	local name=$1 sns=$2 cns=$3 dst=$4 port=$((5200 + RANDOM % 500))
+	shift 4
+	in_ns "$sns" iperf3 -s -D -1 -p $port --logfile "$WORK/iperf-s-$name.log"
+	sleep 0.3
+	in_ns "$cns" iperf3 -c "$dst" -p $port -J "$@" >"$WORK/iperf-$name.json" ||
+		fail "iperf3 $name failed: $(tail -3 "$WORK/iperf-$name.json")"
 }
 
 # Start agentd and wait until the fast path is on (mode dpdk, steering fast).
@@ -357,7 +433,8 @@ assert_fwd_grows() {
 # and one XDP program on the NIC: nothing duplicated, nothing leaked.
 assert_steering_single() {
 	local dev n
-	for dev in vm1p vm2p; do
+	# (the VM ports of this host's config)
+	for dev in $(sed -n 's/^[[:space:]]*ports = \[\(.*\)\];.*/\1/p' "$CONF" | tr -d '",'); do
 		n=$(in_ns host tc filter show dev "$dev" ingress | grep -c "name steer_vm_ingres" || true)
 		[ "$n" -eq 1 ] || fail "$dev has $n steering filters, want 1"
 	done
@@ -432,14 +509,14 @@ assert_clean_state() {
 	# (set -e or not: this runs in the scenario's shell and in a subshell)
 	exc=$(conf_str ifname) || exit 1
 	bpffs=$(conf_str bpffs) || exit 1
-	[ "$(conf_str pin_name)" = "$P" ] && [ "$(conf_str file_prefix)" = "$P" ] ||
-		fail "pin_name / file_prefix of $CONF are not the lab prefix $P"
+	[ "$(conf_str pin_name)" = "$HP" ] && [ "$(conf_str file_prefix)" = "$HP" ] ||
+		fail "pin_name / file_prefix of $CONF are not the host's prefix $HP"
 	[ -n "${AGENTD_PID:-}" ] && kill -0 "$AGENTD_PID" 2>/dev/null && fail "agentd is still running"
-	pgrep -f -- "--file-prefix $P " >/dev/null && fail "a dataplane process survived the stop"
+	pgrep -f -- "--file-prefix $HP " >/dev/null && fail "a dataplane process survived the stop"
 	in_ns host ip link show "$exc" >/dev/null 2>&1 && fail "exception netdev $exc left after stop"
 	in_ns host ip link show "$exc-dp" >/dev/null 2>&1 && fail "af_xdp veth peer $exc-dp left after stop"
-	[ -e "$bpffs/$P" ] &&
-		fail "BPF pins left in $bpffs/$P: $(find "$bpffs/$P" -mindepth 1 -printf '%P ' 2>/dev/null)"
+	[ -e "$bpffs/$HP" ] &&
+		fail "BPF pins left in $bpffs/$HP: $(find "$bpffs/$HP" -mindepth 1 -printf '%P ' 2>/dev/null)"
 	# No XDP program, no tc filter on any netdev of the lab (it makes none).
 	for ns in host vm1 vm2 wire rvm; do
 		out=$(in_ns "$ns" ip -d -o link show | grep -o '^[0-9]*: [^:@]*\|prog/xdp[a-z]* id [0-9]*' |
@@ -453,13 +530,13 @@ assert_clean_state() {
 	done
 	# DPDK leaves config/fbarray_* (and, killed, its sockets) in its runtime
 	# dir; agentd removes the dir once the dataplane is gone.
-	[ -e "/var/run/dpdk/$P" ] && fail "DPDK runtime dir left: $(ls "/var/run/dpdk/$P" | tr '\n' ' ')"
+	[ -e "/var/run/dpdk/$HP" ] && fail "DPDK runtime dir left: $(ls "/var/run/dpdk/$HP" | tr '\n' ' ')"
 	for dir in $(awk '$3 == "hugetlbfs" {print $2}' /proc/mounts); do
-		compgen -G "$dir/${P}map_*" >/dev/null && fail "hugepage files $dir/${P}map_* left"
+		compgen -G "$dir/${HP}map_*" >/dev/null && fail "hugepage files $dir/${HP}map_* left"
 	done
 	[ -e "$SOCK" ] && fail "control socket $SOCK left"
-	[ -e "/run/agentd/dataplane-$P.error" ] && fail "the dataplane's error file left"
-	[ "$(in_ns host ip -o addr show dev nic0 to 192.168.100.1/32 | wc -l)" -eq 1 ] ||
+	[ -e "/run/agentd/dataplane-$HP.error" ] && fail "the dataplane's error file left"
+	[ "$(in_ns host ip -o addr show dev nic0 to "$UL4/32" | wc -l)" -eq 1 ] ||
 		fail "the underlay address is not on nic0 after stop"
 	true
 }
@@ -519,7 +596,7 @@ fcalc() { awk "BEGIN { printf \"%.6f\", $1 }"; }
 # Milliseconds from epoch T0 to T1, rounded: ms_between "$t0" "$t1"
 ms_between() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%d", (b - a) * 1000 + 0.5 }'; }
 
-# Wait until the underlay address 192.168.100.1 is on DEV (nic0 after a
+# Wait until the underlay address ($UL4, 192.168.100.1 on host 0) is on DEV (nic0 after a
 # failover, dp0 after a failback), watching the kernel rather than asking
 # agentd (a status request may wait for a hung dataplane). Sets ADDR_BEFORE
 # (last poll that did not see it) and ADDR_SEEN (first that did), epoch s.
@@ -529,7 +606,7 @@ wait_underlay_on() {
 	ADDR_BEFORE=$(now)
 	while :; do
 		t=$(now)
-		if [ -n "$(in_ns host ip -o addr show dev "$dev" to 192.168.100.1/32 2>/dev/null)" ]; then
+		if [ -n "$(in_ns host ip -o addr show dev "$dev" to "$UL4/32" 2>/dev/null)" ]; then
 			ADDR_SEEN=$t
 			return 0
 		fi
