@@ -816,6 +816,18 @@ static const struct field root_fields[] = {
     {0},
 };
 
+void agent_config_keys(void (*fn)(const char *section, const char *key, void *arg), void *arg)
+{
+	for (const struct field *f = root_fields; f->name != NULL; f++) {
+		fn("", f->name, arg);
+		const struct field *sub = f->parse == parse_group    ? f->sub
+					  : f->parse == parse_routes ? route_fields
+								     : NULL;
+		for (; sub != NULL && sub->name != NULL; sub++)
+			fn(f->name, sub->name, arg);
+	}
+}
+
 static void set_defaults(struct agent_config *cfg)
 {
 	cfg->log_level = AGENT_LOG_INFO;

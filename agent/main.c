@@ -85,17 +85,16 @@ static void usage(FILE *f)
 	       "  -c, --config FILE     configuration file (libconfig syntax, see agentd.conf(5))\n"
 	       "  -n, --check-config    validate the configuration and exit (0 ok, 2 invalid)\n"
 	       "  -L, --log-level LEVEL err|warning|notice|info|debug (overrides the file)\n"
+	       "  -V, --version         print the version and exit\n"
 	       "  -h, --help\n");
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"config", required_argument, NULL, 'c'},
-	    {"check-config", no_argument, NULL, 'n'},
-	    {"log-level", required_argument, NULL, 'L'},
-	    {"help", no_argument, NULL, 'h'},
-	    {0},
+	    {"config", required_argument, NULL, 'c'},	 {"check-config", no_argument, NULL, 'n'},
+	    {"log-level", required_argument, NULL, 'L'}, {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},	 {0},
 	};
 	static struct agentd agent = {.epfd = -1, .dp = {.pidfd = -1}};
 	struct agentd *a = &agent;
@@ -107,7 +106,7 @@ int main(int argc, char **argv)
 	sigset_t sigs;
 	int c, ret, sfd, dp_unclean = 0;
 
-	while ((c = getopt_long(argc, argv, "c:nL:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:nL:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			config = optarg;
@@ -124,6 +123,9 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
+			return 0;
+		case 'V':
+			printf("agentd %s\n", AGENT_VERSION);
 			return 0;
 		default:
 			usage(stderr);

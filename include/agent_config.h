@@ -142,6 +142,11 @@ int agent_config_load_ex(const char *file, const struct agent_config_opts *opts,
 int agent_config_load_buffer(const char *name, const void *buf, size_t len, const char *include_dir,
 			     struct agent_config *cfg, char *err, size_t errlen);
 
+/* Every key the loader knows, from its own table: FN(section, key, ARG)
+ * for each, section "" at the top level, "routes" for the keys of a route's
+ * group. What the docs are checked against (tests/unit/config_docs.c). */
+void agent_config_keys(void (*fn)(const char *section, const char *key, void *arg), void *arg);
+
 /* Free what agent_config_load allocated (eal_args). Safe on a zeroed struct. */
 void agent_config_free(struct agent_config *cfg);
 

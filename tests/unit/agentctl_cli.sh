@@ -41,3 +41,9 @@ rc=0; "$AGENTCTL" -s "$sock" status -q 2>/dev/null || rc=$?
 rc=0; out=$("$AGENTCTL" -s "$sock" version 2>/dev/null) || rc=$?
 [ "$rc" -eq 1 ] && echo "$out" | grep -q "^agentctl [0-9]" || fail "version, no agentd: exit $rc, '$out'"
 echo "exit codes: usage 2, unreachable 1"
+
+# agentd --version: the same version as agentctl's
+av=$("$BIN_DIR/agentd" --version)
+cv=$("$AGENTCTL" version 2>/dev/null | sed -n 's/^agentctl \([^ ]*\).*/\1/p' || true)
+[ "$av" = "agentd $cv" ] || fail "agentd --version: '$av', agentctl's version '$cv'"
+echo "ok: $av"
