@@ -162,6 +162,58 @@ static void print_port_offloads(json_t *p)
 	printf("  offloads: rx %s; tx %s\n", s(p, "rx_offloads"), s(p, "tx_offloads"));
 }
 
+/* agentctl ports: one object per port (agentctl(8), "JSON"): what the
+ * dataplane reports of its DPDK side ("dpdk": null while none runs) and the
+ * kernel netdev behind it ("kernel", "exists": false when absent: a
+ * vfio-pci NIC under DPDK). */
+static json_t *ports_of(json_t *st)
+{
+	json_t *nic = json_object_get(st, "nic"), *exc = json_object_get(st, "exception");
+	json_t *arr = json_array(), *p;
+
+	p = json_pack("{s:s,s:s,s:s}", "role", "nic", "device", s(nic, "device"), "kernel_netdev",
+		      s(nic, "kernel_netdev"));
+	json_object_set(p, "dpdk", json_object_get(nic, "dpdk") ?: json_null());
+	json_object_set(p, "kernel", json_object_get(nic, "kernel") ?: json_null());
+	json_array_append_new(arr, p);
+	p = json_pack("{s:s,s:s,s:s,s:s}", "role", "exception", "type", s(exc, "type"), "why",
+		      s(exc, "why"), "kernel_netdev", s(exc, "ifname"));
+	json_object_set(p, "dpdk", json_object_get(exc, "dpdk") ?: json_null());
+	json_object_set(p, "kernel", json_object_get(exc, "kernel") ?: json_null());
+	json_array_append_new(arr, p);
+	return arr;
+}
+
+static void print_ports(json_t *st)
+{
+	json_t *ports = ports_of(st), *p;
+	size_t idx;
+
+	json_array_foreach(ports, idx, p)
+	{
+		json_t *d = json_object_get(p, "dpdk"), *k = json_object_get(p, "kernel");
+		printf("%-10s %s", s(p, "role"),
+		       strcmp(s(p, "role"), "nic") == 0 ? s(p, "device") : s(p, "type"));
+		if (json_is_object(d))
+			printf(
+			    ": port %lld, driver %s (%s), mac %s, mtu %lld, link %s, %lld Mb/s\n",
+			    i(d, "port_id"), s(d, "driver"), s(d, "type"), s(d, "mac"), i(d, "mtu"),
+			    truthy(d, "link_up") ? "up" : "down", i(d, "speed_mbps"));
+		else
+			printf(": no dataplane\n");
+		print_port_offloads(d);
+		print_port_counters("counters:", json_is_object(d) ? d : NULL);
+		printf("  kernel netdev %s: ", s(p, "kernel_netdev"));
+		if (json_is_true(json_object_get(k, "exists"))) {
+			printf("mac %s, mtu %lld, %s", s(k, "mac"), i(k, "mtu"),
+			       truthy(k, "up") ? "up" : "down");
+			print_addrs(json_object_get(k, "addresses"));
+		} else
+			printf("absent (the port is DPDK's)\n");
+	}
+	json_decref(ports);
+}
+
 static void print_status(json_t *st)
 {
 	json_t *dp = json_object_get(st, "dataplane"), *nic = json_object_get(st, "nic");
@@ -524,6 +576,8 @@ static void usage(FILE *f)
 		"                    (PREFIX: only the routes inside it; --exact: only\n"
 		"                    PREFIX itself; --count: the number per family)\n"
 		"  neigh [--count]   the dataplane's mirror of the neighbour table\n"
+		"  ports             the NIC and the exception port: DPDK's side (driver,\n"
+		"                    link, MTU, offloads, counters) and the kernel netdev\n"
 		"  mode kernel       force the kernel path (maintenance); no restarts\n"
 		"  mode dpdk         back to DPDK (also clears a crash loop)\n"
 		"  version           agentctl's version and the running agentd's\n"
@@ -637,6 +691,9 @@ int main(int argc, char **argv)
 	} else if (strcmp(cmd, "status") == 0) {
 		type = AGENT_REQ_STATUS;
 		print = print_status;
+	} else if (strcmp(cmd, "ports") == 0) {
+		type = AGENT_REQ_STATUS;
+		print = print_ports;
 	} else if (strcmp(cmd, "mode") == 0) {
 		type = AGENT_REQ_MODE;
 		print = print_mode;
@@ -685,6 +742,10 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "version") == 0 && json) {
 		json_t *v =
 		    json_pack("{s:s,s:s}", "agentctl", AGENT_VERSION, "agentd", s(resp, "version"));
+		json_decref(resp);
+		resp = v;
+	} else if (strcmp(cmd, "ports") == 0 && json) {
+		json_t *v = ports_of(resp);
 		json_decref(resp);
 		resp = v;
 	}

@@ -24,6 +24,20 @@ v=$(agentctl version --json | jq -r .agentd)
 [ "$v" = "$(st .version)" ] && [ "$v" != null ] || fail "version --json: agentd '$v'"
 pass "version: agentctl and agentd $v"
 
+# ports: the NIC and the exception port, both sides of each
+agentctl ports >"$WORK/ports.txt" || fail "agentctl ports failed"
+grep -q '^nic  *net_af_xdp0,iface=nic0: port 0, driver net_af_xdp' "$WORK/ports.txt" ||
+	fail "agentctl ports lacks the NIC: $(head -n 3 "$WORK/ports.txt")"
+grep -q '^exception  *af_xdp: port 1, driver net_af_xdp' "$WORK/ports.txt" ||
+	fail "agentctl ports lacks the exception port: $(cat "$WORK/ports.txt")"
+grep -q 'kernel netdev dp0: mac ' "$WORK/ports.txt" || fail "agentctl ports lacks dp0's kernel side"
+agentctl ports --json >"$WORK/ports.json" || fail "agentctl ports --json failed"
+jq -e 'length == 2 and .[0].role == "nic" and .[1].role == "exception"
+	and (.[0].dpdk.rx_packets | type) == "number" and .[0].dpdk.mac == .[1].kernel.mac
+	and .[1].kernel.exists and .[1].type == "af_xdp" and (.[0].dpdk.tx_offloads | type) == "string"' \
+	"$WORK/ports.json" >/dev/null || fail "agentctl ports --json: $(jq -c . "$WORK/ports.json" | cut -c 1-400)"
+pass "ports: the NIC and the exception port, DPDK's side and the kernel's, text and JSON"
+
 # stats: the counters of status, one per line, the same values
 agentctl stats >"$WORK/stats.txt" || fail "agentctl stats failed"
 for name in forwarding.fast_vm_to_wire forwarding.fast_wire_to_vm kernel.IpForwDatagrams \
