@@ -76,6 +76,10 @@ static struct {
 	double failures[MAX_FAILURES]; /* monotonic seconds, ring */
 	unsigned n_failures;
 	bool forced, crash_loop;
+	/* the restart under way is `agentctl mode dpdk`'s: not counted as a
+	 * restart nor its takeover as a failback (forced_switches counts the
+	 * operator's switches) */
+	bool operator_start;
 	uint64_t failovers, failbacks, restarts;
 	double next_at;		       /* monotonic seconds of the pending timer */
 	const struct dp_heartbeat *hb; /* the dataplane's heartbeat page, read-only */
@@ -331,8 +335,9 @@ static void takeover_finish(struct agentd *a)
 	steering_set_fast(a, fb.fast);
 	nic_announce(a, a->cfg.exception.ifname);
 	agent_set_mode(a, MODE_DPDK, why[fb.tk]);
-	if (fb.tk != TK_INITIAL)
+	if (fb.tk != TK_INITIAL && !fb.operator_start)
 		fb.failbacks++;
+	fb.operator_start = false;
 	if (fb.tk == TK_HOLDDOWN || fb.tk == TK_VFIO_RESTART)
 		fb.backoff_ms = a->cfg.fallback.backoff_min_ms;
 }
@@ -408,6 +413,8 @@ void fallback_failover(struct agentd *a, const char *why)
 	/* a forced switch is the operator's, not a failure */
 	fb.fo_count = a->mode == MODE_DPDK && !fb.forced;
 	fb.fo_record = !fb.forced;
+	/* what restarts after a failure is the agent's own */
+	fb.operator_start = false;
 	/* 1. nothing more is redirected to dp0 */
 	steering_set_fast(a, false);
 	/* 2. a dataplane still there (hung, or a start that failed) is killed:
@@ -548,7 +555,8 @@ static void timer_cb(struct agentd *a, int fd, uint32_t events, void *arg)
 		return;
 	switch (fb.phase) {
 	case PH_RESTART_WAIT:
-		fb.restarts++;
+		if (!fb.operator_start)
+			fb.restarts++;
 		fb.start_initial = false;
 		/* A vfio-pci NIC must be bound to vfio-pci before EAL probes it:
 		 * no standby for it. */
@@ -848,6 +856,7 @@ void fallback_handover_done(struct agentd *a)
 	if (!fb.forced) {
 		/* `agentctl mode dpdk` came during the handover */
 		LOG(NOTICE, "agentctl mode dpdk: restarting the dataplane");
+		fb.operator_start = true;
 		fb.phase = PH_RESTART_WAIT;
 		fb.next_at = now_s();
 		arm(fb.timer_fd, 0, false);
@@ -885,6 +894,7 @@ int fallback_force(struct agentd *a, bool kernel)
 	if (a->mode == MODE_DPDK || fb.phase != PH_IDLE)
 		return 0; /* already there, or on its way */
 	LOG(NOTICE, "agentctl mode dpdk: restarting the dataplane");
+	fb.operator_start = true;
 	fb.phase = PH_RESTART_WAIT;
 	fb.next_at = now_s();
 	arm(fb.timer_fd, 0, false);
