@@ -434,9 +434,13 @@ static void slot_put(struct fib *f, uint32_t s)
 		return;
 	if (r->nhobj_id == 0)
 		rte_hash_del_key(c->by_key, &r->key);
+	/* Readers that took S from a table entry before it was removed read
+	 * f->nh[S] after: it stays valid until they are quiescent (NULLed
+	 * before, such a reader saw a route with no next hop and punted it
+	 * as "not fast"; test_fib's concurrent test caught one in 280k). */
+	quiesce(f);
 	nh = f->nh[s];
 	__atomic_store_n(&f->nh[s], NULL, __ATOMIC_RELEASE);
-	quiesce(f);
 	rte_free(nh);
 	free(r);
 	c->slots[s] = NULL;

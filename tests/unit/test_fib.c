@@ -664,7 +664,8 @@ static void test_scale(void **state)
 static struct fib *cf;
 static volatile int reader_stop;
 static volatile uint64_t reader_lookups, reader_fwd, reader_stale, reader_changed, reader_punt;
-static uint32_t seq_neigh, seq_dp0; /* last version fully installed (atomic) */
+static volatile int reader_punt_why, reader_punt_k; /* the last bad punt: reason, 0 v4 / 1 v6 */
+static uint32_t seq_neigh, seq_dp0;		    /* last version fully installed (atomic) */
 
 static void seq_mac(uint8_t *mac, uint8_t tag, uint32_t seq)
 {
@@ -729,8 +730,11 @@ static int reader(void *arg)
 		uint32_t l1 = __atomic_load_n(&seq_dp0, __ATOMIC_ACQUIRE);
 		for (int k = 0; k < 2; k++) {
 			if (p[k] != FIB_FWD) {
-				if (p[k] != FIB_PUNT_no_route && p[k] != FIB_PUNT_unresolved)
+				if (p[k] != FIB_PUNT_no_route && p[k] != FIB_PUNT_unresolved) {
 					reader_punt++;
+					reader_punt_why = p[k];
+					reader_punt_k = k;
+				}
 				continue;
 			}
 			reader_fwd++;
@@ -800,10 +804,10 @@ static void test_concurrent_updates(void **state)
 	free(nc);
 	fib_destroy(cf); /* before the verdict: the next tests need the names */
 	printf("reader: %llu windows, %llu forwarded, %llu stale, %llu changed while held, %llu "
-	       "bad punts\n",
+	       "bad punts (last: reason %d, %s)\n",
 	       (unsigned long long)reader_lookups, (unsigned long long)reader_fwd,
 	       (unsigned long long)reader_stale, (unsigned long long)reader_changed,
-	       (unsigned long long)reader_punt);
+	       (unsigned long long)reader_punt, reader_punt_why, reader_punt_k ? "IPv6" : "IPv4");
 	assert_true(reader_lookups > 0);
 	assert_true(reader_fwd > 0);
 	assert_int_equal(reader_stale, 0);
