@@ -38,6 +38,14 @@ jq -e 'length == 2 and .[0].role == "nic" and .[1].role == "exception"
 	"$WORK/ports.json" >/dev/null || fail "agentctl ports --json: $(jq -c . "$WORK/ports.json" | cut -c 1-400)"
 pass "ports: the NIC and the exception port, DPDK's side and the kernel's, text and JSON"
 
+# The dataplane's telemetry, read with DPDK's own client (docs/operations.md)
+printf '/agent/health\n/agent/stats\n' | /usr/bin/python3 /usr/bin/dpdk-telemetry.py -f "$P" \
+	>"$WORK/telemetry.txt" 2>&1 || fail "dpdk-telemetry.py failed: $(head -c 300 "$WORK/telemetry.txt")"
+jq -es '.[0]."/agent/health".state == "running" and (.[1]."/agent/stats".fwd.fast_vm_to_wire | type) == "number"
+	and .[1]."/agent/stats".nic.driver == "net_af_xdp"' "$WORK/telemetry.txt" >/dev/null ||
+	fail "dpdk-telemetry.py: $(head -c 400 "$WORK/telemetry.txt")"
+pass "dpdk-telemetry.py -f $P reads /agent/health and /agent/stats"
+
 # stats: the counters of status, one per line, the same values
 agentctl stats >"$WORK/stats.txt" || fail "agentctl stats failed"
 for name in forwarding.fast_vm_to_wire forwarding.fast_wire_to_vm kernel.IpForwDatagrams \
