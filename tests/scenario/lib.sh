@@ -98,7 +98,6 @@ two_hosts_setup() {
 	grep -q 'dst = "10.10.3.0/24"' "$CONF" || fail "config template changed: host 0's route to host 1 not rendered"
 }
 
-
 # The lab of prefix $P, with its work dir, rendered config and cleanup trap.
 lab_setup() { # work-dir-template
 	WORK=$(mktemp -d "$1")
