@@ -25,14 +25,14 @@ _agentctl() {
 	esac
 	case ${cmd:-} in
 	"")
-		COMPREPLY=($(compgen -W "status stats routes neigh ports mode version -s --socket -j --json -h --help" -- "$cur"))
+		COMPREPLY=($(compgen -W "status stats routes neigh ports mode reload version -s --socket -j --json -h --help" -- "$cur"))
 		;;
 	status) COMPREPLY=($(compgen -W "-q --quiet --json" -- "$cur")) ;;
 	stats) COMPREPLY=($(compgen -W "--json --prometheus --watch --times" -- "$cur")) ;;
 	routes) COMPREPLY=($(compgen -W "--exact --count --json" -- "$cur")) ;;
 	neigh) COMPREPLY=($(compgen -W "--count --json" -- "$cur")) ;;
 	mode) COMPREPLY=($(compgen -W "dpdk kernel" -- "$cur")) ;;
-	version | ports) COMPREPLY=($(compgen -W "--json" -- "$cur")) ;;
+	version | ports | reload) COMPREPLY=($(compgen -W "--json" -- "$cur")) ;;
 	esac
 }
 complete -F _agentctl agentctl

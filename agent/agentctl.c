@@ -554,6 +554,34 @@ static void print_mode(json_t *r)
 	printf("mode %s (%s)\n", s(r, "mode"), s(r, "phase"));
 }
 
+static void print_keys(json_t *r, const char *field, const char *what, const char *hint)
+{
+	json_t *keys = json_object_get(r, field), *v;
+	size_t i;
+
+	if (json_array_size(keys) == 0)
+		return;
+	printf("%s", what);
+	json_array_foreach(keys, i, v) printf("%s%s", i ? ", " : " ", json_string_value(v));
+	printf("%s\n", hint);
+}
+
+static void print_reload(json_t *r)
+{
+	json_t *v;
+	size_t i;
+
+	printf("reloaded %s: %lld key(s) changed\n", s(r, "config"),
+	       (long long)json_integer_value(json_object_get(r, "changed")));
+	print_keys(r, "applied", "applied:", "");
+	print_keys(r, "dataplane_restart", "at the next dataplane start:",
+		   " (agentctl mode kernel, then agentctl mode dpdk)");
+	print_keys(r, "agentd_restart",
+		   "NOT applied, restart agentd for:", " (systemctl restart agentd)");
+	json_array_foreach(json_object_get(r, "errors"), i, v)
+	    printf("error: %s\n", json_string_value(v));
+}
+
 static void print_version(json_t *st)
 {
 	printf("agentctl %s\nagentd %s\n", AGENT_VERSION, s(st, "version"));
@@ -580,6 +608,8 @@ static void usage(FILE *f)
 		"                    link, MTU, offloads, counters) and the kernel netdev\n"
 		"  mode kernel       force the kernel path (maintenance); no restarts\n"
 		"  mode dpdk         back to DPDK (also clears a crash loop)\n"
+		"  reload            re-read agentd's configuration file and apply what\n"
+		"                    changed (as SIGHUP); an invalid file changes nothing\n"
 		"  version           agentctl's version and the running agentd's\n"
 		"options:\n"
 		"  -s, --socket PATH control socket (default $AGENTD_SOCKET or %s)\n"
@@ -697,6 +727,9 @@ int main(int argc, char **argv)
 	} else if (strcmp(cmd, "mode") == 0) {
 		type = AGENT_REQ_MODE;
 		print = print_mode;
+	} else if (strcmp(cmd, "reload") == 0) {
+		type = AGENT_REQ_RELOAD;
+		print = print_reload;
 	} else if (!listing) {
 		fprintf(stderr, "agentctl: unknown command '%s'\n", cmd);
 		usage(stderr);
@@ -755,6 +788,8 @@ int main(int argc, char **argv)
 	} else {
 		print(resp);
 	}
+	/* a reload that could not apply everything failed, for scripts */
+	ret = json_array_size(json_object_get(resp, "errors")) > 0 ? 1 : 0;
 	json_decref(resp);
-	return 0;
+	return ret;
 }

@@ -47,7 +47,8 @@ struct agentd {
 	struct dataplane dp;
 	uint8_t nic_mac[6];
 	bool nic_mac_known;
-	bool managed; /* the dataplane and the underlay are this agentd's to move */
+	bool managed;		/* the dataplane and the underlay are this agentd's to move */
+	int log_level_override; /* agentd -L (a reload keeps it), -1: none */
 };
 
 const char *agent_mode_name(enum agent_mode m);
@@ -112,6 +113,19 @@ int kernel_setup_bridge(struct agentd *a);
 int kernel_setup_exception(struct agentd *a);
 /* Underlay addresses and routes back onto the kernel NIC netdev. */
 int kernel_setup_nic(struct agentd *a);
+/* Reload: what NEXT adds to the bridge, the underlay and the routes, then
+ * what it removes (a->cfg is still the running configuration). Failures are
+ * appended to ERRORS as strings; -EIO if any. */
+int kernel_setup_reload(struct agentd *a, const struct agent_config *next, json_t *errors);
+
+/* reload.c — SIGHUP and `agentctl reload`: validate the file, apply the
+ * difference. *RESP: what was applied, what waits for a restart, errors
+ * ({"error": "FILE:LINE: ..."} and -EINVAL for a bad file). */
+int agent_reload(struct agentd *a, json_t **resp);
+/* The dataplane started anew: the options pending for it are applied. */
+void reload_dataplane_started(struct agentd *a);
+json_t *reload_status(struct agentd *a);
+void reload_fini(void);
 
 /* underlay_routes.c — routes through the underlay that the config does not
  * list (added at runtime, e.g. by a routing daemon) vanish with dp0: they are
@@ -168,6 +182,8 @@ void ctl_register(struct ctl_handler *h);
 		ctl_register(&h);                                                                  \
 	}
 int ctl_listen(struct agentd *a);
+/* control.group changed: the socket's group and mode follow (GID -1: root only). */
+void ctl_set_group(struct agentd *a, int gid);
 /* Connections and what the limits did to them (status "control"). */
 json_t *ctl_status(void);
 void ctl_close(struct agentd *a);
@@ -205,6 +221,8 @@ int fallback_init(struct agentd *a);
 void fallback_start(struct agentd *a);
 void fallback_failover(struct agentd *a, const char *why);
 int fallback_force(struct agentd *a, bool kernel);
+/* The fallback.* settings changed (reload): timers and back-off follow. */
+void fallback_reconfigure(struct agentd *a);
 /* The dataplane stopped by a handover (dp.handover) has exited. */
 void fallback_handover_done(struct agentd *a);
 /* A dataplane killed by dataplane_kill() is gone (reaped). */

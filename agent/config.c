@@ -71,6 +71,11 @@ struct field {
 #define F_POW2	   (1u << 7) /* ints: power of two */
 #define F_NETWORK  (1u << 8) /* prefixes: host bits must be zero */
 #define F_HOSTADDR (1u << 9) /* prefixes: plain address, no "/len" */
+/* What a reload does with a changed key (agent_config_merge); neither flag:
+ * the key names what agentd manages (its socket, the NIC, the exception
+ * netdev, the bridge, the pins) and only an agentd restart changes it. */
+#define F_LIVE	  (1u << 10) /* applied by the reload */
+#define F_NEXT_DP (1u << 11) /* applied when the dataplane next starts */
 
 static int fail_at(struct loader *ld, const config_setting_t *s, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -714,18 +719,18 @@ static int parse_routes(struct loader *ld, const config_setting_t *s, const char
 
 static const struct field control_fields[] = {
     STR("socket", control.socket, F_ABSPATH | F_SOCKPATH),
-    STR("group", control.group, F_NOSLASH),
+    STR("group", control.group, F_NOSLASH | F_LIVE),
     {0},
 };
 
 static const struct field dataplane_fields[] = {
-    STR("binary", dataplane.binary, F_NONEMPTY),
-    STR("lcores", dataplane.lcores, F_CPULIST),
+    STR("binary", dataplane.binary, F_NONEMPTY | F_NEXT_DP),
+    STR("lcores", dataplane.lcores, F_CPULIST | F_NEXT_DP),
     STR("file_prefix", dataplane.file_prefix, F_NONEMPTY | F_NOSLASH),
-    LIST("eal_args", parse_eal_args, dataplane.eal_args, dataplane.n_eal_args, 0),
-    INT("burst", dataplane.burst, 1, 64, 0),
-    INT("mbufs", dataplane.mbufs, 511, 16777215, 0),
-    INT("idle_sleep_max_us", dataplane.idle_sleep_max_us, 0, 10000, 0),
+    LIST("eal_args", parse_eal_args, dataplane.eal_args, dataplane.n_eal_args, F_NEXT_DP),
+    INT("burst", dataplane.burst, 1, 64, F_NEXT_DP),
+    INT("mbufs", dataplane.mbufs, 511, 16777215, F_NEXT_DP),
+    INT("idle_sleep_max_us", dataplane.idle_sleep_max_us, 0, 10000, F_NEXT_DP),
     {0},
 };
 
@@ -733,23 +738,23 @@ static const struct field nic_fields[] = {
     STR("device", nic.device, F_REQUIRED | F_NONEMPTY),
     STR("kernel_netdev", nic.kernel_netdev, F_REQUIRED | F_IFNAME),
     STR("kernel_driver", nic.kernel_driver, F_NOSLASH),
-    LIST("addresses", parse_prefix_list, nic.addrs, nic.n_addrs, 0),
-    INT("mtu", nic.mtu, 68, 65535, 0),
+    LIST("addresses", parse_prefix_list, nic.addrs, nic.n_addrs, F_LIVE),
+    INT("mtu", nic.mtu, 68, 65535, F_NEXT_DP),
     {0},
 };
 
 static const struct field exception_fields[] = {
     {.name = "type", .parse = parse_exception_type, .off = CFG_OFF(exception.type)},
     STR("ifname", exception.ifname, F_IFNAME),
-    INT("queues", exception.queues, 1, 16, 0),
-    INT("queue_size", exception.queue_size, 64, 4096, F_POW2),
+    INT("queues", exception.queues, 1, 16, F_NEXT_DP),
+    INT("queue_size", exception.queue_size, 64, 4096, F_POW2 | F_NEXT_DP),
     {0},
 };
 
 static const struct field bridge_fields[] = {
     STR("name", bridge.name, F_IFNAME),
-    LIST("addresses", parse_prefix_list, bridge.addrs, bridge.n_addrs, 0),
-    LIST("ports", parse_ifname_list, bridge.ports, bridge.n_ports, 0),
+    LIST("addresses", parse_prefix_list, bridge.addrs, bridge.n_addrs, F_LIVE),
+    LIST("ports", parse_ifname_list, bridge.ports, bridge.n_ports, F_LIVE),
     {0},
 };
 
@@ -766,24 +771,25 @@ static const struct field fib_fields[] = {
      .size = CFG_NELEM(fib.tables),
      .count_off = CFG_OFF(fib.n_tables),
      .min = 1,
-     .max = UINT32_MAX},
-    INT("lpm_rules", fib.lpm_rules, 1, 1 << 24, 0),
-    INT("lpm6_rules", fib.lpm6_rules, 1, 1 << 24, 0),
-    INT("neighbours", fib.neighbours, 8, 1 << 24, 0),
-    INT("tbl8s", fib.tbl8s, 0, 1 << 24, 0),
-    INT("tbl8s6", fib.tbl8s6, 0, 1 << 23, 0),
-    INT("netlink_rcvbuf", fib.netlink_rcvbuf, 0, 1 << 30, 0),
+     .max = UINT32_MAX,
+     .flags = F_NEXT_DP},
+    INT("lpm_rules", fib.lpm_rules, 1, 1 << 24, F_NEXT_DP),
+    INT("lpm6_rules", fib.lpm6_rules, 1, 1 << 24, F_NEXT_DP),
+    INT("neighbours", fib.neighbours, 8, 1 << 24, F_NEXT_DP),
+    INT("tbl8s", fib.tbl8s, 0, 1 << 24, F_NEXT_DP),
+    INT("tbl8s6", fib.tbl8s6, 0, 1 << 23, F_NEXT_DP),
+    INT("netlink_rcvbuf", fib.netlink_rcvbuf, 0, 1 << 30, F_NEXT_DP),
     {0},
 };
 
 static const struct field fallback_fields[] = {
-    INT("heartbeat_ms", fallback.heartbeat_ms, 10, 60000, 0),
-    INT("heartbeat_misses", fallback.heartbeat_misses, 1, 100, 0),
-    INT("holddown_ms", fallback.holddown_ms, 0, 3600000, 0),
-    INT("backoff_min_ms", fallback.backoff_min_ms, 10, 3600000, 0),
-    INT("backoff_max_ms", fallback.backoff_max_ms, 10, 3600000, 0),
-    INT("crashloop_count", fallback.crashloop_count, 1, 1000, 0),
-    INT("crashloop_window_s", fallback.crashloop_window_s, 1, 86400, 0),
+    INT("heartbeat_ms", fallback.heartbeat_ms, 10, 60000, F_LIVE),
+    INT("heartbeat_misses", fallback.heartbeat_misses, 1, 100, F_LIVE),
+    INT("holddown_ms", fallback.holddown_ms, 0, 3600000, F_LIVE),
+    INT("backoff_min_ms", fallback.backoff_min_ms, 10, 3600000, F_LIVE),
+    INT("backoff_max_ms", fallback.backoff_max_ms, 10, 3600000, F_LIVE),
+    INT("crashloop_count", fallback.crashloop_count, 1, 1000, F_LIVE),
+    INT("crashloop_window_s", fallback.crashloop_window_s, 1, 86400, F_LIVE),
     {0},
 };
 
@@ -803,28 +809,34 @@ static const struct field route_fields[] = {
 };
 
 static const struct field root_fields[] = {
-    {.name = "log_level", .parse = parse_log_level, .off = CFG_OFF(log_level)},
+    {.name = "log_level", .parse = parse_log_level, .off = CFG_OFF(log_level), .flags = F_LIVE},
     GROUP("control", control_fields, 0),
     GROUP("dataplane", dataplane_fields, 0),
     GROUP("nic", nic_fields, F_REQUIRED),
     GROUP("exception", exception_fields, 0),
     GROUP("bridge", bridge_fields, 0),
-    {.name = "routes", .parse = parse_routes, .size = AGENT_CFG_MAX_ROUTES},
+    {.name = "routes", .parse = parse_routes, .size = AGENT_CFG_MAX_ROUTES, .flags = F_LIVE},
     GROUP("bpf", bpf_fields, 0),
     GROUP("fib", fib_fields, 0),
     GROUP("fallback", fallback_fields, 0),
     {0},
 };
 
-void agent_config_keys(void (*fn)(const char *section, const char *key, void *arg), void *arg)
+static enum agent_cfg_apply field_apply(const struct field *f);
+
+void agent_config_keys(void (*fn)(const char *section, const char *key, enum agent_cfg_apply how,
+				  void *arg),
+		       void *arg)
 {
 	for (const struct field *f = root_fields; f->name != NULL; f++) {
-		fn("", f->name, arg);
+		fn("", f->name, field_apply(f), arg);
 		const struct field *sub = f->parse == parse_group    ? f->sub
 					  : f->parse == parse_routes ? route_fields
 								     : NULL;
+		/* (a route's keys: reloaded as the whole list, "routes") */
 		for (; sub != NULL && sub->name != NULL; sub++)
-			fn(f->name, sub->name, arg);
+			fn(f->name, sub->name,
+			   f->parse == parse_routes ? field_apply(f) : field_apply(sub), arg);
 	}
 }
 
@@ -963,6 +975,18 @@ static bool route_same(const struct route_cfg *a, const struct route_cfg *b)
 {
 	return a->dst.len == b->dst.len && a->metric == b->metric &&
 	       prefix_same_addr(&a->dst, &b->dst);
+}
+
+bool agent_route_same_key(const struct route_cfg *a, const struct route_cfg *b)
+{
+	return route_same(a, b);
+}
+
+bool agent_route_equal(const struct route_cfg *a, const struct route_cfg *b)
+{
+	return route_same(a, b) && a->has_via == b->has_via &&
+	       (!a->has_via || prefix_same_addr(&a->via, &b->via)) && strcmp(a->dev, b->dev) == 0 &&
+	       a->protocol == b->protocol;
 }
 
 static int parse_routes(struct loader *ld, const config_setting_t *s, const char *key,
@@ -1270,6 +1294,148 @@ static void check_host(struct loader *ld)
 }
 
 /* ---- entry points ------------------------------------------------------- */
+
+/* ---- reload: what changed and what applies -------------------------------- */
+
+static bool routes_equal(const struct agent_config *a, const struct agent_config *b)
+{
+	if (a->n_routes != b->n_routes)
+		return false;
+	for (int i = 0; i < a->n_routes; i++)
+		if (!agent_route_equal(&a->routes[i], &b->routes[i]))
+			return false;
+	return true;
+}
+
+static bool eal_args_equal(const struct agent_config *a, const struct agent_config *b)
+{
+	if (a->dataplane.n_eal_args != b->dataplane.n_eal_args)
+		return false;
+	for (int i = 0; i < a->dataplane.n_eal_args; i++)
+		if (strcmp(a->dataplane.eal_args[i], b->dataplane.eal_args[i]) != 0)
+			return false;
+	return true;
+}
+
+/* Bytes of F's value at its offset (the lists: every slot, unused ones are
+ * zero: the loader starts from a zeroed struct). */
+static size_t value_size(const struct field *f)
+{
+	if (f->parse == parse_string)
+		return f->size;
+	if (f->parse == parse_prefix_list)
+		return f->size * sizeof(struct ip_prefix);
+	if (f->parse == parse_ifname_list)
+		return f->size * IFNAMSIZ;
+	if (f->parse == parse_u32_list)
+		return f->size * sizeof(uint32_t);
+	if (f->parse == parse_exception_type)
+		return sizeof(enum exception_type);
+	return sizeof(int); /* parse_int, parse_log_level */
+}
+
+static bool field_equal(const struct field *f, const struct agent_config *a,
+			const struct agent_config *b)
+{
+	if (f->parse == parse_routes)
+		return routes_equal(a, b);
+	if (f->parse == parse_eal_args)
+		return eal_args_equal(a, b);
+	if (f->count_off != 0 && memcmp(AT(a, f->count_off), AT(b, f->count_off), sizeof(int)) != 0)
+		return false;
+	return memcmp(AT(a, f->off), AT(b, f->off), value_size(f)) == 0;
+}
+
+/* NEXT's value of F becomes CUR's (never for routes and eal_args: both are
+ * live or next-start keys). */
+static void field_keep(const struct field *f, struct agent_config *next,
+		       const struct agent_config *cur)
+{
+	if (f->count_off != 0)
+		memcpy(AT(next, f->count_off), AT(cur, f->count_off), sizeof(int));
+	memcpy(AT(next, f->off), AT(cur, f->off), value_size(f));
+}
+
+static enum agent_cfg_apply field_apply(const struct field *f)
+{
+	return f->flags & F_LIVE      ? CFG_APPLY_LIVE
+	       : f->flags & F_NEXT_DP ? CFG_APPLY_DATAPLANE
+				      : CFG_APPLY_AGENTD;
+}
+
+typedef void (*change_fn)(const char *key, enum agent_cfg_apply how, void *arg);
+
+/* KEEP: NEXT gets CUR's value of the keys only a restart of agentd changes. */
+static int merge_field(const struct field *k, const char *section, struct agent_config *next,
+		       const struct agent_config *cur, bool keep, change_fn fn, void *arg)
+{
+	char key[KEY_MAX];
+
+	if (field_equal(k, next, cur))
+		return 0;
+	key_join(key, sizeof(key), section, k->name);
+	if (fn != NULL)
+		fn(key, field_apply(k), arg);
+	if (keep && field_apply(k) == CFG_APPLY_AGENTD)
+		field_keep(k, next, cur);
+	return 1;
+}
+
+static int merge(struct agent_config *next, const struct agent_config *cur, bool keep, change_fn fn,
+		 void *arg)
+{
+	int changed = 0;
+
+	for (const struct field *f = root_fields; f->name != NULL; f++) {
+		if (f->parse != parse_group) {
+			changed += merge_field(f, "", next, cur, keep, fn, arg);
+			continue;
+		}
+		for (const struct field *k = f->sub; k->name != NULL; k++)
+			changed += merge_field(k, f->name, next, cur, keep, fn, arg);
+	}
+	return changed;
+}
+
+int agent_config_merge(struct agent_config *next, const struct agent_config *cur, change_fn fn,
+		       void *arg)
+{
+	return merge(next, cur, true, fn, arg);
+}
+
+int agent_config_diff(const struct agent_config *a, const struct agent_config *b, change_fn fn,
+		      void *arg)
+{
+	/* (nothing is written without KEEP) */
+	return merge((struct agent_config *)a, b, false, fn, arg);
+}
+
+int agent_config_dup(struct agent_config *dst, const struct agent_config *src)
+{
+	memcpy(dst, src, sizeof(*dst));
+	for (int i = 0; i < src->dataplane.n_eal_args; i++) {
+		dst->dataplane.eal_args[i] = strdup(src->dataplane.eal_args[i]);
+		if (dst->dataplane.eal_args[i] == NULL) {
+			dst->dataplane.n_eal_args = i;
+			agent_config_free(dst);
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+const char *agent_cfg_apply_name(enum agent_cfg_apply how)
+{
+	switch (how) {
+	case CFG_APPLY_LIVE:
+		return "live";
+	case CFG_APPLY_DATAPLANE:
+		return "dataplane_restart";
+	case CFG_APPLY_AGENTD:
+		return "agentd_restart";
+	}
+	return "?";
+}
 
 void agent_config_free(struct agent_config *cfg)
 {

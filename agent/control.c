@@ -512,6 +512,19 @@ int ctl_listen(struct agentd *a)
 	return loop_add_fd(a, fd, listen_cb, NULL);
 }
 
+void ctl_set_group(struct agentd *a, int gid)
+{
+	const char *path = a->cfg.control.socket;
+
+	if (listen_fd < 0)
+		return;
+	/* existing connections keep what they had: the group only decides who
+	 * may connect */
+	if (chown(path, 0, gid >= 0 ? (gid_t)gid : 0) < 0 ||
+	    chmod(path, gid >= 0 ? 0660 : 0600) < 0)
+		LOG(ERR, "control socket %s: %s", path, strerror(errno));
+}
+
 void ctl_close(struct agentd *a)
 {
 	if (listen_fd < 0)

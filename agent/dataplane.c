@@ -515,6 +515,8 @@ int dataplane_start(struct agentd *a)
 	argc = build_argv(a, argv, storage);
 
 	ret = dataplane_adopt(a);
+	if (ret > 0)
+		reload_dataplane_started(a); /* (its options are not known: the file's) */
 	if (ret != 0)
 		return ret < 0 ? ret : 0;
 	/* Not adopted: a vfio-pci NIC must be bound to vfio-pci before EAL
@@ -540,6 +542,7 @@ int dataplane_start(struct agentd *a)
 		off += snprintf(cmdline + off, sizeof(cmdline) - off, "%s ", argv[i]);
 	LOG(INFO, "exception port: %s (%s)", a->dp.exc_type, a->dp.exc_why);
 	LOG(INFO, "starting %s", cmdline);
+	reload_dataplane_started(a);
 
 	ret = spawn(a, argv, &pid);
 	if (ret < 0) {

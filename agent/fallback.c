@@ -901,6 +901,20 @@ int fallback_force(struct agentd *a, bool kernel)
 	return 0;
 }
 
+void fallback_reconfigure(struct agentd *a)
+{
+	const struct agent_config *cfg = &a->cfg;
+
+	if (fb.hb_fd >= 0)
+		arm(fb.hb_fd, cfg->fallback.heartbeat_ms, true);
+	/* a restart already scheduled keeps its time; the next back-off step
+	 * is within the new bounds */
+	if (fb.backoff_ms < cfg->fallback.backoff_min_ms)
+		fb.backoff_ms = cfg->fallback.backoff_min_ms;
+	if (fb.backoff_ms > cfg->fallback.backoff_max_ms)
+		fb.backoff_ms = cfg->fallback.backoff_max_ms;
+}
+
 int fallback_heartbeat_misses(void)
 {
 	return fb.misses;

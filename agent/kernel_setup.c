@@ -30,6 +30,10 @@ int kernel_setup_bridge(struct agentd *a)
 	ret = ks_bridge_ensure(a->nl, cfg->bridge.name);
 	if (ret < 0)
 		return ret;
+	/* the steering programs and the VMs know the bridge by its MAC */
+	ret = ks_bridge_pin_mac(a->nl, cfg->bridge.name);
+	if (ret < 0)
+		return ret;
 	for (int i = 0; i < cfg->bridge.n_addrs; i++) {
 		ret = ks_addr_ensure(a->nl, cfg->bridge.name, &cfg->bridge.addrs[i]);
 		if (ret < 0)
@@ -164,4 +168,137 @@ int kernel_setup_nic(struct agentd *a)
 	return underlay_move(
 	    a, ks_link_index(a->nl, cfg->exception.ifname) > 0 ? cfg->exception.ifname : NULL,
 	    cfg->nic.kernel_netdev);
+}
+
+/* ---- reload --------------------------------------------------------------- */
+
+static bool prefix_in(const struct ip_prefix *p, const struct ip_prefix *list, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (list[i].family == p->family && list[i].len == p->len &&
+		    memcmp(&list[i].addr, &p->addr, p->family == AF_INET ? 4 : 16) == 0)
+			return true;
+	return false;
+}
+
+static bool name_in(const char *name, const char (*list)[IFNAMSIZ], int n)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(name, list[i]) == 0)
+			return true;
+	return false;
+}
+
+static void reload_error(json_t *errors, int ret, const char *fmt, const char *what)
+{
+	char msg[160];
+
+	snprintf(msg, sizeof(msg), fmt, what);
+	json_array_append_new(errors, json_sprintf("%s: %s", msg, strerror(-ret)));
+}
+
+/* The netdev that holds the underlay now (NULL: none, e.g. a vfio-pci NIC
+ * while the dataplane starts: the next move applies the configuration). */
+static const char *underlay_dev(struct agentd *a)
+{
+	const char *dev = a->mode == MODE_DPDK ? a->cfg.exception.ifname : a->cfg.nic.kernel_netdev;
+
+	return ks_link_index(a->nl, dev) > 0 ? dev : NULL;
+}
+
+/* Make before break, and only what differs: what the reload adds goes in
+ * before what it removes goes out; what did not change is not touched (no
+ * route replaced by itself: the FIB mirrors would see an event for it). */
+int kernel_setup_reload(struct agentd *a, const struct agent_config *next, json_t *errors)
+{
+	const struct agent_config *cur = &a->cfg;
+	const char *br = cur->bridge.name; /* bridge.name needs a restart: the same */
+	const char *ul = underlay_dev(a);
+	char buf[INET6_ADDRSTRLEN + 8];
+	int ret, failed = 0;
+
+#define FAIL(ret, fmt, what)                                                                       \
+	do {                                                                                       \
+		reload_error(errors, ret, fmt, what);                                              \
+		failed++;                                                                          \
+	} while (0)
+
+	for (int i = 0; i < next->bridge.n_addrs; i++)
+		if ((ret = ks_addr_ensure(a->nl, br, &next->bridge.addrs[i])) < 0)
+			FAIL(ret, "bridge address %s",
+			     ip_prefix_fmt(&next->bridge.addrs[i], true, buf, sizeof(buf)));
+	/* every configured port, not only new ones: a VM started since is
+	 * attached now (steering follows the bridge's ports by itself) */
+	for (int i = 0; i < next->bridge.n_ports; i++) {
+		const char *port = next->bridge.ports[i];
+
+		if (ks_link_index(a->nl, port) < 0)
+			LOG(WARNING, "bridge port %s does not exist (yet)", port);
+		else if ((ret = ks_bridge_port_ensure(a->nl, br, port)) < 0)
+			FAIL(ret, "bridge port %s", port);
+	}
+	for (int i = 0; ul != NULL && i < next->nic.n_addrs; i++) {
+		const struct ip_prefix *p = &next->nic.addrs[i];
+
+		if (prefix_in(p, cur->nic.addrs, cur->nic.n_addrs))
+			continue;
+		ret = ks_addr_ensure_flags(a->nl, ul, p, p->family == AF_INET6 ? IFA_F_NODAD : 0);
+		if (ret < 0)
+			FAIL(ret, "underlay address %s", ip_prefix_fmt(p, true, buf, sizeof(buf)));
+	}
+	for (int i = 0; i < next->n_routes; i++) {
+		const struct route_cfg *r = &next->routes[i];
+		bool same = false;
+
+		for (int j = 0; j < cur->n_routes && !same; j++)
+			same = agent_route_equal(r, &cur->routes[j]);
+		if (same)
+			continue;
+		if (route_follows_underlay(next, r) && ul == NULL)
+			continue; /* the next move puts it there */
+		ret = ks_route_ensure(a->nl, r, route_follows_underlay(next, r) ? ul : r->dev);
+		if (ret < 0)
+			FAIL(ret, "route %s", ip_prefix_fmt(&r->dst, true, buf, sizeof(buf)));
+	}
+
+	/* then what goes */
+	for (int j = 0; j < cur->n_routes; j++) {
+		const struct route_cfg *r = &cur->routes[j];
+		bool kept = false;
+
+		/* the same key in NEXT: replaced above, not removed */
+		for (int i = 0; i < next->n_routes && !kept; i++)
+			kept = agent_route_same_key(r, &next->routes[i]);
+		if (kept || (route_follows_underlay(cur, r) && ul == NULL))
+			continue;
+		ret = ks_route_remove(a->nl, r, route_follows_underlay(cur, r) ? ul : r->dev);
+		if (ret < 0)
+			FAIL(ret, "removing route %s",
+			     ip_prefix_fmt(&r->dst, true, buf, sizeof(buf)));
+	}
+	for (int i = 0; ul != NULL && i < cur->nic.n_addrs; i++) {
+		const struct ip_prefix *p = &cur->nic.addrs[i];
+
+		if (!prefix_in(p, next->nic.addrs, next->nic.n_addrs) &&
+		    (ret = ks_addr_remove(a->nl, ul, p)) < 0)
+			FAIL(ret, "removing underlay address %s",
+			     ip_prefix_fmt(p, true, buf, sizeof(buf)));
+	}
+	for (int i = 0; i < cur->bridge.n_ports; i++) {
+		const char *port = cur->bridge.ports[i];
+
+		if (!name_in(port, next->bridge.ports, next->bridge.n_ports) &&
+		    (ret = ks_bridge_port_release(a->nl, br, port)) < 0)
+			FAIL(ret, "removing bridge port %s", port);
+	}
+	for (int i = 0; i < cur->bridge.n_addrs; i++) {
+		const struct ip_prefix *p = &cur->bridge.addrs[i];
+
+		if (!prefix_in(p, next->bridge.addrs, next->bridge.n_addrs) &&
+		    (ret = ks_addr_remove(a->nl, br, p)) < 0)
+			FAIL(ret, "removing bridge address %s",
+			     ip_prefix_fmt(p, true, buf, sizeof(buf)));
+	}
+#undef FAIL
+	return failed ? -EIO : 0;
 }

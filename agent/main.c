@@ -62,9 +62,11 @@ static void signal_cb(struct agentd *a, int fd, uint32_t events, void *arg)
 	if (read(fd, &si, sizeof(si)) != sizeof(si))
 		return;
 	if (si.ssi_signo == SIGHUP) {
-		/* no live reload: a restart is cheap (the dataplane is adopted) */
-		LOG(NOTICE, "SIGHUP: configuration reload is not supported; restart agentd "
-			    "to apply a new configuration (traffic is not interrupted)");
+		json_t *resp = NULL;
+
+		LOG(NOTICE, "SIGHUP: reloading %s", a->cfg.path);
+		agent_reload(a, &resp); /* logs what it did */
+		json_decref(resp);
 		return;
 	}
 	LOG(NOTICE, "received %s", strsignal(si.ssi_signo));
@@ -150,6 +152,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	agent_log_level = log_override >= 0 ? log_override : a->cfg.log_level;
+	a->log_level_override = log_override;
 
 	if (ctl_check_free(a->cfg.control.socket) < 0)
 		return 1;
@@ -225,6 +228,7 @@ out:
 	svc_notify_fini(a);
 	loop_fini(a);
 	agent_config_free(&a->cfg);
+	reload_fini();
 	if (ret >= 0 && dp_unclean) {
 		LOG(ERR, "agentd stopped, but the dataplane did not exit cleanly");
 		return EXIT_DP_UNCLEAN;

@@ -135,6 +135,7 @@ json_t *status_build(struct agentd *a, json_t *health, json_t *stats)
 	json_object_set_new(st, "last_failure", json_string(a->last_failure));
 	json_object_set_new(st, "fallback", fallback_status(a));
 	json_object_set_new(st, "config", json_string(cfg->path));
+	json_object_set_new(st, "reload", reload_status(a));
 
 	/* dataplane */
 	json_object_set_new(dp, "pid", json_integer(a->dp.pid));

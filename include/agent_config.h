@@ -142,10 +142,37 @@ int agent_config_load_ex(const char *file, const struct agent_config_opts *opts,
 int agent_config_load_buffer(const char *name, const void *buf, size_t len, const char *include_dir,
 			     struct agent_config *cfg, char *err, size_t errlen);
 
-/* Every key the loader knows, from its own table: FN(section, key, ARG)
+/* What a reload does with a key whose value changed. */
+enum agent_cfg_apply {
+	CFG_APPLY_LIVE,	     /* applied at once (bridge, routes, addresses, fallback...) */
+	CFG_APPLY_DATAPLANE, /* applied when the dataplane next starts (EAL, FIB sizes) */
+	CFG_APPLY_AGENTD,    /* what agentd manages (NIC, socket, pins): restart agentd */
+};
+const char *agent_cfg_apply_name(enum agent_cfg_apply how);
+
+/* Every key the loader knows, from its own table: FN(section, key, how, ARG)
  * for each, section "" at the top level, "routes" for the keys of a route's
- * group. What the docs are checked against (tests/unit/config_docs.c). */
-void agent_config_keys(void (*fn)(const char *section, const char *key, void *arg), void *arg);
+ * group, HOW what a reload does when its value changes. What the docs are
+ * checked against (tests/unit/test_config_docs.c). */
+void agent_config_keys(void (*fn)(const char *section, const char *key, enum agent_cfg_apply how,
+				  void *arg),
+		       void *arg);
+
+/* Reload: NEXT (just loaded) against CUR (running). FN(key, how, ARG) for
+ * each key whose value differs ("bridge.ports", "routes", "log_level"); the
+ * CFG_APPLY_AGENTD ones get CUR's value back in NEXT, which is then what
+ * agentd runs with. Returns the number of changed keys. */
+int agent_config_merge(struct agent_config *next, const struct agent_config *cur,
+		       void (*fn)(const char *key, enum agent_cfg_apply how, void *arg), void *arg);
+/* The keys whose values differ between A and B, as above, nothing written. */
+int agent_config_diff(const struct agent_config *a, const struct agent_config *b,
+		      void (*fn)(const char *key, enum agent_cfg_apply how, void *arg), void *arg);
+/* A deep copy (agent_config_free() it). 0 or -ENOMEM. */
+int agent_config_dup(struct agent_config *dst, const struct agent_config *src);
+/* The same route (destination and metric: what the kernel keys it by)... */
+bool agent_route_same_key(const struct route_cfg *a, const struct route_cfg *b);
+/* ...and the same in every configured attribute. */
+bool agent_route_equal(const struct route_cfg *a, const struct route_cfg *b);
 
 /* Free what agent_config_load allocated (eal_args). Safe on a zeroed struct. */
 void agent_config_free(struct agent_config *cfg);

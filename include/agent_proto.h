@@ -26,6 +26,11 @@ enum agent_req_type {
 	 * {"cursor"}; response {"neigh": [...], "next"} */
 	AGENT_REQ_NEIGH = 3,
 	AGENT_REQ_MODE = 4, /* payload: {"mode":"dpdk"|"kernel"} */
+	/* payload: none; reloads the configuration file (as SIGHUP). Response:
+	 * {"config", "changed": N, "applied": [keys], "dataplane_restart":
+	 * [keys], "agentd_restart": [keys], "errors": [strings]}, or status
+	 * -EINVAL and {"error": "FILE:LINE: ..."} when the file is invalid. */
+	AGENT_REQ_RELOAD = 6,
 };
 
 struct agent_req_hdr {

@@ -55,6 +55,13 @@ int ks_veth_ensure(struct ks_nl *nl, const char *name, const char *peer, const u
 int ks_link_tx_csum_off(const char *name);
 /* Enslave PORT to BRIDGE (no-op if already), set PORT up. */
 int ks_bridge_port_ensure(struct ks_nl *nl, const char *bridge, const char *port);
+/* Set BRIDGE's MAC to itself, once: a Linux bridge whose MAC was never set
+ * takes the lowest of its ports', so a VM port coming or going would change
+ * the VMs' gateway MAC under them (frames to the old one are lost until
+ * their ARP caches expire). */
+int ks_bridge_pin_mac(struct ks_nl *nl, const char *bridge);
+/* PORT leaves BRIDGE (0, nothing done, if it is not a port of it). */
+int ks_bridge_port_release(struct ks_nl *nl, const char *bridge, const char *port);
 /* Names of the ports of BRIDGE; returns the count (≤ max). */
 int ks_bridge_ports(struct ks_nl *nl, const char *bridge, char (*names)[IFNAMSIZ], int max);
 

@@ -150,6 +150,56 @@ out:
 	return ret;
 }
 
+/* /sys/class/net/NAME/addr_assign_type: NET_ADDR_SET (3) once the MAC was
+ * set explicitly; -errno if unreadable. */
+static int addr_assign_type(const char *name)
+{
+	char path[96];
+	FILE *f;
+	int v = -1;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/addr_assign_type", name);
+	f = fopen(path, "re");
+	if (f == NULL)
+		return -errno;
+	if (fscanf(f, "%d", &v) != 1)
+		v = -EIO;
+	fclose(f);
+	return v;
+}
+
+#define NET_ADDR_SET 3
+
+int ks_bridge_pin_mac(struct ks_nl *nl, const char *name)
+{
+	struct rtnl_link *link, *change;
+	struct nl_addr *cur;
+	char mac[32];
+	int ret;
+
+	if (addr_assign_type(name) == NET_ADDR_SET)
+		return 0;
+	ret = link_lookup_for(nl, name, &link, "pin the MAC address of");
+	if (ret < 0)
+		return ret;
+	cur = rtnl_link_get_addr(link);
+	change = rtnl_link_alloc();
+	if (cur == NULL || change == NULL) {
+		ret = cur == NULL ? -EINVAL : -ENOMEM;
+	} else {
+		/* its own MAC, set: the kernel then never changes it (the bridge
+		 * flag BROPT_ADDR_SET) */
+		rtnl_link_set_addr(change, cur);
+		ret = link_change(nl, link, change, "pin the MAC address of");
+		if (ret == 0)
+			LOG(INFO, "bridge %s keeps its MAC %s whatever ports come and go", name,
+			    nl_addr2str(cur, mac, sizeof(mac)));
+	}
+	rtnl_link_put(change);
+	rtnl_link_put(link);
+	return ret;
+}
+
 int ks_link_set_mtu(struct ks_nl *nl, const char *name, int mtu)
 {
 	struct rtnl_link *link, *change;
@@ -390,6 +440,34 @@ out:
 	if (link != NULL)
 		rtnl_link_put(link);
 	rtnl_link_put(br);
+	return ret;
+}
+
+int ks_bridge_port_release(struct ks_nl *nl, const char *bridge, const char *port)
+{
+	struct rtnl_link *br = NULL, *link = NULL;
+	int ret;
+
+	if (link_lookup(nl, bridge, &br) < 0 || link_lookup(nl, port, &link) < 0) {
+		ret = 0; /* no bridge or no port: not a port of it */
+		goto out;
+	}
+	if (rtnl_link_get_master(link) != rtnl_link_get_ifindex(br)) {
+		ret = 0;
+		goto out;
+	}
+	ret = rtnl_link_release(nl->sk, link);
+	if (ret < 0) {
+		ret = ks_nl_err(nl, ret);
+		LOG(ERR, "cannot remove %s from bridge %s: %s", port, bridge, strerror(-ret));
+	} else {
+		LOG(INFO, "%s is no longer a port of bridge %s", port, bridge);
+	}
+out:
+	if (link != NULL)
+		rtnl_link_put(link);
+	if (br != NULL)
+		rtnl_link_put(br);
 	return ret;
 }
 

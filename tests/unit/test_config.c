@@ -909,10 +909,121 @@ static void test_free_zeroed(void **state)
 	agent_config_free(NULL);
 }
 
+/* ---- reload: agent_config_merge ----------------------------------------- */
+
+static struct agent_config *load_text(const char *text)
+{
+	struct agent_config *cfg = calloc(1, sizeof(*cfg));
+
+	assert_non_null(cfg);
+	if (agent_config_load_buffer("t.conf", text, strlen(text), NULL, cfg, err, sizeof(err)) <
+	    0) {
+		print_error("%s\n", err);
+		fail();
+	}
+	return cfg;
+}
+
+static char changes[1024];
+
+static void note_change(const char *key, enum agent_cfg_apply how, void *arg)
+{
+	size_t off = strlen(changes);
+
+	(void)arg;
+	snprintf(changes + off, sizeof(changes) - off, "%s%s=%s", off ? " " : "", key,
+		 agent_cfg_apply_name(how));
+}
+
+#define MERGE_BASE                                                                                 \
+	"nic: { device = \"net_af_xdp0,iface=nic0\"; kernel_netdev = \"nic0\";\n"                  \
+	"  addresses = [ \"192.168.1.1/24\" ]; };\n"                                               \
+	"dataplane: { eal_args = [ \"--no-huge\" ]; };\n"                                          \
+	"routes = ( { dst = \"10.2.0.0/24\"; via = \"192.168.1.2\"; } );\n"
+
+static void test_merge_classifies(void **state)
+{
+	struct agent_config *cur = load_text(MERGE_BASE "bridge: { ports = [ \"vm1p\" ]; };\n");
+	struct agent_config *next =
+	    load_text("nic: { device = \"0000:03:00.0\"; kernel_netdev = \"nic0\";\n"
+		      "  addresses = [ \"192.168.1.1/24\", \"192.168.1.9/24\" ]; };\n"
+		      "dataplane: { eal_args = [ \"--no-huge\", \"-m\", \"512\" ]; burst = 16; };\n"
+		      "routes = ( { dst = \"10.2.0.0/24\"; via = \"192.168.1.3\"; } );\n"
+		      "bridge: { ports = [ \"vm1p\", \"vm2p\" ]; };\n"
+		      "fallback: { holddown_ms = 100; };\n"
+		      "bpf: { pin_name = \"other\"; };\n"
+		      "log_level = \"debug\";\n");
+
+	changes[0] = '\0';
+	assert_int_equal(agent_config_merge(next, cur, note_change, NULL), 9);
+	assert_string_equal(
+	    changes, "log_level=live dataplane.eal_args=dataplane_restart "
+		     "dataplane.burst=dataplane_restart nic.device=agentd_restart "
+		     "nic.addresses=live bridge.ports=live routes=live bpf.pin_name=agentd_restart "
+		     "fallback.holddown_ms=live");
+	/* what only an agentd restart changes keeps the running value */
+	assert_string_equal(next->nic.device, "net_af_xdp0,iface=nic0");
+	assert_string_equal(next->bpf.pin_name, "agent");
+	/* the rest is the new file's */
+	assert_int_equal(next->nic.n_addrs, 2);
+	assert_int_equal(next->dataplane.burst, 16);
+	assert_int_equal(next->dataplane.n_eal_args, 3);
+	assert_int_equal(next->bridge.n_ports, 2);
+	assert_int_equal(next->fallback.holddown_ms, 100);
+	/* merged again: only the restart-only keys... none left, they were kept */
+	changes[0] = '\0';
+	assert_int_equal(agent_config_diff(next, cur, note_change, NULL), 7);
+	assert_null(strstr(changes, "agentd_restart"));
+	drop(cur);
+	drop(next);
+}
+
+static void test_merge_unchanged(void **state)
+{
+	struct agent_config *cur = load_text(MERGE_BASE);
+	/* the same values written differently: no change */
+	struct agent_config *next =
+	    load_text("routes = ( { via = \"192.168.1.2\"; dst = \"10.2.0.0/24\"; } );\n"
+		      "dataplane: { eal_args = [ \"--no-huge\" ]; burst = 32; };\n"
+		      "nic: { kernel_netdev = \"nic0\"; device = \"net_af_xdp0,iface=nic0\";\n"
+		      "  addresses = [ \"192.168.1.1/24\" ]; mtu = 1500; };\n");
+	struct agent_config copy;
+
+	changes[0] = '\0';
+	assert_int_equal(agent_config_merge(next, cur, note_change, NULL), 0);
+	assert_string_equal(changes, "");
+	/* a deep copy compares equal, and owns its own strings */
+	assert_int_equal(agent_config_dup(&copy, cur), 0);
+	assert_ptr_not_equal(copy.dataplane.eal_args[0], cur->dataplane.eal_args[0]);
+	assert_int_equal(agent_config_diff(&copy, cur, note_change, NULL), 0);
+	agent_config_free(&copy);
+	drop(cur);
+	drop(next);
+}
+
+static void test_route_equality(void **state)
+{
+	struct agent_config *a = load_text(MERGE_BASE);
+	struct agent_config *b =
+	    load_text("nic: { device = \"x\"; kernel_netdev = \"nic0\"; };\n"
+		      "routes = ( { dst = \"10.2.0.0/24\"; via = \"192.168.1.3\"; },\n"
+		      "  { dst = \"10.2.0.0/24\"; via = \"192.168.1.2\"; metric = 5; } );\n");
+
+	assert_true(agent_route_same_key(&a->routes[0], &b->routes[0]));
+	assert_false(agent_route_equal(&a->routes[0], &b->routes[0]));
+	assert_false(agent_route_same_key(&a->routes[0], &b->routes[1]));
+	assert_true(agent_route_equal(&a->routes[0], &a->routes[0]));
+	drop(a);
+	drop(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_lab_config),
+	    cmocka_unit_test(test_merge_classifies),
+	    cmocka_unit_test(test_merge_unchanged),
+	    cmocka_unit_test(test_route_equality),
 	    cmocka_unit_test(test_example_config),
 	    cmocka_unit_test(test_minimal_defaults),
 	    cmocka_unit_test(test_include_relative),

@@ -61,11 +61,50 @@ struct ctx {
 	int n_known;
 };
 
-static void check_key(const char *section, const char *key, void *arg)
+/* docs/config.md's "## Reloading" table: a row per kind of key, each
+ * naming its keys; KEY must be in the row of HOW and in no other. */
+static void check_reload_row(struct ctx *c, const char *key, enum agent_cfg_apply how)
+{
+	static const char *const rows[] = {
+	    [CFG_APPLY_LIVE] = "| applied at once |",
+	    [CFG_APPLY_DATAPLANE] = "| at the next dataplane start |",
+	    [CFG_APPLY_AGENTD] = "| only by restarting agentd |",
+	};
+	char *sec = md_section(c->md, "Reloading"), quoted[96];
+
+	if (sec == NULL)
+		fail_msg("docs/config.md has no section \"## Reloading\"");
+	snprintf(quoted, sizeof(quoted), "`%s`", key);
+	for (size_t r = 0; r < sizeof(rows) / sizeof(rows[0]); r++) {
+		const char *row = strstr(sec, rows[r]);
+		const char *eol = row ? strchr(row, '\n') : NULL;
+		char *line;
+
+		if (row == NULL)
+			fail_msg("docs/config.md, Reloading: no row \"%s\"", rows[r]);
+		line = strndup(row, eol ? (size_t)(eol - row) : strlen(row));
+		if ((strstr(line, quoted) != NULL) != (r == how))
+			fail_msg("docs/config.md, Reloading: %s %s the row \"%s\" (the loader "
+				 "says: %s)",
+				 quoted, r == how ? "missing from" : "wrongly in", rows[r],
+				 agent_cfg_apply_name(how));
+		free(line);
+	}
+	free(sec);
+}
+
+static void check_key(const char *section, const char *key, enum agent_cfg_apply how, void *arg)
 {
 	struct ctx *c = arg;
-	char row[96], pat[160];
+	char row[96], pat[160], dotted[96];
 	regex_t re;
+
+	/* what a reload does: per key, the routes as one list */
+	if (strcmp(section, "routes") != 0 &&
+	    (section[0] != '\0' || strcmp(key, "log_level") == 0 || strcmp(key, "routes") == 0)) {
+		snprintf(dotted, sizeof(dotted), "%s%s%s", section, section[0] ? "." : "", key);
+		check_reload_row(c, dotted, how);
+	}
 
 	/* a group's own name at the top level is its section, not a row */
 	if (section[0] == '\0' && strcmp(key, "log_level") != 0 && strcmp(key, "routes") != 0) {
