@@ -31,6 +31,7 @@ static const struct section {
     {"fib", "fib", false},
     {"fallback", "fallback", false},
     {"control", "control", false},
+    {"metrics", "metrics", false},
     {"loop", "loop", false},
     {"dataplane", "dataplane", false},
 };
@@ -64,6 +65,11 @@ static const char *const counters_elsewhere[] = {
     "control.idle_closed",
     "control.protocol_errors",
     "control.out_of_fds",
+    "metrics.requests",
+    "metrics.scrapes",
+    "metrics.not_found",
+    "metrics.bad_method",
+    "metrics.errors",
     "loop.callbacks",
     "loop.slow_callbacks",
 };
