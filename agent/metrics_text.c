@@ -131,9 +131,13 @@ static int flatten(struct stat_set *set, const struct section *sec, const char *
 		snprintf(name, sizeof(name), "%s.%s", prefix, key);
 		if (json_is_object(v))
 			ret = flatten(set, sec, name, v);
-		else if (json_is_integer(v) || json_is_real(v))
-			ret = add_value(set, name, json_number_value(v), is_counter(sec, name));
-		else if (json_is_boolean(v))
+		else if (json_is_integer(v) || json_is_real(v)) {
+			bool counter = is_counter(sec, name);
+			/* -1: unreadable (IPv6 off: no /proc/net/snmp6); a
+			 * counter cannot be negative, it is left out */
+			if (!counter || json_number_value(v) >= 0)
+				ret = add_value(set, name, json_number_value(v), counter);
+		} else if (json_is_boolean(v))
 			ret = add_value(set, name, json_is_true(v), false);
 		if (ret < 0)
 			return ret;
