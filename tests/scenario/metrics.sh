@@ -171,13 +171,18 @@ IFS="|" read -r code _ t <<<"$(scrape "$WORK/m3.txt")"
 t0=$(now); agentctl status -q >/dev/null || true; t1=$(now)
 pass "a silent client and a huge header ($huge): scrape in ${t}s, status in $(ms_between "$t0" "$t1") ms"
 # every slot held: agentd itself goes on; scrapes again once they time out
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$AGENTD_PID/stat"; }
 in_ns host $PY "$WORK/hostile.py" silent 40 3 >"$WORK/slots.out" 2>&1 &
 SLOTS=$!
 for _ in $(seq 50); do grep -q open "$WORK/slots.out" && break; sleep 0.1; done
+c0=$(cpu_ticks)
 t0=$(now); agentctl status --json >/dev/null || fail "status while the metrics slots are held"; t1=$(now)
 st_ms=$(ms_between "$t0" "$t1")
 [ "$st_ms" -lt 500 ] || fail "status took $st_ms ms while the metrics slots were held"
 wait "$SLOTS" 2>/dev/null || true
+cpu=$(($(cpu_ticks) - c0))
+# (the listener must not spin on connections it cannot take: ~2.5 s here)
+[ "$cpu" -le $((50 * $(getconf CLK_TCK) / 100)) ] || fail "agentd used $cpu ticks of CPU while the slots were held"
 kill "$SILENT" 2>/dev/null || true
 wait "$SILENT" 2>/dev/null || true
 ok=
@@ -187,7 +192,7 @@ for _ in $(seq 30); do
 	sleep 0.2
 done
 [ -n "$ok" ] || fail "no scrape answered after the slot holders left"
-pass "40 connections held: status in $st_ms ms; scrapes answer again once they are gone"
+pass "40 connections held: status in $st_ms ms, agentd's CPU $cpu ticks meanwhile; scrapes answer again once they are gone"
 assert_fds_stable "the hostile metrics clients"
 
 # ---- scrape latency ----------------------------------------------------------
