@@ -74,11 +74,13 @@ def one(name, labels=None):
     raise KeyError(name)
 assert one("agentd_mode", {"mode": "dpdk"}) == 1
 assert one("agentd_dataplane_up") == 1, "dataplane_up is not 1"
+assert 0 <= one("agentd_fallback_heartbeat_age_ms") < 1000, "heartbeat age %s ms" % one("agentd_fallback_heartbeat_age_ms")
 for name, typ in [("agentd_forwarding_fast_vm_to_wire", "counter"), ("agentd_fallback_failovers", "counter"),
                   ("agentd_fib_resyncs", "counter"), ("agentd_nic_rx_packets", "counter"),
                   ("agentd_fib_routes4", "gauge"), ("agentd_fib_neighbours", "gauge"),
                   ("agentd_kernel_IpForwDatagrams", "counter"), ("agentd_control_accepted", "counter"),
-                  ("agentd_metrics_scrapes", "counter"), ("agentd_fallback_heartbeat_misses", "gauge")]:
+                  ("agentd_metrics_scrapes", "counter"), ("agentd_fallback_heartbeat_misses", "gauge"),
+                  ("agentd_fallback_heartbeat_age_ms", "gauge")]:
     assert name in fams, "no family " + name
     assert fams[name].type == typ, "%s is a %s, want %s" % (name, fams[name].type, typ)
 # every value of stats --json is a family of the scrape, and the reverse
