@@ -9,9 +9,11 @@ PKGS=(
 	libbpf-dev libxdp-dev libnl-3-dev libnl-route-3-dev libmnl-dev libconfig-dev
 	libjansson-dev libcmocka-dev libclang-rt-14-dev
 	libsystemd-dev systemd # sd_notify; systemd-analyze for the unit test
+	libmicrohttpd-dev # agentd's metrics listener (metrics.listen)
 	iproute2 iputils-ping iperf3 ethtool jq procps psmisc traceroute tcpdump
 	python3 # the scenarios' protocol clients (ctl_clients.py, sd_notify_listener.py)
-	python3-prometheus-client # scenario_stats parses `agentctl stats --prometheus` with it
+	python3-prometheus-client # scenario_stats and scenario_metrics parse the exposition with it
+	curl # scenario_metrics scrapes agentd's metrics listener
 	frr
 	qemu-system-x86 cpio # the guest bed (tests/guest/); its kernel and busybox are downloaded, not installed
 )

@@ -154,6 +154,20 @@ void underlay_routes_fini(struct agentd *a);
 
 /* status.c — STATS, HEALTH: the dataplane's telemetry replies (NULL: none). */
 json_t *status_build(struct agentd *a, json_t *health, json_t *stats);
+/* The status object with the dataplane's part, asked without blocking:
+ * DONE(a, ARG, ST) runs later from the loop (ST is DONE's; NULL: out of
+ * memory). 0: asked; -errno: not asked (no dataplane to ask, a hung one,
+ * too many queries), DONE will not run: build it now with
+ * status_build(a, NULL, NULL). Users: the status request, metrics.c. */
+typedef void (*status_done_t)(struct agentd *a, void *arg, json_t *st);
+int status_collect(struct agentd *a, status_done_t done, void *arg);
+
+/* metrics.c — the HTTP listener of metrics.listen (libmicrohttpd in the
+ * event loop): GET /metrics, the exposition of `agentctl stats
+ * --prometheus`. No-ops when metrics.listen is "". */
+int metrics_listen(struct agentd *a);
+json_t *metrics_status(void);
+void metrics_close(struct agentd *a);
 
 /* control.c — control socket; handlers register themselves (grout style). */
 /* The request being served: a handler that answers later keeps a copy. */

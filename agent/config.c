@@ -217,6 +217,75 @@ int ip_prefix_parse(const char *s, bool want_len, struct ip_prefix *p)
 	return prefix_parse(s, want_len, p) == PFX_OK ? 0 : -EINVAL;
 }
 
+int listen_addr_parse(const char *s, struct ip_prefix *addr, uint16_t *port, const char **why)
+{
+	char host[INET6_ADDRSTRLEN];
+	struct ip_prefix a = {0};
+	const char *colon, *h = s;
+	size_t hlen;
+	unsigned long p = 0;
+
+	*why = "must be \"ADDRESS:PORT\" (\"127.0.0.1:9464\", \"[::1]:9464\")";
+	if (s == NULL || *s == '\0')
+		return -EINVAL;
+	if (*s == '[') {
+		/* [IPv6]:port, as in URLs: the address's own colons are not the port's */
+		const char *close = strchr(s, ']');
+		if (close == NULL || close[1] != ':')
+			return -EINVAL;
+		h = s + 1;
+		hlen = (size_t)(close - h);
+		colon = close + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (colon == NULL)
+			return -EINVAL;
+		hlen = (size_t)(colon - s);
+		if (memchr(s, ':', hlen) != NULL) {
+			*why = "has an IPv6 address without brackets (\"[::1]:9464\")";
+			return -EINVAL;
+		}
+	}
+	if (hlen == 0 || hlen >= sizeof(host)) {
+		*why = "has no valid address before the port";
+		return -EINVAL;
+	}
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	if (s[0] != '[' && inet_pton(AF_INET, host, &a.addr.v4) == 1) {
+		a.family = AF_INET;
+		a.len = 32;
+	} else if (s[0] == '[' && inet_pton(AF_INET6, host, &a.addr.v6) == 1) {
+		a.family = AF_INET6;
+		a.len = 128;
+	} else {
+		*why = s[0] == '[' ? "has no valid IPv6 address between the brackets"
+				   : "has no valid IPv4 address (a number, not a name: no DNS "
+				     "lookup)";
+		return -EINVAL;
+	}
+	/* digits only, as prefix lengths: strtoul would take "+80" and " 80" */
+	if (colon[1] == '\0' || strlen(colon + 1) > 5) {
+		*why = "has no valid port (1-65535)";
+		return -EINVAL;
+	}
+	for (const char *c = colon + 1; *c != '\0'; c++) {
+		if (!isdigit((unsigned char)*c)) {
+			*why = "has no valid port (1-65535)";
+			return -EINVAL;
+		}
+		p = p * 10 + (unsigned long)(*c - '0');
+	}
+	if (p < 1 || p > 65535) {
+		*why = "has no valid port (1-65535)";
+		return -EINVAL;
+	}
+	*addr = a;
+	*port = (uint16_t)p;
+	*why = NULL;
+	return 0;
+}
+
 const char *ip_prefix_fmt(const struct ip_prefix *p, bool with_len, char *buf, size_t len)
 {
 	char addr[INET6_ADDRSTRLEN];
@@ -517,6 +586,25 @@ static int parse_exception_type(struct loader *ld, const config_setting_t *s, co
 		       v);
 }
 
+/* metrics.listen: "" (off) or an address and port (listen_addr_parse). */
+static int parse_listen(struct loader *ld, const config_setting_t *s, const char *key,
+			const struct field *f, void *base)
+{
+	struct agent_config *cfg = base; /* (a section's key: BASE is the config) */
+	const char *v, *why;
+	int ret;
+
+	if ((ret = get_string(ld, s, key, &v)) < 0)
+		return ret;
+	if ((ret = copy_string(ld, s, key, v, AT(base, f->off), f->size)) < 0)
+		return ret;
+	if (v[0] == '\0')
+		return 0;
+	if (listen_addr_parse(v, &cfg->metrics.addr, &cfg->metrics.port, &why) < 0)
+		return fail_at(ld, s, "\"%s\": \"%s\" %s", key, v, why);
+	return 0;
+}
+
 /* One address or prefix, as F_NETWORK / F_HOSTADDR say. */
 static int parse_one_prefix(struct loader *ld, const config_setting_t *s, const char *key,
 			    unsigned int flags, struct ip_prefix *p)
@@ -723,6 +811,15 @@ static const struct field control_fields[] = {
     {0},
 };
 
+static const struct field metrics_fields[] = {
+    {.name = "listen",
+     .parse = parse_listen,
+     .off = CFG_OFF(metrics.listen),
+     .size = CFG_SIZE(metrics.listen),
+     .flags = F_LIVE},
+    {0},
+};
+
 static const struct field dataplane_fields[] = {
     STR("binary", dataplane.binary, F_NONEMPTY | F_NEXT_DP),
     STR("lcores", dataplane.lcores, F_CPULIST | F_NEXT_DP),
@@ -811,6 +908,7 @@ static const struct field route_fields[] = {
 static const struct field root_fields[] = {
     {.name = "log_level", .parse = parse_log_level, .off = CFG_OFF(log_level), .flags = F_LIVE},
     GROUP("control", control_fields, 0),
+    GROUP("metrics", metrics_fields, 0),
     GROUP("dataplane", dataplane_fields, 0),
     GROUP("nic", nic_fields, F_REQUIRED),
     GROUP("exception", exception_fields, 0),
@@ -1321,8 +1419,8 @@ static bool eal_args_equal(const struct agent_config *a, const struct agent_conf
  * zero: the loader starts from a zeroed struct). */
 static size_t value_size(const struct field *f)
 {
-	if (f->parse == parse_string)
-		return f->size;
+	if (f->parse == parse_string || f->parse == parse_listen)
+		return f->size; /* (listen: addr and port follow from it) */
 	if (f->parse == parse_prefix_list)
 		return f->size * sizeof(struct ip_prefix);
 	if (f->parse == parse_ifname_list)

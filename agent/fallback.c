@@ -71,6 +71,7 @@ static struct {
 	enum phase phase;
 	uint64_t last_hb;
 	bool hb_valid;
+	double hb_moved_at; /* monotonic s: the heartbeat last seen moving (status) */
 	int misses;
 	int backoff_ms;
 	double failures[MAX_FAILURES]; /* monotonic seconds, ring */
@@ -742,6 +743,7 @@ static void heartbeat_check(struct agentd *a, uint64_t hb, bool valid)
 		fb.hb_valid = true;
 	}
 	if (ok) {
+		fb.hb_moved_at = now_s();
 		fb.misses = 0;
 		fb.starved_ms = 0;
 		fwd_thread_sample(a, NULL, NULL); /* the baseline for the next check */
@@ -922,15 +924,23 @@ int fallback_heartbeat_misses(void)
 
 json_t *fallback_status(struct agentd *a)
 {
-	double left = fb.phase == PH_IDLE ? 0 : fb.next_at - now_s();
+	double now = now_s(), left = fb.phase == PH_IDLE ? 0 : fb.next_at - now;
+	json_t *st;
 
-	return json_pack(
+	st = json_pack(
 	    "{s:I,s:I,s:I,s:b,s:b,s:s,s:i,s:i,s:i,s:I,s:I}", "failovers", (json_int_t)fb.failovers,
 	    "failbacks", (json_int_t)fb.failbacks, "restarts", (json_int_t)fb.restarts, "forced",
 	    fb.forced, "crash_loop", fb.crash_loop, "phase", phase_names[fb.phase], "next_in_ms",
 	    left > 0 ? (int)(left * 1000) : 0, "backoff_ms", fb.backoff_ms, "heartbeat_misses",
 	    fb.misses, "heartbeat_starved", (json_int_t)fb.starved_checks, "forced_switches",
 	    (json_int_t)fb.forced_switches);
+	/* how long ago the dataplane's heartbeat was last seen moving (checked
+	 * every heartbeat_ms): a monitor sees a hang building up before the
+	 * failover; absent without a dataplane being watched */
+	if (st != NULL && a->dp.pid && fb.hb_valid)
+		json_object_set_new(st, "heartbeat_age_ms",
+				    json_integer((json_int_t)((now - fb.hb_moved_at) * 1000)));
+	return st;
 }
 
 static int mode_handle(struct agentd *a, const char *payload, uint32_t len, json_t **resp,

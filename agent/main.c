@@ -195,6 +195,9 @@ int main(int argc, char **argv)
 	ret = ctl_listen(a);
 	if (ret < 0)
 		goto out;
+	ret = metrics_listen(a);
+	if (ret < 0)
+		goto out;
 
 	ret = fallback_init(a);
 	if (ret < 0) {
@@ -224,6 +227,7 @@ out:
 	}
 	dpq_cancel_all(a); /* deferred replies go out (as errors) before the clients close */
 	ctl_close(a);
+	metrics_close(a);
 	ks_close(a->nl);
 	svc_notify_fini(a);
 	loop_fini(a);

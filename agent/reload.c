@@ -112,10 +112,23 @@ int agent_reload(struct agentd *a, json_t **resp)
 	json_array_extend(rl.pending_agentd, ch.agentd);
 
 	/* the kernel first, from both configurations; then NEXT is the one */
+	bool relisten = strcmp(next.metrics.listen, a->cfg.metrics.listen) != 0;
+
 	ret = kernel_setup_reload(a, &next, errors);
 	ctl_set_group(a, next.control.gid);
 	agent_config_free(&a->cfg);
 	a->cfg = next;
+	if (relisten) {
+		/* scrapes in flight get their answer first (metrics_close) */
+		metrics_close(a);
+		if (metrics_listen(a) < 0) {
+			json_array_append_new(
+			    errors,
+			    json_sprintf("metrics.listen \"%s\": cannot listen (see the log)",
+					 a->cfg.metrics.listen));
+			ret = -EIO;
+		}
+	}
 	if (a->log_level_override < 0)
 		agent_log_level = a->cfg.log_level;
 	fallback_reconfigure(a);

@@ -197,6 +197,7 @@ json_t *status_build(struct agentd *a, json_t *health, json_t *stats)
 	}
 	json_object_set_new(st, "steering", steering_status(a));
 	json_object_set_new(st, "control", ctl_status());
+	json_object_set_new(st, "metrics", metrics_status());
 	json_object_set_new(st, "loop", loop_status());
 
 	/* The kernel's own forwarding: should stay flat when the fast path works. */
@@ -218,37 +219,60 @@ json_t *status_build(struct agentd *a, json_t *health, json_t *stats)
  * anything else. */
 #define STATUS_DP_TIMEOUT_MS 50
 
-struct status_call {
-	struct ctl_call call;
+struct status_req {
+	status_done_t done;
+	void *arg;
 	pid_t pid; /* the dataplane asked */
 };
 
-static void status_done(struct agentd *a, void *arg, const int *rets, json_t *const *vals, int n)
+static void status_tel_done(struct agentd *a, void *arg, const int *rets, json_t *const *vals,
+			    int n)
 {
-	struct status_call *sc = arg;
-	bool same = a->dp.pid == sc->pid; /* not a dataplane since replaced */
+	struct status_req *r = arg;
+	bool same = a->dp.pid == r->pid; /* not a dataplane since replaced */
 	json_t *st = status_build(a, same && rets[0] == 0 ? vals[0] : NULL,
 				  same && rets[1] == 0 ? vals[1] : NULL);
 
 	if (st != NULL && (rets[0] < 0 || rets[1] < 0))
 		json_object_set_new(json_object_get(st, "dataplane"), "telemetry",
 				    json_string(strerror(-(rets[0] < 0 ? rets[0] : rets[1]))));
-	ctl_reply(a, &sc->call, st ? 0 : -ENOMEM, st);
-	free(sc);
+	r->done(a, r->arg, st);
+	free(r);
+}
+
+int status_collect(struct agentd *a, status_done_t done, void *arg)
+{
+	static const char *const cmds[] = {DP_TEL_HEALTH, DP_TEL_STATS};
+	struct status_req *r;
+	int ret;
+
+	if (!a->dp.pid || a->dp.killed || fallback_heartbeat_misses() != 0)
+		return -ENOTCONN;
+	if ((r = malloc(sizeof(*r))) == NULL)
+		return -ENOMEM;
+	*r = (struct status_req){.done = done, .arg = arg, .pid = a->dp.pid};
+	ret = dpq_start_client(a, cmds, 2, STATUS_DP_TIMEOUT_MS, status_tel_done, r);
+	if (ret < 0)
+		free(r);
+	return ret;
+}
+
+static void status_reply(struct agentd *a, void *arg, json_t *st)
+{
+	ctl_reply(a, arg, st ? 0 : -ENOMEM, st);
+	free(arg);
 }
 
 static int status_handle(struct agentd *a, const char *payload, uint32_t len, json_t **resp,
 			 const struct ctl_call *call)
 {
-	static const char *const cmds[] = {DP_TEL_HEALTH, DP_TEL_STATS};
-	struct status_call *sc;
+	struct ctl_call *c = malloc(sizeof(*c));
 
-	if (a->dp.pid && !a->dp.killed && fallback_heartbeat_misses() == 0 &&
-	    (sc = malloc(sizeof(*sc)))) {
-		*sc = (struct status_call){.call = *call, .pid = a->dp.pid};
-		if (dpq_start_client(a, cmds, 2, STATUS_DP_TIMEOUT_MS, status_done, sc) == 0)
+	if (c != NULL) {
+		*c = *call;
+		if (status_collect(a, status_reply, c) == 0)
 			return CTL_DEFERRED;
-		free(sc);
+		free(c);
 	}
 	*resp = status_build(a, NULL, NULL);
 	return *resp ? 0 : -ENOMEM;

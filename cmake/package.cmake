@@ -3,7 +3,8 @@
 # /usr/lib/systemd/system, /etc/agent/agentd.conf as a conffile (an
 # operator's edits survive upgrades), the man pages, the bash completion.
 # Depends: what dpkg-shlibdeps finds the binaries linked against (DPDK,
-# libbpf, libnl, libmnl, libconfig, jansson, libsystemd), plus iproute2 and
+# libbpf, libnl, libmnl, libconfig, jansson, libsystemd, libmicrohttpd for
+# the metrics listener), plus iproute2 and
 # DPDK's run-time plugins.
 # `make deb`; tests/pkg/deb.sh (ctest unit_deb) builds and inspects it.
 set(CPACK_GENERATOR DEB)

@@ -55,6 +55,14 @@ struct agent_config {
 	} control;
 
 	struct {
+		/* "metrics.listen": HTTP listener serving GET /metrics, "A.B.C.D:PORT"
+		 * or "[IPV6]:PORT"; "" = none (the default) */
+		char listen[64];
+		struct ip_prefix addr; /* parsed from listen (len 32 or 128) */
+		uint16_t port;
+	} metrics;
+
+	struct {
 		char binary[PATH_MAX]; /* default "agent-dataplane" (beside agentd) */
 		char lcores[64];       /* EAL -l, default "0-1" */
 		char file_prefix[64];  /* EAL --file-prefix, default "agent" */
@@ -184,3 +192,8 @@ int ip_prefix_parse(const char *s, bool want_len, struct ip_prefix *p);
 const char *ip_prefix_fmt(const struct ip_prefix *p, bool with_len, char *buf, size_t len);
 
 const char *exception_type_name(enum exception_type t);
+
+/* A listening address: "A.B.C.D:PORT" or "[IPV6]:PORT", numeric only (no
+ * name lookup: a check must not wait on DNS), port 1-65535. Returns 0, or
+ * -EINVAL with *WHY (a static string) saying what is wrong. */
+int listen_addr_parse(const char *s, struct ip_prefix *addr, uint16_t *port, const char **why);

@@ -58,7 +58,7 @@ pass "files: $(echo "$got" | tr '\n' ' ')"
 [ "$(dpkg-deb --ctrl-tarfile "$DEB" | tar -xOf - ./conffiles)" = /etc/agent/agentd.conf ] ||
 	fail "conffiles is not /etc/agent/agentd.conf"
 deps=$(dpkg-deb -f "$DEB" Depends)
-for d in librte-eal23 librte-ethdev23 libbpf1 libnl-route-3-200 libmnl0 libconfig9 iproute2 \
+for d in librte-eal23 librte-ethdev23 libbpf1 libnl-route-3-200 libmnl0 libconfig9 libmicrohttpd12 iproute2 \
 	librte-mempool-ring23 librte-net-virtio23 librte-net-af-xdp23; do
 	[[ $deps == *"$d"* ]] || fail "Depends lacks $d: $deps"
 done

@@ -242,6 +242,8 @@ static void test_minimal_defaults(void **state)
 	assert_string_equal(cfg->control.socket, "/run/agentd/agentd.sock");
 	assert_string_equal(cfg->control.group, "");
 	assert_int_equal(cfg->control.gid, -1);
+	assert_string_equal(cfg->metrics.listen, ""); /* no listener unless asked */
+	assert_int_equal(cfg->metrics.port, 0);
 	assert_int_equal(cfg->dataplane.idle_sleep_max_us, 500);
 	assert_string_equal(cfg->dataplane.binary, "agent-dataplane");
 	assert_string_equal(cfg->dataplane.lcores, "0-1");
@@ -401,6 +403,11 @@ INVALID(test_string_too_long, "bad-string-too-long.conf", "nic.device", "too lon
 INVALID(test_socket_too_long, "bad-socket-too-long.conf", "control.socket", "UNIX socket path")
 INVALID(test_eal_arg_owned, "bad-eal-owned.conf", "dataplane.eal_args[1]",
 	"use dataplane.file_prefix")
+INVALID(test_metrics_listen_name, "bad-metrics-listen.conf", "metrics.listen",
+	"no valid IPv4 address")
+INVALID(test_metrics_listen_v6, "bad-metrics-listen-v6.conf", "metrics.listen", "without brackets")
+INVALID(test_metrics_listen_port, "bad-metrics-listen-port.conf", "metrics.listen",
+	"no valid port (1-65535)")
 INVALID(test_backoff_order, "bad-backoff.conf", "fallback.backoff_max_ms", "must not be below")
 INVALID(test_fib_table_duplicate, "bad-fib-table-dup.conf", "fib.tables[2]", "duplicate value 100")
 INVALID(test_fib_table_zero, "bad-fib-table-zero.conf", "fib.tables[0]", "between 1 and")
@@ -880,6 +887,61 @@ static void test_prefix_parse(void **state)
 	assert_int_equal(ip_prefix_parse(NULL, false, &p), -EINVAL);
 }
 
+static void test_listen_addr_parse(void **state)
+{
+	static const char *const bad[] = {
+	    "",
+	    "9464",
+	    ":9464",
+	    "127.0.0.1",
+	    "127.0.0.1:",
+	    "127.0.0.1:0",
+	    "127.0.0.1:65536",
+	    "127.0.0.1:+80",
+	    "127.0.0.1: 80",
+	    "127.0.0.1:80x",
+	    "localhost:80",
+	    "::1:9464",
+	    "[::1]9464",
+	    "[::1]",
+	    "[127.0.0.1]:80",
+	    "[]:80",
+	    "[::1:80",
+	    "1.2.3:80",
+	    "[::1]:123456",
+	};
+	struct ip_prefix a;
+	const char *why;
+	uint16_t port;
+	char buf[64];
+
+	(void)state;
+	assert_int_equal(listen_addr_parse("127.0.0.1:9464", &a, &port, &why), 0);
+	assert_int_equal(a.family, AF_INET);
+	assert_int_equal(a.len, 32);
+	assert_int_equal(port, 9464);
+	assert_null(why);
+	assert_string_equal(ip_prefix_fmt(&a, false, buf, sizeof(buf)), "127.0.0.1");
+	assert_int_equal(listen_addr_parse("[::1]:9464", &a, &port, &why), 0);
+	assert_int_equal(a.family, AF_INET6);
+	assert_int_equal(a.len, 128);
+	assert_string_equal(ip_prefix_fmt(&a, false, buf, sizeof(buf)), "::1");
+	assert_int_equal(listen_addr_parse("0.0.0.0:1", &a, &port, &why), 0);
+	assert_int_equal(port, 1);
+	assert_int_equal(listen_addr_parse("[::]:65535", &a, &port, &why), 0);
+	assert_int_equal(port, 65535);
+	assert_int_equal(listen_addr_parse("[fd00:100::1]:80", &a, &port, &why), 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		port = 7;
+		why = NULL;
+		if (listen_addr_parse(bad[i], &a, &port, &why) != -EINVAL || why == NULL ||
+		    port != 7) {
+			print_error("\"%s\" accepted (or no reason given)\n", bad[i]);
+			fail();
+		}
+	}
+}
+
 static void test_prefix_fmt_bounds(void **state)
 {
 	struct ip_prefix p;
@@ -1067,6 +1129,10 @@ int main(void)
 	    cmocka_unit_test(test_lcores_backwards),
 	    cmocka_unit_test(test_lcores_one),
 	    cmocka_unit_test(test_control_group),
+	    cmocka_unit_test(test_metrics_listen_name),
+	    cmocka_unit_test(test_metrics_listen_v6),
+	    cmocka_unit_test(test_metrics_listen_port),
+	    cmocka_unit_test(test_listen_addr_parse),
 	    cmocka_unit_test(test_idle_sleep_heartbeat),
 	    cmocka_unit_test(test_ifname_too_long),
 	    cmocka_unit_test(test_ifname_invalid),
