@@ -323,6 +323,9 @@ static int build_argv(struct agentd *a, char **argv, char storage[][PATH_MAX + 6
 	argv[n++] = storage[s++];
 	ARG("--mbufs");
 	ARG("%d", cfg->dataplane.mbufs);
+	/* the underlay's MTU on both ports, as on dp0 and the NIC netdev */
+	ARG("--mtu");
+	ARG("%d", cfg->nic.mtu);
 	if (a->dp.standby)
 		ARG("--standby");
 	/* fast path: the FIB mirror needs to know which routes lead where */

@@ -20,6 +20,8 @@ void dp_args_usage(FILE *out, const char *prog)
 		"                      (e.g. net_tap0, virtio_user0)\n"
 		"  --burst N           rx/tx burst size, 1..%d (default %d)\n"
 		"  --mbufs N           mbufs in the packet pool, %u..%u (default %d)\n"
+		"  --mtu N             MTU of both ports (default: each port's own); a port that\n"
+		"                      cannot take it is an error, not a silent drop\n"
 		"  --idle-sleep-max-us N  adaptive polling: when every queue is empty the\n"
 		"                      forwarding lcore sleeps, up to N us at a time, 0..%d\n"
 		"                      (default %d; 0: busy polling, 100%% of a core)\n"
@@ -95,6 +97,7 @@ int dp_args_parse(int argc, char **argv, struct dp_args *args, char *err, size_t
 		OPT_NL_RCVBUF,
 		OPT_IDLE_SLEEP,
 		OPT_ERROR_FILE,
+		OPT_MTU,
 	};
 	static const struct option opts[] = {
 	    {"nic", required_argument, NULL, OPT_NIC},
@@ -113,6 +116,7 @@ int dp_args_parse(int argc, char **argv, struct dp_args *args, char *err, size_t
 	    {"standby", no_argument, NULL, OPT_STANDBY},
 	    {"idle-sleep-max-us", required_argument, NULL, OPT_IDLE_SLEEP},
 	    {"error-file", required_argument, NULL, OPT_ERROR_FILE},
+	    {"mtu", required_argument, NULL, OPT_MTU},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -186,6 +190,11 @@ int dp_args_parse(int argc, char **argv, struct dp_args *args, char *err, size_t
 		case OPT_ERROR_FILE:
 			if (copy_name(args->error_file, sizeof(args->error_file), optarg) < 0)
 				return fail(err, err_len, "--error-file path too long");
+			break;
+		case OPT_MTU:
+			if (parse_uint(optarg, RTE_ETHER_MIN_MTU, UINT16_MAX, &args->mtu) < 0)
+				return fail(err, err_len, "--mtu must be %d..%d", RTE_ETHER_MIN_MTU,
+					    UINT16_MAX);
 			break;
 		case OPT_IDLE_SLEEP:
 			if (parse_uint(optarg, 0, DP_MAX_IDLE_SLEEP_US, &args->idle_sleep_max_us) <

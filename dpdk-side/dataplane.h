@@ -74,6 +74,7 @@ struct dp_args {
 	unsigned int fib_tbl8s, fib6_tbl8s; /* 0: derived from the rules */
 	unsigned int netlink_rcvbuf;	    /* bytes, 0: the mirror's default */
 	unsigned int idle_sleep_max_us;	    /* adaptive polling; 0: busy polling */
+	unsigned int mtu;		    /* both ports' MTU (nic.mtu); 0: their own */
 	bool standby;			    /* leave the NIC alone until SIGUSR1 */
 	char error_file[256];		    /* where the reason of a failure goes, "" = nowhere */
 };
@@ -114,6 +115,9 @@ struct dp_port {
 /* Find the port called `name`; fills id, driver, kind, MAC, kernel ifname.
  * -ENODEV if no such port. */
 int dp_port_lookup(struct dp_port *port, const char *role, const char *name);
+/* Both ports at MTU (--mtu), checked against what each driver takes: an
+ * error (reported) rather than frames dropped. Before dp_ports_setup. */
+int dp_ports_set_mtu(struct dp_port ports[DP_PORT_COUNT], unsigned int mtu);
 
 /* Choose the offloads of `self` given what it and the port it exchanges
  * packets with can do. Pure function: see the policy in port.c. */

@@ -644,6 +644,10 @@ int main(int argc, char **argv)
 		code = ret == -ENODEV ? EXIT_USAGE : EXIT_FAILURE;
 		goto out;
 	}
+	if (dp.args.mtu != 0 && dp_ports_set_mtu(dp.ports, dp.args.mtu) < 0) {
+		code = EXIT_USAGE;
+		goto out;
+	}
 	if (create_pool() < 0)
 		goto out;
 	/* --standby: the NIC stays the kernel's until agentd's hold-down ends */

@@ -218,6 +218,25 @@ static uint32_t max_frame(uint16_t mtu)
 	return (uint32_t)mtu + RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN + 2 * RTE_VLAN_HLEN;
 }
 
+int dp_ports_set_mtu(struct dp_port ports[DP_PORT_COUNT], unsigned int mtu)
+{
+	for (int i = 0; i < DP_PORT_COUNT; i++) {
+		struct dp_port *port = &ports[i];
+		struct rte_eth_dev_info info;
+		int ret = rte_eth_dev_info_get(port->port_id, &info);
+
+		if (ret < 0)
+			return ret;
+		if (mtu < info.min_mtu || mtu > info.max_mtu) {
+			dp_errorf("MTU %u (nic.mtu): %s port %s (%s) takes an MTU of %u to %u", mtu,
+				  port->role, port->name, port->driver, info.min_mtu, info.max_mtu);
+			return -EINVAL;
+		}
+		port->mtu = (uint16_t)mtu;
+	}
+	return 0;
+}
+
 static int port_configure(struct dp_port *port, const struct rte_eth_dev_info *info,
 			  struct rte_mempool *pool, uint16_t n_queues)
 {
@@ -315,16 +334,21 @@ int dp_ports_setup_mask(struct dp_port ports[DP_PORT_COUNT], struct rte_mempool 
 
 		dp_port_choose_offloads(&info[i], &info[peer], (enum dp_port_role)i, oversize[i],
 					oversize[peer], &port->rx_offloads, &port->tx_offloads);
-		if (oversize[i] && !(port->rx_offloads & RTE_ETH_RX_OFFLOAD_SCATTER))
-			RTE_LOG(WARNING, DP_PORT,
-				"%s %s: mtu %u frames do not fit a %u-byte mbuf and the port "
-				"cannot scatter: they will be dropped\n",
-				port->role, port->name, port->mtu, room);
-		if (oversize[peer] && !(port->tx_offloads & RTE_ETH_TX_OFFLOAD_MULTI_SEGS))
-			RTE_LOG(WARNING, DP_PORT,
-				"%s %s cannot send multi-segment mbufs; frames over %u bytes "
-				"from the %s will be dropped\n",
-				port->role, port->name, room, ports[peer].role);
+		/* refused, not run with frames of the MTU silently dropped */
+		if (oversize[i] && !(port->rx_offloads & RTE_ETH_RX_OFFLOAD_SCATTER)) {
+			dp_errorf("MTU %u: %s port %s (%s) cannot receive frames over %u bytes "
+				  "(one mbuf, no scatter): lower nic.mtu to %u",
+				  port->mtu, port->role, port->name, port->driver, room,
+				  room - (max_frame(0)));
+			return -EMSGSIZE;
+		}
+		if (oversize[peer] && !(port->tx_offloads & RTE_ETH_TX_OFFLOAD_MULTI_SEGS)) {
+			dp_errorf("MTU %u: %s port %s (%s) cannot send frames over %u bytes "
+				  "(no multi-segment tx): lower nic.mtu to %u",
+				  ports[peer].mtu, port->role, port->name, port->driver, room,
+				  room - (max_frame(0)));
+			return -EMSGSIZE;
+		}
 		if (!(mask & (1u << i)))
 			continue;
 		ret = port_configure(port, &info[i], pool, n_queues);

@@ -69,6 +69,8 @@ enum steer_counter {
 				  * own: handed to the bridge, which floods or forwards it */
 	STEER_CNT_EXC_PASS_NOT_ROUTED, /* not from the gateway MAC: not a frame the dataplane routed
 					* to a VM (wire L2 traffic must never reach the VMs) */
+	STEER_CNT_EXC_PASS_MTU,	       /* larger than the VM port's (or the bridge's) MTU: the
+					* kernel routes it, fragments or sends "too big" */
 	STEER_CNT_MAX,
 };
 

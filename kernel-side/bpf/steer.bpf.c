@@ -27,6 +27,9 @@
 #ifndef PACKET_OTHERHOST
 #define PACKET_OTHERHOST 3 /* linux/if_packet.h */
 #endif
+#ifndef PACKET_HOST
+#define PACKET_HOST 0
+#endif
 #define IPV4_FRAG_MASK	  0x3fff /* MF flag + fragment offset */
 #define ICMPV6_ECHO_REQ	  128
 #define ICMPV6_ECHO_REPLY 129
@@ -237,6 +240,22 @@ int steer_vm_ingress(struct __sk_buff *skb)
 	return bpf_redirect(set->exc_ifindex, 0);
 }
 
+/* A routed frame (or GSO segment) too big for the VM port (or bridge) it is
+ * for: the port would drop it without a word (dev_queue_xmit does not check
+ * the MTU of a redirect target). The kernel routes it instead — fragments
+ * it, or answers "fragmentation needed" / "packet too big" to the sender, as
+ * a router must. It is addressed to the VM's MAC, which the kernel drops as
+ * someone else's (PACKET_OTHERHOST): it becomes the host's. */
+static __always_inline int too_big_for(struct __sk_buff *skb, __u32 ifindex)
+{
+	__u32 mtu_len = 0;
+
+	if (bpf_check_mtu(skb, ifindex, &mtu_len, 0, BPF_MTU_CHK_SEGS) == BPF_MTU_CHK_RET_SUCCESS)
+		return 0;
+	bpf_skb_change_type(skb, PACKET_HOST);
+	return 1;
+}
+
 SEC("tc")
 int steer_exc_ingress(struct __sk_buff *skb)
 {
@@ -270,11 +289,15 @@ int steer_exc_ingress(struct __sk_buff *skb)
 		 * or any more: the FDB entry aged out while the neighbour entry did
 		 * not). The kernel would drop it; the bridge delivers or floods it. */
 		if (skb->pkt_type == PACKET_OTHERHOST && set->bridge_ifindex) {
+			if (too_big_for(skb, set->bridge_ifindex))
+				return pass(STEER_CNT_EXC_PASS_MTU, skb);
 			count(STEER_CNT_EXC_TO_BRIDGE, skb);
 			return bpf_redirect(set->bridge_ifindex, 0);
 		}
 		return pass(STEER_CNT_EXC_PASS_UNKNOWN_MAC, skb);
 	}
+	if (too_big_for(skb, port->ifindex))
+		return pass(STEER_CNT_EXC_PASS_MTU, skb);
 	count(STEER_CNT_EXC_REDIRECTED, skb);
 	return bpf_redirect(port->ifindex, 0);
 }

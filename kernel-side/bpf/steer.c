@@ -47,6 +47,7 @@ static const char *const counter_names[STEER_CNT_MAX] = {
     [STEER_CNT_EXC_PASS_MODE] = "exc_pass_mode",
     [STEER_CNT_EXC_TO_BRIDGE] = "exc_to_bridge",
     [STEER_CNT_EXC_PASS_NOT_ROUTED] = "exc_pass_not_routed",
+    [STEER_CNT_EXC_PASS_MTU] = "exc_pass_mtu",
 };
 
 const char *steer_counter_name(enum steer_counter c)

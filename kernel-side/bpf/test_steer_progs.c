@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <net/if.h>
 
 #include <bpf/bpf.h>
 
@@ -458,6 +459,46 @@ static void test_exc_unknown_vm_mac_to_bridge(void **state)
 	expect(STEER_PROG_EXC_INGRESS, frame, len, TC_ACT_OK, STEER_CNT_EXC_PASS_UNKNOWN_MAC);
 }
 
+/* A routed frame too big for the VM's port (MTU 1280 here, dp0 has 1500)
+ * goes to the kernel, which fragments it or answers "too big": redirected,
+ * the port would drop it silently. The same toward the bridge. */
+static void test_exc_too_big_passes(void **state)
+{
+	struct steer_settings set;
+	uint8_t frame[2048];
+	int small;
+	size_t len;
+
+	assert_int_equal(steer_test_sh("ip link add agtmtu0 mtu 1280 type veth peer name agtmtu1"),
+			 0);
+	small = (int)if_nametoindex("agtmtu0");
+	assert_true(small > 0);
+	assert_int_equal(steer_vm_mac_add(steer, vm2_mac, (uint32_t)small), 0);
+	/* 20 + 8 + 1252 = 1280: fits */
+	len = pkt_build(V4(FROM_GW, .dst_mac = {0x02, 0, 0, 0, 0, 0x12}, .src = "10.10.2.5",
+			   .dst = "10.10.1.12", .payload = 1252),
+			frame, sizeof(frame));
+	expect(STEER_PROG_EXC_INGRESS, frame, len, TC_ACT_REDIRECT, STEER_CNT_EXC_REDIRECTED);
+	len = pkt_build(V4(FROM_GW, .dst_mac = {0x02, 0, 0, 0, 0, 0x12}, .src = "10.10.2.5",
+			   .dst = "10.10.1.12", .payload = 1253),
+			frame, sizeof(frame));
+	expect(STEER_PROG_EXC_INGRESS, frame, len, TC_ACT_OK, STEER_CNT_EXC_PASS_MTU);
+	len = pkt_build(V6(FROM_GW, .dst_mac = {0x02, 0, 0, 0, 0, 0x12}, .src = "2001:db8:2::5",
+			   .dst = "2001:db8:1::12", .proto = IPPROTO_UDP, .payload = 1300),
+			frame, sizeof(frame));
+	expect(STEER_PROG_EXC_INGRESS, frame, len, TC_ACT_OK, STEER_CNT_EXC_PASS_MTU);
+	/* a MAC the map does not know, to a bridge of MTU 1280 */
+	assert_int_equal(steer_vm_mac_del(steer, vm2_mac), 0);
+	assert_int_equal(steer_settings_get(steer, &set), 0);
+	set.bridge_ifindex = (uint32_t)small;
+	assert_int_equal(steer_settings_set(steer, &set), 0);
+	len = pkt_build(V4(FROM_GW, .dst_mac = {0x02, 0, 0, 0, 0, 0x12}, .src = "10.10.2.5",
+			   .dst = "10.10.1.12", .payload = 1253),
+			frame, sizeof(frame));
+	expect(STEER_PROG_EXC_INGRESS, frame, len, TC_ACT_OK, STEER_CNT_EXC_PASS_MTU);
+	assert_int_equal(steer_test_sh("ip link del agtmtu0"), 0);
+}
+
 static void test_exc_vm_mac_add_del(void **state)
 {
 	struct steer_vm_mac list[8];
@@ -517,6 +558,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_exc_unknown_vm_mac_to_bridge, test_setup),
 	    cmocka_unit_test_setup(test_exc_not_routed_passes, test_setup),
 	    cmocka_unit_test_setup(test_exc_vm_mac_add_del, test_setup),
+	    cmocka_unit_test_setup(test_exc_too_big_passes, test_setup),
 	    cmocka_unit_test_setup(test_api_errors, test_setup),
 	};
 
