@@ -214,8 +214,8 @@ static void explain_dp_reason(struct explain_call *ec, json_t *dp, const char *r
 	else if (strcmp(reason, "no_route") == 0)
 		conclude(ec->resp, "kernel", reason,
 			 "the dataplane's FIB has no route to %s: DPDK hands the packet to the "
-			 "kernel (which has none either in the mirrored tables: it answers "
-			 "unreachable)",
+			 "kernel, which routes it by its own tables (a table the dataplane does "
+			 "not mirror) or answers unreachable",
 			 dst);
 	else if (strcmp(reason, "not_fast") == 0)
 		conclude(ec->resp, "kernel", reason,

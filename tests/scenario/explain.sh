@@ -94,6 +94,7 @@ grep -q '^path: *fast (DPDK): VM -> steer_vm_ingress -> dp0 -> DPDK -> NIC$' "$W
 	grep -q "^next hop: via 192.168.100.2 dev dp0, neighbour $wire_mac" "$WORK/x.txt" &&
 	grep -q '^route: *10.10.2.0/24 via 192.168.100.2 dev dp0 .*\[fast: underlay\]$' "$WORK/x.txt" ||
 	fail "explain text: $(cat "$WORK/x.txt")"
+cat "$WORK/x.txt" >&2
 kf0=$(kernel_fwd)
 counters_move "VM -> remote UDP" send_udp vm1 10.10.1.11 5000 10.10.2.2 6000
 kf1=$(kernel_fwd)
@@ -137,6 +138,7 @@ rc=0; agentctl explain 10.10.1.11 198.51.100.7 udp 5005 6005 >"$WORK/x.txt" || r
 [ "$rc" -eq 3 ] && grep -q '^why: *the dataplane.s FIB has no route to 198.51.100.7' "$WORK/x.txt" &&
 	grep -q '^path: *kernel (slow path): VM -> steer_vm_ingress -> dp0 -> DPDK -> dp0 -> kernel$' "$WORK/x.txt" ||
 	fail "no route, text (exit $rc): $(cat "$WORK/x.txt")"
+cat "$WORK/x.txt" >&2
 counters_move "no route" send_udp vm1 10.10.1.11 5005 198.51.100.7 6005
 pass "no route: handed back to the kernel (punt_no_route), counters moved"
 
