@@ -167,8 +167,9 @@ static int mac_parse(const char *s, uint8_t mac[6])
 }
 
 /* From the wire, fast: DPDK sends the rewritten frame on dp0, where
- * steer_exc_ingress delivers it to the VM's port. */
-static void explain_exc_delivery(struct agentd *a, struct explain_call *ec, json_t *dp)
+ * steer_exc_ingress delivers it to the VM's port. False when it would not
+ * (then the kernel gets a frame for another MAC, and drops it). */
+static bool explain_exc_delivery(struct agentd *a, struct explain_call *ec, json_t *dp)
 {
 	struct steer *s = steering_steer();
 	uint8_t dmac[6], smac[6], frame[CTL_EXPLAIN_FRAME_MAX];
@@ -180,11 +181,11 @@ static void explain_exc_delivery(struct agentd *a, struct explain_call *ec, json
 
 	if (s == NULL || mac_parse(json_string_value(json_object_get(dp, "out_dst_mac")), dmac) ||
 	    mac_parse(json_string_value(json_object_get(dp, "out_src_mac")), smac))
-		return;
+		return true; /* not known: DPDK's verdict stands */
 	len = ctl_explain_frame(&ec->req, dmac, smac, frame);
 	if (steer_explain_exc(s, frame, len, a->nic_mac_known && memcmp(dmac, a->nic_mac, 6) == 0,
 			      &x) < 0)
-		return;
+		return true;
 	verdict = x.counter == STEER_CNT_EXC_REDIRECTED || x.counter == STEER_CNT_EXC_TO_BRIDGE
 		      ? "redirect"
 		      : "pass";
@@ -194,6 +195,7 @@ static void explain_exc_delivery(struct agentd *a, struct explain_call *ec, json
 		json_object_set_new(del, "to", json_string(ifname_of(x.ifindex, ifn)));
 	json_object_set_new(ec->resp, "delivery", del);
 	add_counter(ec->resp, "steering.counters.%s.packets", steer_counter_name(x.counter));
+	return strcmp(verdict, "redirect") == 0;
 }
 
 /* The dataplane's reasons, said for an operator. */
@@ -303,8 +305,15 @@ static void explain_done(struct agentd *a, void *arg, const int *rets, json_t *c
 		const char *rdst =
 		    json_string_value(json_object_get(json_object_get(dp, "route"), "dst"));
 
-		if (ec->req.from_wire)
-			explain_exc_delivery(a, ec, dp);
+		if (ec->req.from_wire && !explain_exc_delivery(a, ec, dp)) {
+			conclude(ec->resp, "drop", "not_delivered",
+				 "DPDK routes it to %s (%s) but steer_exc_ingress on dp0 passes "
+				 "it (%s): the kernel drops a frame for another host's MAC",
+				 mac ? mac : "?", rdst ? rdst : "?",
+				 json_string_value(json_object_get(
+				     json_object_get(ec->resp, "delivery"), "counter")));
+			goto reply;
+		}
 		conclude(ec->resp, "fast", "fast",
 			 "route %s, next hop %s dev %s, neighbour %s: DPDK rewrites the frame and "
 			 "sends it %s",
@@ -318,6 +327,7 @@ static void explain_done(struct agentd *a, void *arg, const int *rets, json_t *c
 	} else {
 		explain_dp_reason(ec, dp, reason ? reason : "unknown");
 	}
+reply:
 	ctl_reply(a, &ec->call, 0, ec->resp);
 	free(ec);
 }
