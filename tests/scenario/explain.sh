@@ -95,6 +95,9 @@ grep -q '^path: *fast (DPDK): VM -> steer_vm_ingress -> dp0 -> DPDK -> NIC$' "$W
 	grep -q '^route: *10.10.2.0/24 via 192.168.100.2 dev dp0 .*\[fast: underlay\]$' "$WORK/x.txt" ||
 	fail "explain text: $(cat "$WORK/x.txt")"
 cat "$WORK/x.txt" >&2
+t0=$(date +%s.%N)
+for _ in $(seq 20); do agentctl explain 10.10.1.11 10.10.2.2 udp 5000 6000 >/dev/null; done
+log "explain answered in $(ms_between "$t0" "$(date +%s.%N)") ms for 20 (agentctl start included)"
 kf0=$(kernel_fwd)
 counters_move "VM -> remote UDP" send_udp vm1 10.10.1.11 5000 10.10.2.2 6000
 kf1=$(kernel_fwd)
