@@ -22,16 +22,36 @@ _agentctl() {
 	--watch | --times)
 		return
 		;;
+	--from)
+		COMPREPLY=($(compgen -W "vm wire" -- "$cur"))
+		return
+		;;
 	esac
 	case ${cmd:-} in
 	"")
-		COMPREPLY=($(compgen -W "status stats routes neigh ports mode reload version -s --socket -j --json -h --help" -- "$cur"))
+		COMPREPLY=($(compgen -W "status stats routes neigh ports explain mode reload version -s --socket -j --json -h --help" -- "$cur"))
 		;;
 	status) COMPREPLY=($(compgen -W "-q --quiet --json" -- "$cur")) ;;
 	stats) COMPREPLY=($(compgen -W "--json --prometheus --watch --times" -- "$cur")) ;;
 	routes) COMPREPLY=($(compgen -W "--exact --count --json" -- "$cur")) ;;
 	neigh) COMPREPLY=($(compgen -W "--count --json" -- "$cur")) ;;
 	mode) COMPREPLY=($(compgen -W "dpdk kernel" -- "$cur")) ;;
+	explain)
+		# SRC DST [PROTO [SPORT [DPORT]]]: the protocol is the third word
+		local n=0
+		for ((i = i + 1; i < COMP_CWORD; i++)); do
+			case ${COMP_WORDS[i]} in
+			--from) i=$((i + 1)) ;;
+			-*) ;;
+			*) n=$((n + 1)) ;;
+			esac
+		done
+		if [ "$n" -eq 2 ] && [[ $cur != -* ]]; then
+			COMPREPLY=($(compgen -W "tcp udp sctp icmp" -- "$cur"))
+		else
+			COMPREPLY=($(compgen -W "--from --json" -- "$cur"))
+		fi
+		;;
 	version | ports | reload) COMPREPLY=($(compgen -W "--json" -- "$cur")) ;;
 	esac
 }

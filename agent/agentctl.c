@@ -6,10 +6,11 @@
  *   agentctl [-s SOCKET] routes [PREFIX] [--exact] [--count] [--json]
  *   agentctl [-s SOCKET] neigh [--count] [--json]
  *   agentctl [-s SOCKET] mode dpdk|kernel
+ *   agentctl [-s SOCKET] explain SRC DST [PROTO [SPORT [DPORT]]] [--from vm|wire] [--json]
  *   agentctl [-s SOCKET] version [--json]
  *
  * Exit codes: 0 ok, 1 agentd not reachable or request failed, 2 usage,
- * 3 degraded (status -q: not on the DPDK fast path). */
+ * 3 degraded (status -q, explain: not on the DPDK fast path). */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -587,6 +588,125 @@ static void print_version(json_t *st)
 	printf("agentctl %s\nagentd %s\n", AGENT_VERSION, s(st, "version"));
 }
 
+/* ---- explain ---- */
+
+/* The request payload of `explain SRC DST [PROTO [SPORT [DPORT]]]`; NULL
+ * (message printed) on a usage error. */
+static json_t *explain_request(int argc, char **argv, const char *from)
+{
+	json_t *req;
+	char *end;
+
+	if (argc < 2 || argc > 5) {
+		fprintf(stderr,
+			"agentctl: explain SRC DST [PROTO [SPORT [DPORT]]] [--from vm|wire]\n");
+		return NULL;
+	}
+	req = json_pack("{s:s,s:s,s:s}", "src", argv[0], "dst", argv[1], "from", from);
+	if (argc > 2) {
+		long v = strtol(argv[2], &end, 10);
+		if (*end == '\0' && end != argv[2])
+			json_object_set_new(req, "proto", json_integer(v));
+		else
+			json_object_set_new(req, "proto", json_string(argv[2]));
+	}
+	for (int k = 3; k < argc; k++) {
+		long v = strtol(argv[k], &end, 10);
+		if (*end != '\0' || end == argv[k] || v < 0 || v > 65535) {
+			fprintf(stderr, "agentctl: explain: a port is 0 to 65535: '%s'\n", argv[k]);
+			json_decref(req);
+			return NULL;
+		}
+		json_object_set_new(req, k == 3 ? "sport" : "dport", json_integer(v));
+	}
+	return req;
+}
+
+/* The stages the flow goes through, as one line. */
+static void print_explain_path(json_t *r)
+{
+	json_t *flow = json_object_get(r, "flow"), *dp = json_object_get(r, "dataplane");
+	const char *path = s(r, "path"), *reason = s(r, "reason");
+	bool wire = strcmp(s(flow, "from"), "wire") == 0;
+	json_t *del = json_object_get(r, "delivery");
+
+	if (strcmp(path, "fast") == 0) {
+		if (wire)
+			printf("path:     fast (DPDK): NIC -> DPDK -> dp0 -> steer_exc_ingress -> "
+			       "%s\n",
+			       s(del, "to"));
+		else
+			printf("path:     fast (DPDK): VM -> steer_vm_ingress -> dp0 -> DPDK -> "
+			       "NIC\n");
+		return;
+	}
+	if (strncmp(reason, "mode_", 5) == 0 || strcmp(reason, "dataplane_down") == 0)
+		printf("path:     kernel (%s): %s -> kernel -> %s\n", s(r, "mode"),
+		       wire ? "NIC" : "VM", wire ? "VM" : "NIC");
+	else if (json_is_object(dp))
+		printf("path:     kernel (slow path): %s -> kernel\n",
+		       wire ? "NIC -> DPDK -> dp0"
+			    : "VM -> steer_vm_ingress -> dp0 -> DPDK -> dp0");
+	else if (strcmp(path, "kernel") == 0)
+		printf("path:     kernel: VM -> steer_vm_ingress (pass) -> kernel\n");
+	else
+		printf("path:     %s\n", path);
+}
+
+static void print_explain(json_t *r)
+{
+	json_t *flow = json_object_get(r, "flow"), *dp = json_object_get(r, "dataplane");
+	json_t *st = json_object_get(r, "steering"), *nh = json_object_get(dp, "nexthop"), *v;
+	bool v6 = strchr(s(flow, "dst"), ':') != NULL, ports = i(flow, "sport") || i(flow, "dport");
+	size_t idx;
+
+	printf("flow:     %s %s%s%s%.0lld -> %s%s%s%.0lld, from %s\n", s(flow, "proto"),
+	       v6 && ports ? "[" : "", s(flow, "src"),
+	       v6 && ports ? "]:"
+	       : ports	   ? ":"
+			   : "",
+	       ports ? i(flow, "sport") : 0, v6 && ports ? "[" : "", s(flow, "dst"),
+	       v6 && ports ? "]:"
+	       : ports	   ? ":"
+			   : "",
+	       ports ? i(flow, "dport") : 0,
+	       strcmp(s(flow, "from"), "wire") == 0 ? "the wire" : "a VM");
+	print_explain_path(r);
+	printf("why:      %s\n", s(r, "why"));
+	printf("mode:     %s", s(r, "mode"));
+	if (st)
+		printf("; steering %s: %s (%s)", s(st, "mode"), s(st, "verdict"), s(st, "counter"));
+	if (json_is_object(dp) && (i(dp, "fib_behind") || i(dp, "fib_full")))
+		printf("; FIB %s", i(dp, "fib_full") ? "FULL" : "BEHIND");
+	printf("\n");
+	if (json_is_object(json_object_get(dp, "route"))) {
+		printf("route:    ");
+		print_route(json_object_get(dp, "route"));
+	}
+	if (json_is_object(nh)) {
+		printf("next hop: %s%s dev %s", json_object_get(nh, "via") ? "via " : "",
+		       json_object_get(nh, "via") ? s(nh, "via") : "direct", s(nh, "dev"));
+		if (strcmp(s(nh, "neigh"), "resolved") == 0)
+			printf(", neighbour %s", s(nh, "mac"));
+		else
+			printf(", neighbour %s", s(nh, "neigh"));
+		if (json_array_size(json_object_get(dp, "paths")) > 1)
+			printf(" (ECMP path %lld of %zu; the flow hash 0x%08llx picks path %lld)",
+			       i(nh, "index"), json_array_size(json_object_get(dp, "paths")),
+			       i(dp, "flow_hash"), i(dp, "ecmp_first"));
+		printf("\n");
+	}
+	if (json_object_get(r, "delivery"))
+		printf("delivery: steer_exc_ingress %s (%s) to %s\n",
+		       s(json_object_get(r, "delivery"), "verdict"),
+		       s(json_object_get(r, "delivery"), "counter"),
+		       s(json_object_get(r, "delivery"), "to"));
+	printf("counters:");
+	json_array_foreach(json_object_get(r, "counters"), idx, v)
+	    printf(" %s", json_string_value(v));
+	printf("\n");
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -606,6 +726,11 @@ static void usage(FILE *f)
 		"  neigh [--count]   the dataplane's mirror of the neighbour table\n"
 		"  ports             the NIC and the exception port: DPDK's side (driver,\n"
 		"                    link, MTU, offloads, counters) and the kernel netdev\n"
+		"  explain SRC DST [PROTO [SPORT [DPORT]]] [--from vm|wire]\n"
+		"                    which path such a flow takes now and why: steering,\n"
+		"                    the dataplane's route, next hop and neighbour, or the\n"
+		"                    reason it goes through the kernel (PROTO: tcp, udp,\n"
+		"                    sctp, icmp or a number; from a VM by default)\n"
 		"  mode kernel       force the kernel path (maintenance); no restarts\n"
 		"  mode dpdk         back to DPDK (also clears a crash loop)\n"
 		"  reload            re-read agentd's configuration file and apply what\n"
@@ -615,7 +740,7 @@ static void usage(FILE *f)
 		"  -s, --socket PATH control socket (default $AGENTD_SOCKET or %s)\n"
 		"  -j, --json        print JSON (routes, neigh: one array of every entry)\n"
 		"exit status: 0 ok, 1 agentd unreachable or the request failed, 2 usage,\n"
-		"  3 degraded (status -q)\n",
+		"  3 degraded (status -q; explain: the flow is not on the DPDK fast path)\n",
 		DEFAULT_SOCKET);
 }
 
@@ -664,6 +789,30 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		snprintf(payload, sizeof(payload), "{\"mode\":\"%s\"}", argv[optind++]);
+	}
+	json_t *explain_req = NULL;
+	if (strcmp(cmd, "explain") == 0) {
+		const char *from = "vm";
+		char *pos[8];
+		int npos = 0;
+		for (; optind < argc; optind++) {
+			const char *arg = argv[optind];
+			if (strcmp(arg, "--json") == 0 || strcmp(arg, "-j") == 0) {
+				json = true;
+			} else if (strcmp(arg, "--from") == 0 && optind + 1 < argc &&
+				   (strcmp(argv[optind + 1], "vm") == 0 ||
+				    strcmp(argv[optind + 1], "wire") == 0)) {
+				from = argv[++optind];
+			} else if (arg[0] != '-' && npos < 8) {
+				pos[npos++] = argv[optind];
+			} else {
+				fprintf(stderr, "agentctl: explain: unexpected '%s'\n", arg);
+				return 2;
+			}
+		}
+		explain_req = explain_request(npos, pos, from);
+		if (explain_req == NULL)
+			return 2;
 	}
 	bool listing = strcmp(cmd, "routes") == 0 || strcmp(cmd, "neigh") == 0;
 	bool stats = strcmp(cmd, "stats") == 0;
@@ -730,6 +879,9 @@ int main(int argc, char **argv)
 	} else if (strcmp(cmd, "reload") == 0) {
 		type = AGENT_REQ_RELOAD;
 		print = print_reload;
+	} else if (explain_req != NULL) {
+		type = AGENT_REQ_EXPLAIN;
+		print = print_explain;
 	} else if (!listing) {
 		fprintf(stderr, "agentctl: unknown command '%s'\n", cmd);
 		usage(stderr);
@@ -757,7 +909,14 @@ int main(int argc, char **argv)
 			ret = -EIO;
 		return ret < 0 ? 1 : 0;
 	}
-	resp = ctl_request(fd, type, payload[0] ? payload : NULL, &status);
+	if (explain_req != NULL) {
+		char *p = json_dumps(explain_req, JSON_COMPACT);
+		json_decref(explain_req);
+		resp = p ? ctl_request(fd, type, p, &status) : NULL;
+		free(p);
+	} else {
+		resp = ctl_request(fd, type, payload[0] ? payload : NULL, &status);
+	}
 	close(fd);
 	if (resp == NULL)
 		return 1;
@@ -782,6 +941,9 @@ int main(int argc, char **argv)
 		json_decref(resp);
 		resp = v;
 	}
+	/* explain: 3 when the flow is not on the DPDK fast path */
+	ret = type == AGENT_REQ_EXPLAIN && strcmp(s(resp, "path"), "fast") != 0 ? AGENTCTL_DEGRADED
+										: AGENTCTL_OK;
 	if (json) {
 		json_dumpf(resp, stdout, JSON_INDENT(2));
 		printf("\n");
@@ -789,7 +951,8 @@ int main(int argc, char **argv)
 		print(resp);
 	}
 	/* a reload that could not apply everything failed, for scripts */
-	ret = json_array_size(json_object_get(resp, "errors")) > 0 ? 1 : 0;
+	if (type == AGENT_REQ_RELOAD && json_array_size(json_object_get(resp, "errors")) > 0)
+		ret = 1;
 	json_decref(resp);
 	return ret;
 }

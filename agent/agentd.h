@@ -212,6 +212,8 @@ void steering_drain_events(struct agentd *a);
 /* fast = redirect bulk traffic (MODE_DPDK); false = pass (one map write). */
 int steering_set_fast(struct agentd *a, bool fast);
 json_t *steering_status(struct agentd *a);
+/* The loaded programs and maps (NULL: not loaded), for ctl_explain.c. */
+struct steer *steering_steer(void);
 void steering_fini(struct agentd *a);
 
 /* nic_handover.c */

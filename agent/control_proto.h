@@ -48,3 +48,27 @@ json_t *ctl_entry_convert(json_t *e);
  * "next": c}; -EMSGSIZE (and *resp = {"error"}) if it holds fewer entries
  * than it says. */
 int ctl_page_convert(json_t *page, const char *list, json_t **resp);
+
+/* An explain request: {"src", "dst" (addresses of one family), "proto"
+ * (tcp, udp, sctp, icmp or a number 0-255; default udp), "sport", "dport"
+ * (0-65535, default 0), "from" ("vm", default, or "wire")}. */
+struct ctl_explain_req {
+	int family; /* AF_INET, AF_INET6 */
+	uint8_t src[16], dst[16];
+	char src_str[46], dst_str[46];
+	uint8_t proto;
+	uint16_t sport, dport;
+	bool from_wire;
+};
+/* 0 with REQ filled and CMD the telemetry command that asks the dataplane
+ * (DP_TEL_EXPLAIN); else -EINVAL and *resp = {"error"}. */
+int ctl_explain_parse(const char *payload, uint32_t len, struct ctl_explain_req *req, char *cmd,
+		      size_t cmdlen, json_t **resp);
+/* "tcp", "udp", "sctp", "icmp", "icmpv6" or the number. */
+const char *ctl_proto_name(uint8_t proto, char *buf, size_t len);
+/* A frame of REQ's flow from DST_MAC/SRC_MAC (IP with TTL 64, then the 8
+ * bytes of L4 the programs and the flow hash read: the ports, or an echo
+ * request) in BUF (CTL_EXPLAIN_FRAME_MAX bytes); returns its length. */
+#define CTL_EXPLAIN_FRAME_MAX 128
+size_t ctl_explain_frame(const struct ctl_explain_req *req, const uint8_t dst_mac[6],
+			 const uint8_t src_mac[6], uint8_t *buf);

@@ -321,6 +321,11 @@ int steering_set_fast(struct agentd *a, bool fast)
 	return 0;
 }
 
+struct steer *steering_steer(void)
+{
+	return steer;
+}
+
 json_t *steering_status(struct agentd *a)
 {
 	struct steer_counter_value c[STEER_CNT_MAX];

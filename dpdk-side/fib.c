@@ -631,60 +631,50 @@ static int fib_install(struct fib *f, int family, const uint8_t *dst, uint8_t le
 	return ret;
 }
 
-/* The installed IPv4 route that covers IP/LEN with a shorter prefix: what
- * its addresses fall back to when IP/LEN goes. */
-static void cover4(const struct fib_ctl *c, uint32_t ip, uint8_t len, uint8_t *clen, uint32_t *cval)
+/* The longest installed prefix of FAMILY covering DST (network order)
+ * that is shorter than LEN: with LEN the prefix of a route, what its
+ * addresses fall back to when it goes; with LEN = the address bits + 1, the
+ * route a lookup of DST finds. NULL: none. */
+static struct pfx *cover(const struct fib_ctl *c, int family, const uint8_t *dst, int len)
 {
-	*clen = 0;
-	*cval = 0;
-	for (int l = (int)len - 1; l >= 0; l--) {
-		if (c->len_count4[l] == 0)
-			continue;
-		uint32_t be = rte_cpu_to_be_32(l ? ip & (~0u << (32 - l)) : 0);
-		struct pfx *q = pfx_find(&c->p4, (const uint8_t *)&be, (uint8_t)l);
-		if (q != NULL && q->h.installed) {
-			*clen = (uint8_t)l;
-			*cval = q->h.installed;
-			return;
-		}
-	}
-}
+	const uint32_t *count = family == AF_INET ? c->len_count4 : c->len_count6;
+	const struct pfx_store *st = family == AF_INET ? &c->p4 : &c->p6;
 
-/* The same for IPv6. */
-static void cover6(const struct fib_ctl *c, const uint8_t *dst, uint8_t len, uint8_t *clen,
-		   uint32_t *cval)
-{
-	*clen = 0;
-	*cval = 0;
-	for (int l = (int)len - 1; l >= 0; l--) {
+	for (int l = len - 1; l >= 0; l--) {
 		uint8_t a[16] = {0};
-		if (c->len_count6[l] == 0)
+		if (count[l] == 0)
 			continue;
 		memcpy(a, dst, (size_t)l / 8);
 		if (l % 8)
 			a[l / 8] = dst[l / 8] & (uint8_t)(0xff << (8 - l % 8));
-		struct pfx *q = pfx_find(&c->p6, a, (uint8_t)l);
-		if (q != NULL && q->h.installed) {
-			*clen = (uint8_t)l;
-			*cval = q->h.installed;
-			return;
-		}
+		struct pfx *q = pfx_find(st, a, (uint8_t)l);
+		if (q != NULL && q->h.installed)
+			return q;
 	}
+	return NULL;
+}
+
+/* What the lookup table holds for DST/LEN's addresses once DST/LEN goes. */
+static void cover_of(const struct fib_ctl *c, int family, const uint8_t *dst, uint8_t len,
+		     uint8_t *clen, uint32_t *cval)
+{
+	struct pfx *q = cover(c, family, dst, len);
+
+	*clen = q != NULL ? q->h.len : 0;
+	*cval = q != NULL ? q->h.installed : 0;
 }
 
 static void fib_uninstall(struct fib *f, int family, const uint8_t *dst, uint8_t len)
 {
+	uint32_t cval;
+	uint8_t clen;
+
+	cover_of(f->ctl, family, dst, len, &clen, &cval);
 	if (family == AF_INET) {
-		uint32_t ip, cval;
-		uint8_t clen;
+		uint32_t ip;
 		memcpy(&ip, dst, 4);
-		ip = rte_be_to_cpu_32(ip);
-		cover4(f->ctl, ip, len, &clen, &cval);
-		fib4_del(&f->t4, ip, len, clen, cval);
+		fib4_del(&f->t4, rte_be_to_cpu_32(ip), len, clen, cval);
 	} else {
-		uint32_t cval;
-		uint8_t clen;
-		cover6(f->ctl, dst, len, &clen, &cval);
 		fib6_del(&f->t6, dst, len, clen, cval);
 	}
 }
@@ -1423,6 +1413,28 @@ int fib_route_get(struct fib *f, int family, const uint8_t *dst, uint8_t len,
 	}
 	pthread_mutex_unlock(&f->ctl->lock);
 	return ret;
+}
+
+void fib_ctl_lock(struct fib *f)
+{
+	pthread_mutex_lock(&f->ctl->lock);
+}
+
+void fib_ctl_unlock(struct fib *f)
+{
+	pthread_mutex_unlock(&f->ctl->lock);
+}
+
+int fib_route_match_locked(struct fib *f, int family, const uint8_t *dst,
+			   struct fib_route_info *out)
+{
+	/* the same probe a delete uses for its cover, from the host prefix */
+	struct pfx *p = cover(f->ctl, family, dst, addr_len(family) * 8 + 1);
+
+	if (p == NULL || p->h.n == 0)
+		return -ENOENT;
+	route_info(f, family, p, out);
+	return 0;
 }
 
 static bool within_prefix(int family, const uint8_t *a, uint8_t len, const uint8_t *base,

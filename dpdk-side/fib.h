@@ -102,6 +102,26 @@ enum fib_punt {
 	    FIB_PUNT_MAX,
 };
 
+/* What one lookup did, for /agent/explain (telemetry.c), which runs the
+ * fast path's own functions on a crafted packet and passes one of these.
+ * The forwarding loop passes NULL, a constant that the always-inline
+ * functions fold away: no test of it is left in the loop. */
+enum fib_trace_path {
+	FIB_TP_UNTRIED = 0, /* not reached (a path before it was taken) */
+	FIB_TP_OTHER_KIND,  /* leads elsewhere than the direction asked */
+	FIB_TP_UNRESOLVED,  /* its neighbour is not resolved: skipped */
+	FIB_TP_TAKEN,	    /* the path the packet takes */
+};
+struct fib_trace {
+	uint32_t slot; /* the lookup table's entry for the destination (0: no route) */
+	const struct fib_nexthop *nh;
+	uint32_t flow_hash;	       /* the hash that picked the first path (ECMP only) */
+	int8_t first;		       /* that path (0 without ECMP) */
+	int8_t chosen;		       /* the path taken, -1: none */
+	uint8_t path[FIB_ECMP_MAX];    /* enum fib_trace_path, per path of nh */
+	const struct fib_neigh *neigh; /* the taken path's neighbour */
+};
+
 struct fib_config {
 	uint32_t lpm_rules;  /* IPv4 prefixes (prefix store size) */
 	uint32_t lpm6_rules; /* IPv6 routes */
@@ -198,6 +218,17 @@ int fib_route_get(struct fib *f, int family, const uint8_t *dst, uint8_t len,
 void fib_set_untrusted(struct fib *f, bool untrusted);
 /* A FIB that was full since the last resync wants one (room may be back). */
 bool fib_wants_resync(struct fib *f);
+/* The control lock, for a thread that runs the fast path's lookups itself
+ * (/agent/explain, on the telemetry thread, not an RCU reader): every change
+ * and every free happens under it, so what those lookups return stays valid
+ * until fib_ctl_unlock(). */
+void fib_ctl_lock(struct fib *f);
+void fib_ctl_unlock(struct fib *f);
+/* Under fib_ctl_lock(): the route a lookup of DST uses, i.e. the longest
+ * installed prefix covering it, as fib_route_get() gives it (nh points into
+ * the table: valid until unlock). -ENOENT: none. */
+int fib_route_match_locked(struct fib *f, int family, const uint8_t *dst,
+			   struct fib_route_info *out);
 
 /* ---- the forwarding lcore's side ---- */
 
@@ -234,8 +265,10 @@ static __rte_always_inline bool fib_is_local(const struct fib *f, int family, co
 /* The next hop for DST (network order, 4 or 16 bytes), or NULL with the
  * reason in *why. Split from the path choice so that a caller computes a
  * flow hash only for an ECMP next hop (nh->n > 1). */
-static __rte_always_inline const struct fib_nexthop *
-fib_lookup_nh(const struct fib *f, int family, const uint8_t *dst, enum fib_punt *why)
+static __rte_always_inline const struct fib_nexthop *fib_lookup_nh_x(const struct fib *f,
+								     int family, const uint8_t *dst,
+								     enum fib_punt *why,
+								     struct fib_trace *tr)
 {
 	const struct fib_nexthop *nh;
 	uint64_t slot = 0;
@@ -255,16 +288,27 @@ fib_lookup_nh(const struct fib *f, int family, const uint8_t *dst, enum fib_punt
 	} else {
 		slot = fib6_lookup(&f->t6, dst);
 	}
+	if (tr != NULL)
+		tr->slot = (uint32_t)slot;
 	if (slot == 0) {
 		*why = FIB_PUNT_no_route;
 		return NULL;
 	}
 	nh = __atomic_load_n(&f->nh[slot], __ATOMIC_ACQUIRE);
+	if (tr != NULL)
+		tr->nh = nh;
 	if (nh == NULL || nh->n == 0) {
 		*why = FIB_PUNT_not_fast;
 		return NULL;
 	}
 	return nh;
+}
+
+/* (TR: see struct fib_trace) */
+static __rte_always_inline const struct fib_nexthop *
+fib_lookup_nh(const struct fib *f, int family, const uint8_t *dst, enum fib_punt *why)
+{
+	return fib_lookup_nh_x(f, family, dst, why, NULL);
 }
 
 /* A forwarding lcore's cache of neighbour lookups, direct mapped: the
@@ -338,29 +382,54 @@ static __rte_always_inline const struct fib_neigh *fib_neigh_get(const struct fi
  * FIB_FWD, dmac and smac point to the MACs to write. NC: the calling
  * lcore's neighbour cache, or NULL. */
 static __rte_always_inline enum fib_punt
-fib_select_cached(const struct fib *f, struct fib_ncache *nc, const struct fib_nexthop *nh,
-		  int family, const uint8_t *dst, uint32_t flow_hash, enum fib_nh_kind want,
-		  const struct rte_ether_addr **dmac, const struct rte_ether_addr **smac)
+fib_select_x(const struct fib *f, struct fib_ncache *nc, const struct fib_nexthop *nh, int family,
+	     const uint8_t *dst, uint32_t flow_hash, enum fib_nh_kind want,
+	     const struct rte_ether_addr **dmac, const struct rte_ether_addr **smac,
+	     struct fib_trace *tr)
 {
 	const struct fib_neigh *n;
 	unsigned int first = nh->n > 1 ? nh->sel[flow_hash % nh->n_sel] : 0;
 	enum fib_punt why = FIB_PUNT_not_fast;
 
+	if (tr != NULL) {
+		tr->flow_hash = flow_hash;
+		tr->first = (int8_t)first;
+		tr->chosen = -1;
+	}
 	for (unsigned int i = 0; i < nh->n; i++) {
-		const struct fib_nh_path *p = &nh->p[(first + i) % nh->n];
-		if (p->kind != want)
+		unsigned int k = (first + i) % nh->n;
+		const struct fib_nh_path *p = &nh->p[k];
+		if (p->kind != want) {
+			if (tr != NULL)
+				tr->path[k] = FIB_TP_OTHER_KIND;
 			continue;
+		}
 		n = fib_neigh_get(f, nc, p->oif, p->has_gw ? p->gw_family : (uint8_t)family,
 				  p->has_gw ? p->gw : dst);
 		if (n == NULL) {
+			if (tr != NULL)
+				tr->path[k] = FIB_TP_UNRESOLVED;
 			why = FIB_PUNT_unresolved;
 			continue;
+		}
+		if (tr != NULL) {
+			tr->path[k] = FIB_TP_TAKEN;
+			tr->chosen = (int8_t)k;
+			tr->neigh = n;
 		}
 		*dmac = &n->mac;
 		*smac = &p->smac;
 		return FIB_FWD;
 	}
 	return why;
+}
+
+static __rte_always_inline enum fib_punt
+fib_select_cached(const struct fib *f, struct fib_ncache *nc, const struct fib_nexthop *nh,
+		  int family, const uint8_t *dst, uint32_t flow_hash, enum fib_nh_kind want,
+		  const struct rte_ether_addr **dmac, const struct rte_ether_addr **smac)
+{
+	return fib_select_x(f, nc, nh, family, dst, flow_hash, want, dmac, smac, NULL);
 }
 
 static __rte_always_inline enum fib_punt

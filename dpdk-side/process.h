@@ -70,10 +70,25 @@ static inline uint8_t dp_slow_path_verdict(enum dp_port_role in)
 	return in == DP_PORT_NIC ? DP_PORT_EXC : DP_PORT_NIC;
 }
 
-/* Burst-local tallies, added to the shared counters once per burst. */
+/* Burst-local tallies, added to the shared counters (struct
+ * dp_fwd_counters, same names) once per burst; punt[] holds the FIB's
+ * reasons, counted as punt_<reason>. */
+#define DP_TALLY_FIELDS(X)                                                                         \
+	X(fast_wire_to_vm)                                                                         \
+	X(fast_vm_to_wire)                                                                         \
+	X(kernel_from_wire)                                                                        \
+	X(kernel_from_vm)                                                                          \
+	X(from_kernel)                                                                             \
+	X(punt_l2)                                                                                 \
+	X(drop_not_ours)                                                                           \
+	X(punt_not_ip)                                                                             \
+	X(punt_ip_special)                                                                         \
+	X(punt_ttl)
+
 struct dp_burst_tally {
-	uint16_t fast_wire_to_vm, fast_vm_to_wire, kernel_from_wire, kernel_from_vm, from_kernel;
-	uint16_t punt_l2, drop_not_ours, punt_not_ip, punt_ip_special, punt_ttl;
+#define DP_T(name) uint16_t name;
+	DP_TALLY_FIELDS(DP_T)
+#undef DP_T
 	uint16_t punt[FIB_PUNT_MAX];
 };
 
@@ -129,12 +144,13 @@ static inline uint32_t dp_flow_hash6(const struct rte_ipv6_hdr *ip6, uint16_t le
 }
 
 /* Classify + resolve one IP packet. Returns FIB_FWD and fills the MACs, or a
- * punt reason (FIB_PUNT_*), or -1 with the tally already counted. */
+ * punt reason (FIB_PUNT_*), or -1 with the tally already counted. TR: what
+ * the lookups did (struct fib_trace), NULL in the forwarding loop. */
 static __rte_always_inline int dp_route_pkt(struct dp_lcore *lc, struct rte_mbuf *m,
 					    struct rte_ether_hdr *eth, enum fib_nh_kind want,
 					    const struct rte_ether_addr **dmac,
 					    const struct rte_ether_addr **smac,
-					    struct dp_burst_tally *t)
+					    struct dp_burst_tally *t, struct fib_trace *tr)
 {
 	uint16_t len = rte_pktmbuf_data_len(m);
 
@@ -157,12 +173,12 @@ static __rte_always_inline int dp_route_pkt(struct dp_lcore *lc, struct rte_mbuf
 		}
 		const uint8_t *dst = (const uint8_t *)&ip->dst_addr;
 		enum fib_punt why;
-		const struct fib_nexthop *nh = fib_lookup_nh(lc->fib, AF_INET, dst, &why);
+		const struct fib_nexthop *nh = fib_lookup_nh_x(lc->fib, AF_INET, dst, &why, tr);
 		if (nh == NULL)
 			return why;
 		/* the flow hash only where there is a choice (ECMP) */
-		return fib_select_cached(lc->fib, lc->ncache, nh, AF_INET, dst,
-					 nh->n > 1 ? dp_flow_hash4(ip, len) : 0, want, dmac, smac);
+		return fib_select_x(lc->fib, lc->ncache, nh, AF_INET, dst,
+				    nh->n > 1 ? dp_flow_hash4(ip, len) : 0, want, dmac, smac, tr);
 	}
 	if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6)) {
 		struct rte_ipv6_hdr *ip6 = (struct rte_ipv6_hdr *)(eth + 1);
@@ -180,11 +196,11 @@ static __rte_always_inline int dp_route_pkt(struct dp_lcore *lc, struct rte_mbuf
 		}
 		enum fib_punt why;
 		const struct fib_nexthop *nh =
-		    fib_lookup_nh(lc->fib, AF_INET6, ip6->dst_addr, &why);
+		    fib_lookup_nh_x(lc->fib, AF_INET6, ip6->dst_addr, &why, tr);
 		if (nh == NULL)
 			return why;
-		return fib_select_cached(lc->fib, lc->ncache, nh, AF_INET6, ip6->dst_addr,
-					 nh->n > 1 ? dp_flow_hash6(ip6, len) : 0, want, dmac, smac);
+		return fib_select_x(lc->fib, lc->ncache, nh, AF_INET6, ip6->dst_addr,
+				    nh->n > 1 ? dp_flow_hash6(ip6, len) : 0, want, dmac, smac, tr);
 	}
 	t->punt_not_ip++;
 	return -1;
@@ -203,7 +219,7 @@ static __rte_always_inline void dp_rewrite(struct rte_ether_hdr *eth,
 }
 
 static __rte_always_inline uint8_t dp_process_nic(struct dp_lcore *lc, struct rte_mbuf *m,
-						  struct dp_burst_tally *t)
+						  struct dp_burst_tally *t, struct fib_trace *tr)
 {
 	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 	const struct rte_ether_addr *dmac = NULL, *smac = NULL;
@@ -223,7 +239,7 @@ static __rte_always_inline uint8_t dp_process_nic(struct dp_lcore *lc, struct rt
 		t->punt_l2++;
 		goto kernel;
 	}
-	r = dp_route_pkt(lc, m, eth, NH_VM, &dmac, &smac, t);
+	r = dp_route_pkt(lc, m, eth, NH_VM, &dmac, &smac, t, tr);
 	if (r != FIB_FWD) {
 		if (r > 0)
 			t->punt[r]++;
@@ -238,7 +254,7 @@ kernel:
 }
 
 static __rte_always_inline uint8_t dp_process_exc(struct dp_lcore *lc, struct rte_mbuf *m,
-						  struct dp_burst_tally *t)
+						  struct dp_burst_tally *t, struct fib_trace *tr)
 {
 	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 	const struct rte_ether_addr *dmac = NULL, *smac = NULL;
@@ -252,7 +268,7 @@ static __rte_always_inline uint8_t dp_process_exc(struct dp_lcore *lc, struct rt
 		t->from_kernel++;
 		return DP_PORT_NIC;
 	}
-	r = dp_route_pkt(lc, m, eth, NH_UNDERLAY, &dmac, &smac, t);
+	r = dp_route_pkt(lc, m, eth, NH_UNDERLAY, &dmac, &smac, t, tr);
 	if (r != FIB_FWD) {
 		if (r > 0)
 			t->punt[r]++;
@@ -273,16 +289,7 @@ static inline void dp_tally_flush(struct dp_lcore *lc, const struct dp_burst_tal
 #define DP_T(name)                                                                                 \
 	if (t->name)                                                                               \
 		dp_counter_add(&c->name, t->name);
-	DP_T(fast_wire_to_vm)
-	DP_T(fast_vm_to_wire)
-	DP_T(kernel_from_wire)
-	DP_T(kernel_from_vm)
-	DP_T(from_kernel)
-	DP_T(punt_l2)
-	DP_T(drop_not_ours)
-	DP_T(punt_not_ip)
-	DP_T(punt_ip_special)
-	DP_T(punt_ttl)
+	DP_TALLY_FIELDS(DP_T)
 #undef DP_T
 #define DP_P(name)                                                                                 \
 	if (t->punt[FIB_PUNT_##name])                                                              \
@@ -314,8 +321,22 @@ static inline void dp_process_burst(struct dp_lcore *lc, enum dp_port_role in,
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + DP_PREFETCH_OFFSET], void *));
 		if (i + DP_PREFETCH_FIB < nb)
 			dp_prefetch_route(lc->fib, pkts[i + DP_PREFETCH_FIB]);
-		verdict[i] = in == DP_PORT_NIC ? dp_process_nic(lc, pkts[i], &t)
-					       : dp_process_exc(lc, pkts[i], &t);
+		verdict[i] = in == DP_PORT_NIC ? dp_process_nic(lc, pkts[i], &t, NULL)
+					       : dp_process_exc(lc, pkts[i], &t, NULL);
 	}
 	dp_tally_flush(lc, &t);
+}
+
+/* One packet decided as dp_process_burst() decides it, by the same code,
+ * with what the lookups did in *TR and its counts in *T only (nothing is
+ * flushed): /agent/explain runs a crafted frame through it. The caller
+ * holds the FIB's control lock (fib_ctl_lock) and may pass an lcore whose
+ * ncache is NULL: the cache only ever returns what the hash holds. */
+static inline uint8_t dp_process_traced(struct dp_lcore *lc, enum dp_port_role in,
+					struct rte_mbuf *m, struct dp_burst_tally *t,
+					struct fib_trace *tr)
+{
+	if (lc->fib == NULL)
+		return dp_slow_path_verdict(in);
+	return in == DP_PORT_NIC ? dp_process_nic(lc, m, t, tr) : dp_process_exc(lc, m, t, tr);
 }

@@ -20,6 +20,7 @@
 #include <linux/rtnetlink.h>
 
 #include "dataplane.h"
+#include "explain.h"
 #include "fib.h"
 #include "mirror/nl_mirror.h"
 
@@ -750,6 +751,183 @@ static int neigh_cb(const char *cmd, const char *params, struct rte_tel_data *d)
 	return 0;
 }
 
+/* ---- /agent/explain ---- */
+
+static void explain_counter(void *arg, const char *name)
+{
+	rte_tel_data_add_array_string(arg, name);
+}
+
+static const char *path_state_name(uint8_t st)
+{
+	return st == FIB_TP_TAKEN	 ? "taken"
+	       : st == FIB_TP_UNRESOLVED ? "unresolved"
+	       : st == FIB_TP_OTHER_KIND ? "other_direction"
+					 : "not_tried";
+}
+
+/* One path of the next hop the lookup found, and what happened to it. */
+static struct rte_tel_data *explain_path(const struct dp_explain_res *res, int k, int family,
+					 struct ifname_cache *ic)
+{
+	const struct fib_nh_path *p = &res->nh.p[k];
+	struct rte_tel_data *d = rte_tel_data_alloc();
+	char buf[INET6_ADDRSTRLEN], mac[RTE_ETHER_ADDR_FMT_SIZE];
+
+	if (d == NULL)
+		return NULL;
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_int(d, "index", k);
+	if (p->has_gw && inet_ntop(p->gw_family ? p->gw_family : family, p->gw, buf, sizeof(buf)))
+		rte_tel_data_add_dict_string(d, "via", buf);
+	rte_tel_data_add_dict_string(d, "dev", ifname(ic, p->oif));
+	rte_tel_data_add_dict_string(d, "path", kind_name(p->kind));
+	rte_tel_data_add_dict_string(d, "state", path_state_name(res->tr.path[k]));
+	if (res->tr.path[k] == FIB_TP_TAKEN && res->has_neigh) {
+		dp_format_mac(&res->neigh_mac, mac, sizeof(mac));
+		rte_tel_data_add_dict_string(d, "neigh", "resolved");
+		rte_tel_data_add_dict_string(d, "mac", mac);
+	} else if (res->tr.path[k] == FIB_TP_UNRESOLVED) {
+		rte_tel_data_add_dict_string(d, "neigh", "unresolved");
+	}
+	return d;
+}
+
+/* The reason of a verdict that is not the fast path: the punt counter the
+ * frame moved, without its prefix ("no_route", "ttl", "not_ours"...). */
+static const char *explain_reason(const struct dp_burst_tally *t)
+{
+#define DP_P(name)                                                                                 \
+	if (t->punt[FIB_PUNT_##name])                                                              \
+		return #name;
+	FIB_PUNT_REASONS(DP_P)
+#undef DP_P
+	if (t->punt_l2)
+		return "l2";
+	if (t->drop_not_ours)
+		return "not_ours";
+	if (t->punt_not_ip)
+		return "not_ip";
+	if (t->punt_ip_special)
+		return "ip_special";
+	if (t->punt_ttl)
+		return "ttl";
+	if (t->from_kernel)
+		return "from_kernel";
+	return NULL;
+}
+
+/* /agent/explain,<src>,<dst>,<proto>,<sport>,<dport>,<vm|wire> */
+static int explain_cb(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct dp_explain_req req;
+	struct dp_explain_res *res;
+	struct route_row *row;
+	struct ifname_cache ic = {0};
+	struct fib_stats fs = {0};
+	struct rte_ether_addr nic_mac;
+	struct rte_tel_data *cnt, *e;
+	char mac[RTE_ETHER_ADDR_FMT_SIZE];
+	const struct rte_ether_hdr *eth;
+	const char *reason;
+	bool have_fib;
+	int ret = 0;
+
+	RTE_SET_USED(cmd);
+	if (dp_explain_parse(params, &req) < 0)
+		return -EINVAL;
+	res = calloc(1, sizeof(*res));
+	row = calloc(1, sizeof(*row));
+	cnt = rte_tel_data_alloc();
+	if (res == NULL || row == NULL || cnt == NULL) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	pthread_mutex_lock(&dp.lock);
+	have_fib = dp.fib != NULL && dp.n_fwd > 0;
+	if (have_fib) {
+		nic_mac = dp.fwd[0]->nic_mac;
+		fib_get_stats(dp.fib, &fs);
+		ret = dp_explain_run(dp.fib, &nic_mac, &req, res);
+		if (ret == 0 && res->has_route)
+			route_render(&res->route, &ic, row);
+	}
+	pthread_mutex_unlock(&dp.lock);
+	if (ret < 0)
+		goto out;
+
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_string(d, "from", req.in == DP_PORT_NIC ? "wire" : "vm");
+	rte_tel_data_add_dict_int(d, "fib", have_fib);
+	if (!have_fib) {
+		/* no FIB mirror (no --bridge), or no forwarding lcore yet:
+		 * everything crosses unchanged */
+		rte_tel_data_add_dict_string(d, "verdict", "kernel");
+		rte_tel_data_add_dict_string(d, "reason", "no_fib");
+		goto out;
+	}
+	rte_tel_data_add_dict_u64(d, "fib_behind", fs.behind);
+	rte_tel_data_add_dict_u64(d, "fib_full", fs.full);
+	reason = explain_reason(&res->t);
+	rte_tel_data_add_dict_string(d, "verdict",
+				     res->t.fast_wire_to_vm || res->t.fast_vm_to_wire ? "fast"
+				     : res->verdict == DP_VERDICT_DROP		      ? "drop"
+				     : res->t.from_kernel			      ? "as_is"
+										      : "kernel");
+	rte_tel_data_add_dict_string(d, "out",
+				     res->verdict == DP_PORT_NIC   ? "nic"
+				     : res->verdict == DP_PORT_EXC ? "exception"
+								   : "drop");
+	if (reason != NULL)
+		rte_tel_data_add_dict_string(d, "reason", reason);
+	rte_tel_data_start_array(cnt, RTE_TEL_STRING_VAL);
+	dp_explain_counters(&res->t, explain_counter, cnt);
+	rte_tel_data_add_dict_container(d, "counters", cnt, 0);
+	cnt = NULL;
+	if (res->has_route && (e = route_dict(row)) != NULL)
+		rte_tel_data_add_dict_container(d, "route", e, 0);
+	if (res->has_nh && res->nh.n > 1) {
+		rte_tel_data_add_dict_u64(d, "flow_hash", res->tr.flow_hash);
+		rte_tel_data_add_dict_int(d, "ecmp_first", res->tr.first);
+	}
+	if (res->has_nh && res->nh.n > 0) {
+		/* the path taken; else the first one skipped as unresolved */
+		int k = res->tr.chosen;
+		for (int i = 0; k < 0 && i < res->nh.n; i++)
+			if (res->tr.path[(res->tr.first + i) % res->nh.n] == FIB_TP_UNRESOLVED)
+				k = (res->tr.first + i) % res->nh.n;
+		if (k >= 0 && (e = explain_path(res, k, req.family, &ic)) != NULL)
+			rte_tel_data_add_dict_container(d, "nexthop", e, 0);
+		if (res->nh.n > 1) {
+			struct rte_tel_data *paths = rte_tel_data_alloc();
+			char key[8];
+			if (paths != NULL) {
+				rte_tel_data_start_dict(paths);
+				for (int i = 0; i < res->nh.n && i < FIB_ECMP_MAX; i++) {
+					e = explain_path(res, i, req.family, &ic);
+					if (e == NULL)
+						break;
+					snprintf(key, sizeof(key), "%d", i);
+					rte_tel_data_add_dict_container(paths, key, e, 0);
+				}
+				rte_tel_data_add_dict_container(d, "paths", paths, 0);
+			}
+		}
+	}
+	/* the frame as it leaves: the fast path's rewrite (the next hop's MAC,
+	 * the out port's), or what the kernel gets */
+	eth = (const struct rte_ether_hdr *)res->frame;
+	dp_format_mac(&eth->dst_addr, mac, sizeof(mac));
+	rte_tel_data_add_dict_string(d, "out_dst_mac", mac);
+	dp_format_mac(&eth->src_addr, mac, sizeof(mac));
+	rte_tel_data_add_dict_string(d, "out_src_mac", mac);
+out:
+	rte_tel_data_free(cnt);
+	free(row);
+	free(res);
+	return ret;
+}
+
 int dp_telemetry_register(void)
 {
 	int ret;
@@ -778,7 +956,12 @@ int dp_telemetry_register(void)
 					 "<cursor from \"next\", empty to start>");
 	if (ret < 0)
 		return ret;
-	RTE_LOG(DEBUG, DP_TEL, "registered %s, %s, %s, %s, %s\n", DP_TEL_HEALTH, DP_TEL_STATS,
-		DP_TEL_ROUTES, DP_TEL_ROUTE, DP_TEL_NEIGH);
+	ret = rte_telemetry_register_cmd(DP_TEL_EXPLAIN, explain_cb,
+					 "Which path a flow takes and why. Params: "
+					 "<src>,<dst>,<proto>,<sport>,<dport>,<vm|wire>");
+	if (ret < 0)
+		return ret;
+	RTE_LOG(DEBUG, DP_TEL, "registered %s, %s, %s, %s, %s, %s\n", DP_TEL_HEALTH, DP_TEL_STATS,
+		DP_TEL_ROUTES, DP_TEL_ROUTE, DP_TEL_NEIGH, DP_TEL_EXPLAIN);
 	return 0;
 }

@@ -26,6 +26,10 @@ enum agent_req_type {
 	 * {"cursor"}; response {"neigh": [...], "next"} */
 	AGENT_REQ_NEIGH = 3,
 	AGENT_REQ_MODE = 4, /* payload: {"mode":"dpdk"|"kernel"} */
+	/* which path a flow takes now and why: payload {"src", "dst", "proto",
+	 * "sport", "dport", "from": "vm"|"wire"}; response: agentctl(8),
+	 * "explain" (agent/ctl_explain.c) */
+	AGENT_REQ_EXPLAIN = 5,
 	/* payload: none; reloads the configuration file (as SIGHUP). Response:
 	 * {"config", "changed": N, "applied": [keys], "dataplane_restart":
 	 * [keys], "agentd_restart": [keys], "errors": [strings]}, or status

@@ -55,6 +55,33 @@
 #define DP_TEL_ROUTE  "/agent/route"
 #define DP_TEL_NEIGH  "/agent/neigh"
 
+/* "/agent/explain,<src>,<dst>,<proto>,<sport>,<dport>,<vm|wire>": the path a
+ * flow takes through the dataplane now, decided by the forwarding code itself
+ * on a crafted frame of that flow (dpdk-side/explain.h; nothing is sent, no
+ * counter moves). proto: a number or tcp|udp|sctp|icmp (an echo request);
+ * from "vm": a VM's frame as steer_vm_ingress redirects it to dp0; "wire":
+ * a frame from the wire to the NIC's MAC. Reply:
+ *   {"from": "vm"|"wire", "fib": 1 (0: no FIB mirror: everything crosses to
+ *    the kernel unchanged, "reason": "no_fib"),
+ *    "fib_behind", "fib_full": 1 while the FIB is distrusted (every lookup
+ *    punts, reason "behind"),
+ *    "verdict": "fast" | "kernel" (handed to the kernel) | "drop" | "as_is"
+ *    (the kernel's own frame, sent on unchanged),
+ *    "out": "nic" | "exception" | "drop",
+ *    "reason" (not on the fast path): a FIB punt reason ("local",
+ *    "no_route", "not_fast", "unresolved", "behind") or "ttl", "ip_special",
+ *    "not_ip", "l2", "not_ours", "from_kernel",
+ *    "counters": [the /agent/stats "fwd" counters this frame would move],
+ *    "route": {route} (as /agent/route: the route the lookup found),
+ *    "nexthop": {"index", "via", "dev", "path", "state" ("taken",
+ *      "unresolved", "other_direction", "not_tried"), "neigh": "resolved"
+ *      (with "mac") | "unresolved"}: the path taken, else the first one
+ *      skipped as unresolved,
+ *    ECMP: "flow_hash", "ecmp_first" (the path the hash picked), "paths":
+ *      {"0": {path as nexthop}, ...},
+ *    "out_dst_mac", "out_src_mac": the frame's MACs as it leaves}. */
+#define DP_TEL_EXPLAIN "/agent/explain"
+
 /* The forwarding lcore's heartbeat, also published in a shared page so that
  * agentd can check it every few milliseconds without waking the telemetry
  * thread (which a loaded or stopped process may not schedule in time):

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <steer_maps.h>
@@ -75,6 +76,8 @@ int steer_local_addr_del(struct steer *s, int family, const void *addr);
 /* Current entries, for reconciliation after adopting pinned maps; returns
  * the count (the first MAX are stored). */
 int steer_local_addr_list(struct steer *s, struct steer_addr_key *out, int max);
+/* 1 if ADDR is in the map, 0 if not (or negative errno). */
+int steer_local_addr_has(struct steer *s, int family, const void *addr);
 
 /* VM MACs: frames DPDK sends to dp0 with this destination MAC go to IFINDEX. */
 int steer_vm_mac_add(struct steer *s, const uint8_t mac[6], int ifindex);
@@ -84,6 +87,24 @@ struct steer_vm_mac {
 	int ifindex;
 };
 int steer_vm_mac_list(struct steer *s, struct steer_vm_mac *out, int max);
+/* 1 and *IFINDEX if MAC is in the map, 0 if not (or negative errno). */
+int steer_vm_mac_lookup(struct steer *s, const uint8_t mac[6], int *ifindex);
+
+/* What the programs would do with FRAME (`agentctl explain`): the counter
+ * they would move and where a redirect would send it, read from the maps
+ * as the programs read them (steer_explain.c; test_steer_progs checks that
+ * both agree). Nothing runs and no counter moves. */
+struct steer_explain {
+	enum steer_counter counter;
+	int ifindex;	  /* redirect target: dp0 (vm), the VM port or the bridge (exc) */
+	unsigned int mtu; /* vm: dp0's MTU (0: dp0 is gone); exc: the target's */
+};
+/* steer_vm_ingress on a VM port receiving FRAME. */
+int steer_explain_vm(struct steer *s, const uint8_t *frame, size_t len, struct steer_explain *out);
+/* steer_exc_ingress on dp0 receiving FRAME; TO_DP0: its destination is
+ * dp0's own MAC (else a unicast to another MAC is PACKET_OTHERHOST). */
+int steer_explain_exc(struct steer *s, const uint8_t *frame, size_t len, bool to_dp0,
+		      struct steer_explain *out);
 
 /* Counters summed over CPUs, indexed by enum steer_counter. */
 int steer_counters_read(struct steer *s, struct steer_counter_value out[STEER_CNT_MAX]);

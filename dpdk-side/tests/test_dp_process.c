@@ -43,6 +43,7 @@
 #include <rte_ring.h>
 
 #include "dataplane.h"
+#include "explain.h"
 #include "fib.h"
 #include "process.h"
 
@@ -1072,6 +1073,130 @@ static void test_pool_empty(void **state)
 	rte_mempool_free(mp);
 }
 
+/* ---- /agent/explain ---- */
+
+struct name_list {
+	char s[256];
+};
+
+static void name_add(void *arg, const char *name)
+{
+	struct name_list *l = arg;
+	size_t n = strlen(l->s);
+	snprintf(l->s + n, sizeof(l->s) - n, "%s ", name);
+}
+
+/* The same frame through dp_process_burst() (the forwarding lcore's way:
+ * its neighbour cache, the shared counters) and through dp_explain_run():
+ * the same verdict, the same frame out, and the counters explain names are
+ * exactly those the burst moved. Returns the explanation. */
+static void explain_agrees(const char *params, struct dp_explain_res *res, const char *want_cnt)
+{
+	struct dp_explain_req req;
+	struct dp_fwd_counters before, d;
+	struct name_list got = {{0}}, moved = {{0}};
+	struct rte_mbuf gm, *p = &gm;
+	uint8_t frame[DP_EXPLAIN_FRAME_MAX], v = 0xaa;
+	uint16_t len;
+
+	assert_int_equal(dp_explain_parse(params, &req), 0);
+	len = dp_explain_frame(&req, &nic_mac, frame);
+	assert_int_equal(dp_explain_run(lc.fib, &nic_mac, &req, res), 0);
+	/* twice through the lcore: a cold and a warm neighbour cache */
+	for (int round = 0; round < 2; round++) {
+		guard_mbuf(&gm, 0, frame, len);
+		before = lc.counters;
+		dp_process_burst(&lc, req.in, &p, 1, &v);
+		if (v != res->verdict)
+			fail_msg("%s: burst verdict %u, explain %u", params, v, res->verdict);
+		assert_int_equal(rte_pktmbuf_data_len(&gm), res->len);
+		if (memcmp(rte_pktmbuf_mtod(&gm, void *), res->frame, res->len) != 0)
+			fail_msg("%s: the burst's frame out differs from explain's", params);
+		counters_sub(&d, &lc.counters, &before);
+		moved.s[0] = '\0';
+#define DP_X(n)                                                                                    \
+	if (d.n != 0 && strcmp(#n, "heartbeat") != 0)                                              \
+		name_add(&moved, #n);
+		DP_FWD_COUNTERS(DP_X)
+#undef DP_X
+		got.s[0] = '\0';
+		dp_explain_counters(&res->t, name_add, &got);
+		/* (the tally is in tally order, the counters in theirs: compare sets) */
+		for (char *tok = strtok(got.s, " "); tok; tok = strtok(NULL, " "))
+			if (strstr(moved.s, tok) == NULL)
+				fail_msg("%s: explain names %s, the burst moved: %s", params, tok,
+					 moved.s);
+		got.s[0] = '\0';
+		dp_explain_counters(&res->t, name_add, &got);
+		if (strlen(got.s) != strlen(moved.s))
+			fail_msg("%s: explain names '%s', the burst moved '%s'", params, got.s,
+				 moved.s);
+		if (want_cnt != NULL && strcmp(got.s, want_cnt) != 0)
+			fail_msg("%s: counters '%s', want '%s'", params, got.s, want_cnt);
+	}
+}
+
+static void test_explain(void **state)
+{
+	struct dp_explain_res *res = calloc(1, sizeof(*res));
+	char mac[RTE_ETHER_ADDR_FMT_SIZE], want[RTE_ETHER_ADDR_FMT_SIZE];
+	struct dp_explain_req req;
+	bool seen[2] = {false, false};
+
+	(void)state;
+	assert_non_null(res);
+	/* VM -> remote: fast, its route, next hop and neighbour */
+	explain_agrees("10.10.1.11,10.10.2.7,tcp,5000,80,vm", res, "fast_vm_to_wire ");
+	assert_true(res->has_route && res->route.dst_len == 24 && res->has_neigh);
+	assert_int_equal(res->tr.chosen, 0);
+	assert_int_equal(res->tr.path[0], FIB_TP_TAKEN);
+	dp_format_mac(&res->neigh_mac, mac, sizeof(mac));
+	dp_format_mac(&wire_mac, want, sizeof(want));
+	assert_string_equal(mac, want);
+	explain_agrees("fd00:10::11,fd00:20::7,udp,5000,53,vm", res, "fast_vm_to_wire ");
+	/* wire -> VM */
+	explain_agrees("198.51.100.7,10.10.1.11,udp,53,5000,wire", res, "fast_wire_to_vm ");
+	explain_agrees("2001:db8::7,fd00:10::11,icmp,0,0,wire", res, "fast_wire_to_vm ");
+	/* the punt reasons, each with its counter */
+	explain_agrees("10.10.1.11,10.10.1.1,udp,1,2,vm", res, "kernel_from_vm punt_local ");
+	explain_agrees("198.51.100.7,192.168.100.1,tcp,1,22,wire", res,
+		       "kernel_from_wire punt_local ");
+	explain_agrees("10.10.1.11,198.51.100.9,udp,1,2,vm", res, "kernel_from_vm punt_no_route ");
+	assert_false(res->has_route);
+	explain_agrees("10.10.1.11,10.10.3.5,udp,1,2,vm", res, "kernel_from_vm punt_unresolved ");
+	assert_int_equal(res->tr.path[0], FIB_TP_UNRESOLVED);
+	assert_false(res->has_neigh);
+	explain_agrees("10.10.1.11,10.66.1.1,udp,1,2,vm", res, "kernel_from_vm punt_not_fast ");
+	explain_agrees("198.51.100.7,10.10.2.7,udp,1,2,wire", res,
+		       "kernel_from_wire punt_not_fast ");
+	explain_agrees("10.10.1.11,224.0.0.5,udp,1,2,vm", res, "kernel_from_vm punt_ip_special ");
+	/* ECMP: the member each flow's hash picks is the one the burst took */
+	for (int sport = 1000; sport < 1064; sport++) {
+		char params[96];
+		snprintf(params, sizeof(params), "10.10.1.11,10.20.1.1,udp,%d,80,vm", sport);
+		explain_agrees(params, res, "fast_vm_to_wire ");
+		assert_int_equal(res->nh.n, 2);
+		assert_int_equal(res->tr.chosen, res->tr.first);
+		seen[res->tr.chosen] = true;
+		snprintf(params, sizeof(params), "fd00:10::11,fd00:40::1,tcp,%d,80,vm", sport);
+		explain_agrees(params, res, "fast_vm_to_wire ");
+	}
+	assert_true(seen[0] && seen[1]);
+	/* FIB behind: everything punts */
+	fib_mirror_ops.behind(lc.fib);
+	explain_agrees("10.10.1.11,10.10.2.7,tcp,5000,80,vm", res, "kernel_from_vm punt_behind ");
+	/* the parser */
+	assert_int_equal(dp_explain_parse("10.10.1.11,10.10.2.7,tcp,5000,80", &req), -EINVAL);
+	assert_int_equal(dp_explain_parse("10.10.1.11,fd00::1,tcp,5000,80,vm", &req), -EINVAL);
+	assert_int_equal(dp_explain_parse("10.10.1.11,10.10.2.7,tcp,65536,80,vm", &req), -EINVAL);
+	assert_int_equal(dp_explain_parse("10.10.1.11,10.10.2.7,gre,1,80,vm", &req), -EINVAL);
+	assert_int_equal(dp_explain_parse("10.10.1.11,10.10.2.7,47,,,nic", &req), -EINVAL);
+	assert_int_equal(dp_explain_parse("10.10.1.11,10.10.2.7,47,,,wire", &req), 0);
+	assert_int_equal(req.proto, 47);
+	assert_int_equal(dp_explain_parse(NULL, &req), -EINVAL);
+	free(res);
+}
+
 int main(void)
 {
 	char prefix[64], cmd[PATH_MAX + 16];
@@ -1107,6 +1232,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_from_nic, lab_setup, lab_teardown),
 	    cmocka_unit_test_setup_teardown(test_from_exception, lab_setup, lab_teardown),
 	    cmocka_unit_test_setup_teardown(test_fib_behind, lab_setup, lab_teardown),
+	    cmocka_unit_test_setup_teardown(test_explain, lab_setup, lab_teardown),
 	    cmocka_unit_test_setup_teardown(test_no_fib, lab_setup, lab_teardown),
 	    cmocka_unit_test_setup_teardown(test_ipv4_checksum, lab_setup, lab_teardown),
 	    cmocka_unit_test_setup_teardown(test_tx_rings_full, lab_setup, lab_teardown),

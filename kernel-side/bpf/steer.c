@@ -502,6 +502,19 @@ int steer_local_addr_del(struct steer *s, int family, const void *addr)
 	return ret;
 }
 
+int steer_local_addr_has(struct steer *s, int family, const void *addr)
+{
+	struct steer_addr_key key;
+	__u8 v;
+	int ret;
+
+	ret = addr_key(&key, family, addr);
+	if (ret < 0)
+		return ret;
+	ret = bpf_map_lookup_elem(map_fd(s->skel->maps.local_addrs), &key, &v);
+	return ret == 0 ? 1 : ret == -ENOENT ? 0 : ret;
+}
+
 int steer_local_addr_list(struct steer *s, struct steer_addr_key *out, int max)
 {
 	int fd = map_fd(s->skel->maps.local_addrs);
@@ -548,6 +561,18 @@ int steer_vm_mac_del(struct steer *s, const uint8_t mac[6])
 		LOG(ERR, "cannot delete VM MAC %02x:%02x:%02x:%02x:%02x:%02x: %s", mac[0], mac[1],
 		    mac[2], mac[3], mac[4], mac[5], strerror(-ret));
 	return ret;
+}
+
+int steer_vm_mac_lookup(struct steer *s, const uint8_t mac[6], int *ifindex)
+{
+	struct steer_mac_key key;
+	struct steer_vm_port port;
+	int ret;
+
+	memcpy(key.addr, mac, 6);
+	ret = bpf_map_lookup_elem(map_fd(s->skel->maps.vm_macs), &key, &port);
+	*ifindex = ret == 0 ? (int)port.ifindex : 0;
+	return ret == 0 ? 1 : ret == -ENOENT ? 0 : ret;
 }
 
 int steer_vm_mac_list(struct steer *s, struct steer_vm_mac *out, int max)

@@ -89,6 +89,33 @@ static int test_setup(void **state)
 	return 0;
 }
 
+/* What `agentctl explain` tells of FRAME (steer_explain.c, read from the
+ * maps) must be what PROG does: every frame the tests run is checked. */
+static void explain_agrees(enum steer_prog prog, const uint8_t *frame, size_t len,
+			   enum steer_counter cnt)
+{
+	struct steer_explain x;
+	struct steer_settings set;
+
+	if (prog == STEER_PROG_VM_INGRESS) {
+		assert_int_equal(steer_explain_vm(steer, frame, len, &x), 0);
+	} else {
+		/* the test runs' skb is PACKET_HOST only for lo's own (zero) MAC */
+		static const uint8_t zero[6];
+		assert_int_equal(
+		    steer_explain_exc(steer, frame, len, memcmp(frame, zero, 6) == 0, &x), 0);
+	}
+	if (x.counter != cnt)
+		print_error("%s: explained as %s, the program counts %s\n", steer_prog_name(prog),
+			    steer_counter_name(x.counter), steer_counter_name(cnt));
+	assert_int_equal(x.counter, cnt);
+	assert_int_equal(steer_settings_get(steer, &set), 0);
+	if (cnt == STEER_CNT_VM_REDIRECTED)
+		assert_int_equal(x.ifindex, set.exc_ifindex);
+	if (cnt == STEER_CNT_EXC_TO_BRIDGE)
+		assert_int_equal(x.ifindex, set.bridge_ifindex);
+}
+
 /* Run PROG on FRAME: the verdict must be VERDICT and exactly counter CNT must
  * have moved by one packet and LEN bytes. */
 static void expect(enum steer_prog prog, const uint8_t *frame, size_t len, int verdict,
@@ -98,6 +125,7 @@ static void expect(enum steer_prog prog, const uint8_t *frame, size_t len, int v
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = len, .repeat = 1);
 
 	assert_true(len >= 14);
+	explain_agrees(prog, frame, len, cnt);
 	assert_int_equal(steer_counters_read(steer, before), 0);
 	assert_int_equal(bpf_prog_test_run_opts(steer_prog_fd(steer, prog), &opts), 0);
 	assert_int_equal(steer_counters_read(steer, after), 0);

@@ -115,6 +115,96 @@ static void test_neigh_cmd(void **state)
 	json_decref(resp);
 }
 
+/* explain: the request's fields checked, the telemetry command built from
+ * them alone; the crafted frame. */
+static void test_explain_parse(void **state)
+{
+	struct ctl_explain_req r;
+	json_t *resp = NULL;
+	char cmd[256];
+	static const struct {
+		const char *req, *cmd; /* cmd NULL: refused */
+	} cases[] = {
+	    {"{\"src\":\"10.10.1.11\",\"dst\":\"10.10.2.2\",\"proto\":\"tcp\",\"sport\":5000,"
+	     "\"dport\":80}",
+	     DP_TEL_EXPLAIN ",10.10.1.11,10.10.2.2,6,5000,80,vm"},
+	    {"{\"src\":\"10.10.2.2\",\"dst\":\"10.10.1.11\",\"from\":\"wire\"}",
+	     DP_TEL_EXPLAIN ",10.10.2.2,10.10.1.11,17,0,0,wire"},
+	    {"{\"src\":\"fd00:10::11\",\"dst\":\"FD00:20:0::2\",\"proto\":\"icmp\"}",
+	     DP_TEL_EXPLAIN ",fd00:10::11,fd00:20::2,58,0,0,vm"},
+	    {"{\"src\":\"1.2.3.4\",\"dst\":\"5.6.7.8\",\"proto\":47}",
+	     DP_TEL_EXPLAIN ",1.2.3.4,5.6.7.8,47,0,0,vm"},
+	    {"{\"src\":\"1.2.3.4\",\"dst\":\"5.6.7.8\",\"proto\":\"icmp\"}",
+	     DP_TEL_EXPLAIN ",1.2.3.4,5.6.7.8,1,0,0,vm"},
+	    {"{\"src\":\"1.2.3.4\"}", NULL},
+	    {"{\"src\":\"1.2.3.4\",\"dst\":\"fd00::1\"}", NULL},
+	    {"{\"src\":\"1.2.3.4\",\"dst\":\"5.6.7.8/24\"}", NULL},
+	    {"{\"src\":\"1.2.3.4\",\"dst\":\"5.6.7.8,vm\"}", NULL},
+	    {"{\"src\":\"1.2.3.4\",\"dst\":\"5.6.7.8\",\"proto\":\"gre\"}", NULL},
+	    {"{\"src\":\"1.2.3.4\",\"dst\":\"5.6.7.8\",\"proto\":256}", NULL},
+	    {"{\"src\":\"1.2.3.4\",\"dst\":\"5.6.7.8\",\"sport\":65536}", NULL},
+	    {"{\"src\":\"1.2.3.4\",\"dst\":\"5.6.7.8\",\"dport\":-1}", NULL},
+	    {"{\"src\":\"1.2.3.4\",\"dst\":\"5.6.7.8\",\"dport\":\"80\"}", NULL},
+	    {"{\"src\":\"1.2.3.4\",\"dst\":\"5.6.7.8\",\"from\":\"nic\"}", NULL},
+	    {"[1]", NULL},
+	};
+
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		int ret = ctl_explain_parse(cases[k].req, strlen(cases[k].req), &r, cmd,
+					    sizeof(cmd), &resp);
+		if (cases[k].cmd == NULL) {
+			if (ret != -EINVAL)
+				fail_msg("accepted: %s", cases[k].req);
+			assert_non_null(json_object_get(resp, "error"));
+		} else {
+			if (ret != 0)
+				fail_msg("refused: %s", cases[k].req);
+			assert_string_equal(cmd, cases[k].cmd);
+		}
+		json_decref(resp);
+		resp = NULL;
+	}
+}
+
+static void test_explain_frame(void **state)
+{
+	static const uint8_t d[6] = {2, 0, 0, 0, 0, 1}, sm[6] = {2, 0, 0, 0, 0, 2};
+	uint8_t f[CTL_EXPLAIN_FRAME_MAX];
+	struct ctl_explain_req r;
+	json_t *resp = NULL;
+	char cmd[256], pbuf[8];
+	const char *req = "{\"src\":\"10.10.1.11\",\"dst\":\"10.10.2.2\",\"proto\":\"udp\","
+			  "\"sport\":5000,\"dport\":6000}";
+	uint32_t sum = 0;
+
+	assert_int_equal(ctl_explain_parse(req, strlen(req), &r, cmd, sizeof(cmd), &resp), 0);
+	assert_int_equal(ctl_explain_frame(&r, d, sm, f), 14 + 20 + 8);
+	assert_memory_equal(f, d, 6);
+	assert_memory_equal(f + 6, sm, 6);
+	assert_int_equal(f[12] << 8 | f[13], 0x0800);
+	assert_int_equal(f[14], 0x45);
+	assert_int_equal(f[14 + 8], 64);
+	assert_int_equal(f[14 + 9], 17);
+	/* a valid header checksum: the one's complement sum is 0xffff */
+	for (int k = 0; k < 20; k += 2)
+		sum += (uint32_t)(f[14 + k] << 8 | f[14 + k + 1]);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	assert_int_equal(sum, 0xffff);
+	assert_int_equal(f[34] << 8 | f[35], 5000);
+	assert_int_equal(f[36] << 8 | f[37], 6000);
+
+	req = "{\"src\":\"fd00:10::11\",\"dst\":\"fd00:20::2\",\"proto\":\"icmp\"}";
+	assert_int_equal(ctl_explain_parse(req, strlen(req), &r, cmd, sizeof(cmd), &resp), 0);
+	assert_int_equal(ctl_explain_frame(&r, d, sm, f), 14 + 40 + 8);
+	assert_int_equal(f[12] << 8 | f[13], 0x86dd);
+	assert_int_equal(f[14 + 6], 58);
+	assert_int_equal(f[14 + 7], 64);
+	assert_int_equal(f[54], 128); /* echo request */
+	assert_string_equal(ctl_proto_name(58, pbuf, sizeof(pbuf)), "icmpv6");
+	assert_string_equal(ctl_proto_name(47, pbuf, sizeof(pbuf)), "47");
+}
+
 static void test_page_convert(void **state)
 {
 	json_t *resp = NULL;
@@ -151,10 +241,9 @@ static void test_page_convert(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_frame_need),
-	    cmocka_unit_test(test_routes_cmd),
-	    cmocka_unit_test(test_neigh_cmd),
-	    cmocka_unit_test(test_page_convert),
+	    cmocka_unit_test(test_frame_need),	  cmocka_unit_test(test_routes_cmd),
+	    cmocka_unit_test(test_neigh_cmd),	  cmocka_unit_test(test_page_convert),
+	    cmocka_unit_test(test_explain_parse), cmocka_unit_test(test_explain_frame),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
