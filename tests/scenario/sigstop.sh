@@ -16,8 +16,11 @@ fd_baseline
 dp_old=$(st .dataplane.pid)
 
 RATE=5000
-udpseq_recv rvm 7002 20 "$WORK/rx.json"
-udpseq_send vm1 10.10.2.2 7002 $RATE 8 "$WORK/tx.json"
+# The stream outlasts a slow failback: the check below wants datagrams 0.5 s
+# after it, and under ASan on a loaded machine the failback came 6.3 s
+# after the SIGSTOP (1.5 s into the stream): an 8 s stream had ended.
+udpseq_recv rvm 7002 25 "$WORK/rx.json"
+udpseq_send vm1 10.10.2.2 7002 $RATE 12 "$WORK/tx.json"
 sleep 1.5
 
 # An operator polls status all along (every 20 ms): agentd never waits on
