@@ -529,6 +529,12 @@ int dataplane_start(struct agentd *a)
 		if (ret < 0)
 			return ret;
 	}
+	/* A NIC that keeps its netdev under DPDK (af_xdp, a bifurcated driver)
+	 * receives through it: at nic.mtu, as the DPDK port (--mtu), or the
+	 * kernel drops the larger frames before DPDK sees them. */
+	if (a->cfg.nic.mtu > 0 && ks_link_index(a->nl, a->cfg.nic.kernel_netdev) > 0 &&
+	    (ret = ks_link_set_mtu(a->nl, a->cfg.nic.kernel_netdev, a->cfg.nic.mtu)) < 0)
+		return ret;
 	mkdir(ERROR_DIR, 0755); /* (the dataplane's --error-file goes there) */
 	if (strcmp(a->dp.exc_type, "af_xdp") == 0 && (ret = exception_veth_create(a)) < 0) {
 		if (a->cfg.exception.type != EXC_AUTO)

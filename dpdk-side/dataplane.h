@@ -118,6 +118,8 @@ int dp_port_lookup(struct dp_port *port, const char *role, const char *name);
 /* Both ports at MTU (--mtu), checked against what each driver takes: an
  * error (reported) rather than frames dropped. Before dp_ports_setup. */
 int dp_ports_set_mtu(struct dp_port ports[DP_PORT_COUNT], unsigned int mtu);
+/* The mbuf buffer size (headroom + data room) for MTU (0: the default). */
+uint16_t dp_mbuf_buf_size(unsigned int mtu);
 
 /* Choose the offloads of `self` given what it and the port it exchanges
  * packets with can do. Pure function: see the policy in port.c. */

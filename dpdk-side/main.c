@@ -470,15 +470,16 @@ static int create_pool(void)
 			"--mbufs %u is below the ~%u the rings, buffers and caches can hold: "
 			"expect rx_nombuf drops\n",
 			n, need);
-	dp.pool = rte_pktmbuf_pool_create("dp_mbufs", n, cache, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+	uint16_t buf = dp_mbuf_buf_size(dp.args.mtu);
+
+	dp.pool = rte_pktmbuf_pool_create("dp_mbufs", n, cache, 0, buf,
 					  socket < 0 ? SOCKET_ID_ANY : socket);
 	if (dp.pool == NULL) {
 		RTE_LOG(ERR, DP, "cannot create a pool of %u mbufs: %s\n", n,
 			rte_strerror(rte_errno));
 		return -rte_errno;
 	}
-	RTE_LOG(INFO, DP, "mbuf pool: %u mbufs of %u bytes, per-lcore cache %u\n", n,
-		RTE_MBUF_DEFAULT_BUF_SIZE, cache);
+	RTE_LOG(INFO, DP, "mbuf pool: %u mbufs of %u bytes, per-lcore cache %u\n", n, buf, cache);
 	return 0;
 }
 

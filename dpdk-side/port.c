@@ -218,6 +218,24 @@ static uint32_t max_frame(uint16_t mtu)
 	return (uint32_t)mtu + RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN + 2 * RTE_VLAN_HLEN;
 }
 
+/* XDP keeps this much headroom in each frame of an af_xdp umem, which are
+ * our mbufs (the PMD's zero-copy mempool mode) */
+#define DP_XDP_HEADROOM 256
+/* An mbuf (with its headers) within a 4 KiB page: af_xdp takes no larger */
+#define DP_MBUF_BUF_MAX (4096 - (uint32_t)sizeof(struct rte_mbuf) - RTE_CACHE_LINE_SIZE)
+
+uint16_t dp_mbuf_buf_size(unsigned int mtu)
+{
+	uint32_t need = max_frame((uint16_t)mtu) + RTE_PKTMBUF_HEADROOM + DP_XDP_HEADROOM;
+
+	/* one frame of the MTU per mbuf where a page allows it: ports that
+	 * cannot scatter (af_xdp) then carry it; larger MTUs need ports that
+	 * chain mbufs (PCI NICs, virtio), checked at port setup */
+	if (mtu == 0 || need <= RTE_MBUF_DEFAULT_BUF_SIZE)
+		return RTE_MBUF_DEFAULT_BUF_SIZE;
+	return (uint16_t)RTE_MIN(need, DP_MBUF_BUF_MAX);
+}
+
 int dp_ports_set_mtu(struct dp_port ports[DP_PORT_COUNT], unsigned int mtu)
 {
 	for (int i = 0; i < DP_PORT_COUNT; i++) {

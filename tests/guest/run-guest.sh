@@ -180,13 +180,15 @@ T0=$(date +%s.%N)
 	>"$WORK/qemu.out" 2>&1 &
 QEMU_PID=$!
 if [ -n "$NETNS" ]; then
-	# the cable: both taps on the bridge (the guest takes seconds to boot)
+	# the cable: both taps on the bridge (the guest takes seconds to boot),
+	# jumbo-capable like a real switch port (guest_jumbo: MTU 9000; the
+	# guest's NICs run at their own MTU, 1500 unless a test says otherwise)
 	for t in agtgtap0 agtgtap1; do
 		for _ in $(seq 100); do
 			ip -n "$NETNS" link show "$t" >/dev/null 2>&1 && break
 			sleep 0.1
 		done
-		ip -n "$NETNS" link set "$t" master agtgbr0 up || die "tap $t not made by qemu"
+		ip -n "$NETNS" link set "$t" mtu 9000 master agtgbr0 up || die "tap $t not made by qemu"
 	done
 fi
 # the console, live
