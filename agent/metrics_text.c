@@ -32,6 +32,7 @@ static const struct section {
     {"fallback", "fallback", false},
     {"control", "control", false},
     {"metrics", "metrics", false},
+    {"reload", "reload", false},
     {"loop", "loop", false},
     {"dataplane", "dataplane", false},
 };
@@ -70,6 +71,8 @@ static const char *const counters_elsewhere[] = {
     "metrics.not_found",
     "metrics.bad_method",
     "metrics.errors",
+    "reload.reloads",
+    "reload.failures",
     "loop.callbacks",
     "loop.slow_callbacks",
 };
