@@ -332,15 +332,28 @@ static void print_status(json_t *st)
 	}
 	(void)key;
 
-	printf("bridge:      %s%s, addresses:", s(br, "name"),
-	       json_is_true(json_object_get(br, "exists")) ? "" : " (missing)");
-	print_addrs(json_object_get(br, "addresses"));
-	printf("  ports:");
-	if (json_array_size(json_object_get(br, "ports")) == 0)
-		printf(" (none)");
-	json_array_foreach(json_object_get(br, "ports"), idx, v)
-	    printf(" %s%s", s(v, "name"), json_is_true(json_object_get(v, "up")) ? "" : "(down)");
-	printf("\n");
+	/* every VM bridge (an older agentd: "bridge" only) */
+	json_t *brs = json_object_get(st, "bridges"), *one = json_array();
+	if (brs == NULL) {
+		json_array_append(one, br);
+		brs = one;
+	}
+	size_t bidx;
+	json_array_foreach(brs, bidx, br)
+	{
+		size_t pidx;
+
+		printf("bridge:      %s%s, addresses:", s(br, "name"),
+		       json_is_true(json_object_get(br, "exists")) ? "" : " (missing)");
+		print_addrs(json_object_get(br, "addresses"));
+		printf("  ports:");
+		if (json_array_size(json_object_get(br, "ports")) == 0)
+			printf(" (none)");
+		json_array_foreach(json_object_get(br, "ports"), pidx, v) printf(
+		    " %s%s", s(v, "name"), json_is_true(json_object_get(v, "up")) ? "" : "(down)");
+		printf("\n");
+	}
+	json_decref(one);
 
 	printf("routes:\n");
 	json_array_foreach(json_object_get(st, "routes"), idx, v)

@@ -777,6 +777,8 @@ static int parse_group(struct loader *ld, const config_setting_t *s, const char 
 		       const struct field *f, void *base);
 static int parse_routes(struct loader *ld, const config_setting_t *s, const char *key,
 			const struct field *f, void *base);
+static int parse_bridges(struct loader *ld, const config_setting_t *s, const char *key,
+			 const struct field *f, void *base);
 
 /* ---- schema ------------------------------------------------------------- */
 
@@ -848,6 +850,30 @@ static const struct field exception_fields[] = {
     {0},
 };
 
+#define BR_OFF(member) offsetof(struct bridge_cfg, member)
+#define BR_NELEM(member)                                                                           \
+	(sizeof(((struct bridge_cfg *)0)->member) / sizeof(((struct bridge_cfg *)0)->member[0]))
+
+/* The entries of "bridges": offsets relative to struct bridge_cfg. */
+static const struct field bridges_fields[] = {
+    {.name = "name",
+     .parse = parse_string,
+     .off = BR_OFF(name),
+     .size = sizeof(((struct bridge_cfg *)0)->name),
+     .flags = F_REQUIRED | F_IFNAME},
+    {.name = "addresses",
+     .parse = parse_prefix_list,
+     .off = BR_OFF(addrs),
+     .size = BR_NELEM(addrs),
+     .count_off = BR_OFF(n_addrs)},
+    {.name = "ports",
+     .parse = parse_ifname_list,
+     .off = BR_OFF(ports),
+     .size = BR_NELEM(ports),
+     .count_off = BR_OFF(n_ports)},
+    {0},
+};
+
 static const struct field bridge_fields[] = {
     STR("name", bridge.name, F_IFNAME),
     LIST("addresses", parse_prefix_list, bridge.addrs, bridge.n_addrs, F_LIVE),
@@ -913,6 +939,7 @@ static const struct field root_fields[] = {
     GROUP("nic", nic_fields, F_REQUIRED),
     GROUP("exception", exception_fields, 0),
     GROUP("bridge", bridge_fields, 0),
+    {.name = "bridges", .parse = parse_bridges, .size = AGENT_CFG_MAX_BRIDGES - 1},
     {.name = "routes", .parse = parse_routes, .size = AGENT_CFG_MAX_ROUTES, .flags = F_LIVE},
     GROUP("bpf", bpf_fields, 0),
     GROUP("fib", fib_fields, 0),
@@ -928,13 +955,14 @@ void agent_config_keys(void (*fn)(const char *section, const char *key, enum age
 {
 	for (const struct field *f = root_fields; f->name != NULL; f++) {
 		fn("", f->name, field_apply(f), arg);
-		const struct field *sub = f->parse == parse_group    ? f->sub
-					  : f->parse == parse_routes ? route_fields
-								     : NULL;
-		/* (a route's keys: reloaded as the whole list, "routes") */
+		const struct field *sub = f->parse == parse_group     ? f->sub
+					  : f->parse == parse_routes  ? route_fields
+					  : f->parse == parse_bridges ? bridges_fields
+								      : NULL;
+		/* (a route's or a bridge's keys: reloaded as the whole list) */
 		for (; sub != NULL && sub->name != NULL; sub++)
 			fn(f->name, sub->name,
-			   f->parse == parse_routes ? field_apply(f) : field_apply(sub), arg);
+			   f->parse != parse_group ? field_apply(f) : field_apply(sub), arg);
 	}
 }
 
@@ -1130,6 +1158,34 @@ static int parse_routes(struct loader *ld, const config_setting_t *s, const char
 	return 0;
 }
 
+static int parse_bridges(struct loader *ld, const config_setting_t *s, const char *key,
+			 const struct field *f, void *base)
+{
+	struct agent_config *cfg = base;
+	char ekey[KEY_MAX];
+	int ret, n;
+
+	if ((ret = get_list(ld, s, key, f->size, "groups, e.g. ( { name = ...; ports = ...; } )",
+			    &n)) < 0)
+		return ret;
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, i);
+		struct bridge_cfg *b = &cfg->bridges[i];
+
+		snprintf(ekey, sizeof(ekey), "%s[%d]", key, i);
+		if (config_setting_type(e) != CONFIG_TYPE_GROUP)
+			return fail_at(
+			    ld, e, "\"%s\" must be a group: { name = \"...\"; ports = [ ... ]; }",
+			    ekey);
+		memset(b, 0, sizeof(*b));
+		if ((ret = parse_members(ld, e, ekey, bridges_fields, b)) < 0)
+			return ret;
+		b->line = (int)line_of(ld, e);
+		cfg->n_bridges = i + 1;
+	}
+	return 0;
+}
+
 /* ---- checks across keys ------------------------------------------------- */
 
 /* One configured item with where it came from (S is NULL for a default). */
@@ -1157,6 +1213,22 @@ static void origin_set(struct origin *o, struct loader *ld, const char *path, in
 		snprintf(o->key, sizeof(o->key), "%s[%d]", path, i);
 	else
 		snprintf(o->key, sizeof(o->key), "%s", path);
+}
+
+/* "bridges[K].MEMBER[I]" (I -1: the member itself). */
+static void origin_set_bridges(struct origin *o, struct loader *ld, int k, const char *member,
+			       int i)
+{
+	const config_setting_t *s = lookup(ld, "bridges", k);
+
+	s = s != NULL ? config_setting_get_member(s, member) : NULL;
+	if (s != NULL && i >= 0)
+		s = config_setting_get_elem(s, i);
+	o->s = s;
+	if (i >= 0)
+		snprintf(o->key, sizeof(o->key), "bridges[%d].%s[%d]", k, member, i);
+	else
+		snprintf(o->key, sizeof(o->key), "bridges[%d].%s", k, member);
 }
 
 /* Report the pair at the later of the two lines, naming the other. */
@@ -1190,7 +1262,7 @@ static int fail_pair(struct loader *ld, const struct origin *a, const struct ori
 static int check_addresses(struct loader *ld)
 {
 	const struct agent_config *cfg = ld->cfg;
-	struct origin all[2 * AGENT_CFG_MAX_ADDRS];
+	struct origin all[(1 + AGENT_CFG_MAX_BRIDGES) * AGENT_CFG_MAX_ADDRS];
 	char buf[INET6_ADDRSTRLEN + 8];
 	int n = 0;
 
@@ -1202,6 +1274,11 @@ static int check_addresses(struct loader *ld)
 		all[n].prefix = &cfg->bridge.addrs[i];
 		origin_set(&all[n++], ld, "bridge.addresses", i);
 	}
+	for (int k = 0; k < cfg->n_bridges; k++)
+		for (int i = 0; i < cfg->bridges[k].n_addrs; i++) {
+			all[n].prefix = &cfg->bridges[k].addrs[i];
+			origin_set_bridges(&all[n++], ld, k, "addresses", i);
+		}
 	for (int j = 1; j < n; j++)
 		for (int i = 0; i < j; i++)
 			if (prefix_same_addr(all[i].prefix, all[j].prefix))
@@ -1216,8 +1293,8 @@ static int check_addresses(struct loader *ld)
 static int check_ifnames(struct loader *ld)
 {
 	const struct agent_config *cfg = ld->cfg;
-	struct origin all[3 + AGENT_CFG_MAX_PORTS];
-	int n = 0;
+	struct origin all[2 + AGENT_CFG_MAX_BRIDGES * (1 + AGENT_CFG_MAX_PORTS)];
+	int n_named, n = 0;
 
 	all[n].name = cfg->nic.kernel_netdev;
 	origin_set(&all[n++], ld, "nic.kernel_netdev", -1);
@@ -1225,15 +1302,26 @@ static int check_ifnames(struct loader *ld)
 	origin_set(&all[n++], ld, "exception.ifname", -1);
 	all[n].name = cfg->bridge.name;
 	origin_set(&all[n++], ld, "bridge.name", -1);
+	for (int k = 0; k < cfg->n_bridges; k++) {
+		all[n].name = cfg->bridges[k].name;
+		origin_set_bridges(&all[n++], ld, k, "name", -1);
+	}
+	n_named = n;
 	for (int i = 0; i < cfg->bridge.n_ports; i++) {
 		all[n].name = cfg->bridge.ports[i];
 		origin_set(&all[n++], ld, "bridge.ports", i);
 	}
+	for (int k = 0; k < cfg->n_bridges; k++)
+		for (int i = 0; i < cfg->bridges[k].n_ports; i++) {
+			all[n].name = cfg->bridges[k].ports[i];
+			origin_set_bridges(&all[n++], ld, k, "ports", i);
+		}
 	for (int j = 1; j < n; j++)
 		for (int i = 0; i < j; i++)
 			if (strcmp(all[i].name, all[j].name) == 0)
 				return fail_pair(ld, &all[i], &all[j],
-						 j >= 3 && i >= 3 ? "bridge port" : "interface",
+						 j >= n_named && i >= n_named ? "bridge port"
+									      : "interface",
 						 all[j].name);
 	return 0;
 }
@@ -1432,11 +1520,28 @@ static size_t value_size(const struct field *f)
 	return sizeof(int); /* parse_int, parse_log_level */
 }
 
+/* (the source line aside) */
+static bool bridges_equal(const struct agent_config *a, const struct agent_config *b)
+{
+	if (a->n_bridges != b->n_bridges)
+		return false;
+	for (int i = 0; i < a->n_bridges; i++) {
+		struct bridge_cfg x = a->bridges[i], y = b->bridges[i];
+
+		x.line = y.line = 0;
+		if (memcmp(&x, &y, sizeof(x)) != 0)
+			return false;
+	}
+	return true;
+}
+
 static bool field_equal(const struct field *f, const struct agent_config *a,
 			const struct agent_config *b)
 {
 	if (f->parse == parse_routes)
 		return routes_equal(a, b);
+	if (f->parse == parse_bridges)
+		return bridges_equal(a, b);
 	if (f->parse == parse_eal_args)
 		return eal_args_equal(a, b);
 	if (f->count_off != 0 && memcmp(AT(a, f->count_off), AT(b, f->count_off), sizeof(int)) != 0)
@@ -1449,6 +1554,11 @@ static bool field_equal(const struct field *f, const struct agent_config *a,
 static void field_keep(const struct field *f, struct agent_config *next,
 		       const struct agent_config *cur)
 {
+	if (f->parse == parse_bridges) {
+		memcpy(next->bridges, cur->bridges, sizeof(next->bridges));
+		next->n_bridges = cur->n_bridges;
+		return;
+	}
 	if (f->count_off != 0)
 		memcpy(AT(next, f->count_off), AT(cur, f->count_off), sizeof(int));
 	memcpy(AT(next, f->off), AT(cur, f->off), value_size(f));

@@ -246,7 +246,7 @@ static void resolve_binary(const char *bin, char *out, size_t len)
 	snprintf(out, len, "%s", bin);
 }
 
-#define MAX_ARGS (AGENT_CFG_MAX_EAL_ARGS + 64) /* ours: at most 52 */
+#define MAX_ARGS (AGENT_CFG_MAX_EAL_ARGS + 80) /* ours: at most 68 */
 
 static int build_argv(struct agentd *a, char **argv, char storage[][PATH_MAX + 64])
 {
@@ -331,6 +331,10 @@ static int build_argv(struct agentd *a, char **argv, char storage[][PATH_MAX + 6
 	/* fast path: the FIB mirror needs to know which routes lead where */
 	ARG("--bridge");
 	ARG("%s", cfg->bridge.name);
+	for (int i = 0; i < cfg->n_bridges; i++) {
+		ARG("--bridge");
+		ARG("%s", cfg->bridges[i].name);
+	}
 	ARG("--exc-ifname");
 	ARG("%s", cfg->exception.ifname);
 	ARG("--fib-rules");

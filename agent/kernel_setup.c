@@ -19,39 +19,59 @@
 
 #include "agentd.h"
 
-int kernel_setup_bridge(struct agentd *a)
+/* One VM bridge: GW_MAC NULL for the first (its MAC is pinned as it is),
+ * else the first one's MAC, which every VM bridge shares: the steering
+ * programs know one gateway MAC, and DPDK rewrites with it. */
+static int setup_one_bridge(struct agentd *a, const struct bridge_cfg *b, const uint8_t *gw_mac)
 {
-	const struct agent_config *cfg = &a->cfg;
 	int ret;
 
-	if ((ret = ks_sysctl_set("net/ipv4/ip_forward", "1")) < 0 ||
-	    (ret = ks_sysctl_set("net/ipv6/conf/all/forwarding", "1")) < 0)
-		return ret;
-	ret = ks_bridge_ensure(a->nl, cfg->bridge.name);
+	ret = ks_bridge_ensure(a->nl, b->name);
 	if (ret < 0)
 		return ret;
-	/* the steering programs and the VMs know the bridge by its MAC */
-	ret = ks_bridge_pin_mac(a->nl, cfg->bridge.name);
-	if (ret < 0)
+	if ((gw_mac && (ret = ks_link_set_mac(a->nl, b->name, gw_mac)) < 0) ||
+	    (ret = ks_bridge_pin_mac(a->nl, b->name)) < 0)
 		return ret;
-	for (int i = 0; i < cfg->bridge.n_addrs; i++) {
-		ret = ks_addr_ensure(a->nl, cfg->bridge.name, &cfg->bridge.addrs[i]);
+	for (int i = 0; i < b->n_addrs; i++) {
+		ret = ks_addr_ensure(a->nl, b->name, &b->addrs[i]);
 		if (ret < 0)
 			return ret;
 	}
-	for (int i = 0; i < cfg->bridge.n_ports; i++) {
-		const char *port = cfg->bridge.ports[i];
+	for (int i = 0; i < b->n_ports; i++) {
+		const char *port = b->ports[i];
 		if (ks_link_index(a->nl, port) < 0) {
 			/* A VM that is not running yet: not an error. */
 			LOG(WARNING, "bridge port %s does not exist (yet)", port);
 			continue;
 		}
-		ret = ks_bridge_port_ensure(a->nl, cfg->bridge.name, port);
+		ret = ks_bridge_port_ensure(a->nl, b->name, port);
 		if (ret < 0)
 			return ret;
 	}
-	LOG(INFO, "bridge %s: %d address(es), %d port(s) configured", cfg->bridge.name,
-	    cfg->bridge.n_addrs, cfg->bridge.n_ports);
+	LOG(INFO, "bridge %s: %d address(es), %d port(s) configured", b->name, b->n_addrs,
+	    b->n_ports);
+	return 0;
+}
+
+int kernel_setup_bridge(struct agentd *a)
+{
+	const struct agent_config *cfg = &a->cfg;
+	struct ks_link_info li;
+	int ret;
+
+	if ((ret = ks_sysctl_set("net/ipv4/ip_forward", "1")) < 0 ||
+	    (ret = ks_sysctl_set("net/ipv6/conf/all/forwarding", "1")) < 0)
+		return ret;
+	/* the steering programs and the VMs know the bridge by its MAC */
+	ret = setup_one_bridge(a, &cfg->bridge, NULL);
+	if (ret < 0 || cfg->n_bridges == 0)
+		return ret;
+	ret = ks_link_get(a->nl, cfg->bridge.name, &li);
+	if (ret < 0)
+		return ret;
+	for (int i = 0; i < cfg->n_bridges; i++)
+		if ((ret = setup_one_bridge(a, &cfg->bridges[i], li.mac)) < 0)
+			return ret;
 	return 0;
 }
 

@@ -175,17 +175,26 @@ json_t *status_build(struct agentd *a, json_t *health, json_t *stats)
 	if (stats && json_object_get(stats, "fib"))
 		json_object_set(st, "fib", json_object_get(stats, "fib"));
 
-	/* bridge */
-	br = link_object(a, cfg->bridge.name);
-	ports = json_array();
-	nports = ks_bridge_ports(a->nl, cfg->bridge.name, names, AGENT_CFG_MAX_PORTS);
-	for (int i = 0; i < nports; i++) {
-		struct ks_link_info li;
-		bool up = ks_link_get(a->nl, names[i], &li) == 0 && li.admin_up;
-		json_array_append_new(ports, json_pack("{s:s,s:b}", "name", names[i], "up", up));
+	/* bridge, and "bridges": the first one too, then the others */
+	json_t *all = json_array();
+	for (int b = 0; b <= cfg->n_bridges; b++) {
+		const char *name = b == 0 ? cfg->bridge.name : cfg->bridges[b - 1].name;
+
+		br = link_object(a, name);
+		ports = json_array();
+		nports = ks_bridge_ports(a->nl, name, names, AGENT_CFG_MAX_PORTS);
+		for (int i = 0; i < nports; i++) {
+			struct ks_link_info li;
+			bool up = ks_link_get(a->nl, names[i], &li) == 0 && li.admin_up;
+			json_array_append_new(ports,
+					      json_pack("{s:s,s:b}", "name", names[i], "up", up));
+		}
+		json_object_set_new(br, "ports", ports);
+		if (b == 0)
+			json_object_set(st, "bridge", br);
+		json_array_append_new(all, br);
 	}
-	json_object_set_new(br, "ports", ports);
-	json_object_set_new(st, "bridge", br);
+	json_object_set_new(st, "bridges", all);
 
 	json_object_set_new(st, "routes", routes_array(a));
 	{

@@ -157,7 +157,21 @@ static bool mac_is_unicast(const uint8_t *mac)
 	return !(mac[0] & 1) && memcmp(mac, zero, 6) != 0;
 }
 
-static void reconcile_links(struct agentd *a, struct nl_cache *links, int br_ifindex,
+/* The VM bridges' ifindexes (0: absent), [0] the first. */
+struct bridges {
+	int ifindex[AGENT_CFG_MAX_BRIDGES];
+	int n;
+};
+
+static bool is_vm_bridge(const struct bridges *br, int ifindex)
+{
+	for (int i = 0; ifindex && i < br->n; i++)
+		if (br->ifindex[i] == ifindex)
+			return true;
+	return false;
+}
+
+static void reconcile_links(struct agentd *a, struct nl_cache *links, const struct bridges *br,
 			    int exc_ifindex)
 {
 	for (struct nl_object *o = nl_cache_get_first(links); o; o = nl_cache_get_next(o)) {
@@ -167,7 +181,7 @@ static void reconcile_links(struct agentd *a, struct nl_cache *links, int br_ifi
 		enum steer_prog want;
 		int attached = steer_attached(ifindex, &id);
 
-		if (br_ifindex && rtnl_link_get_master(l) == br_ifindex)
+		if (is_vm_bridge(br, rtnl_link_get_master(l)))
 			want = STEER_PROG_VM_INGRESS;
 		else if (exc_ifindex && ifindex == exc_ifindex)
 			want = STEER_PROG_EXC_INGRESS;
@@ -186,7 +200,7 @@ static void reconcile_links(struct agentd *a, struct nl_cache *links, int br_ifi
 	}
 }
 
-static void reconcile_vm_macs(struct agentd *a, struct nl_cache *fdb, int br_ifindex)
+static void reconcile_vm_macs(struct agentd *a, struct nl_cache *fdb, const struct bridges *br)
 {
 	struct steer_vm_mac have[STEER_MAX_VM_MACS];
 	int n_have = steer_vm_mac_list(steer, have, STEER_MAX_VM_MACS);
@@ -200,8 +214,8 @@ static void reconcile_vm_macs(struct agentd *a, struct nl_cache *fdb, int br_ifi
 		int i;
 
 		if (rtnl_neigh_get_family(n) != AF_BRIDGE || ll == NULL ||
-		    nl_addr_get_len(ll) != 6 || rtnl_neigh_get_master(n) != br_ifindex ||
-		    port == br_ifindex || (rtnl_neigh_get_state(n) & NUD_PERMANENT))
+		    nl_addr_get_len(ll) != 6 || !is_vm_bridge(br, rtnl_neigh_get_master(n)) ||
+		    is_vm_bridge(br, port) || (rtnl_neigh_get_state(n) & NUD_PERMANENT))
 			continue; /* permanent entries are the ports' own MACs */
 		mac = nl_addr_get_binary_addr(ll);
 		if (!mac_is_unicast(mac))
@@ -261,6 +275,7 @@ void steering_reconcile(struct agentd *a)
 	struct nl_cache *links = NULL, *fdb = NULL, *addrs = NULL;
 	struct steer_settings set = {0};
 	struct rtnl_link *br, *exc;
+	struct bridges brs = {.n = 1 + a->cfg.n_bridges};
 	int br_ifindex = 0, exc_ifindex = 0;
 
 	if (steer == NULL)
@@ -284,15 +299,21 @@ void steering_reconcile(struct agentd *a)
 	}
 	if (exc)
 		exc_ifindex = rtnl_link_get_ifindex(exc);
+	brs.ifindex[0] = br_ifindex;
+	for (int i = 0; i < a->cfg.n_bridges; i++)
+		brs.ifindex[1 + i] = rtnl_link_name2i(links, a->cfg.bridges[i].name);
 
 	reconcile_local_addrs(addrs);
 	if (br_ifindex)
-		reconcile_vm_macs(a, fdb, br_ifindex);
-	reconcile_links(a, links, br_ifindex, exc_ifindex);
+		reconcile_vm_macs(a, fdb, &brs);
+	reconcile_links(a, links, &brs, exc_ifindex);
 
 	/* Settings last: redirect only once the maps and programs are in place. */
 	set.exc_ifindex = exc_ifindex;
-	set.bridge_ifindex = br_ifindex;
+	/* A frame for a VM MAC not (or no longer) in vm_macs goes to the bridge;
+	 * with several, which one is the kernel's to route (0: the program
+	 * gives it to the kernel as the host's). */
+	set.bridge_ifindex = a->cfg.n_bridges == 0 ? (uint32_t)br_ifindex : 0;
 	set.mode = fast_wanted && exc_ifindex && br_ifindex ? STEER_MODE_FAST : STEER_MODE_PASS;
 	steer_settings_set(steer, &set);
 	if (br)

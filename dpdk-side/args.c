@@ -26,7 +26,8 @@ void dp_args_usage(FILE *out, const char *prog)
 		"                      forwarding lcore sleeps, up to N us at a time, 0..%d\n"
 		"                      (default %d; 0: busy polling, 100%% of a core)\n"
 		"fast path (netlink-mirrored FIB; without --bridge only the slow path runs):\n"
-		"  --bridge NAME       the VM bridge: routes through it are wire->VM fast paths\n"
+		"  --bridge NAME       a VM bridge: routes through it are wire->VM fast paths\n"
+		"                      (repeatable, up to %d)\n"
 		"  --exc-ifname NAME   kernel name of the exception netdev (default: from the\n"
 		"                      port's devargs iface=): routes through it are VM->wire\n"
 		"  --table N           also mirror routing table N (repeatable, up to %d)\n"
@@ -41,7 +42,7 @@ void dp_args_usage(FILE *out, const char *prog)
 		"  --standby           start everything but the NIC port; SIGUSR1 starts it\n"
 		"                      (agentd's failback hold-down: the kernel keeps the NIC)\n",
 		prog, DP_MAX_BURST, DP_DEFAULT_BURST, DP_MIN_MBUFS, DP_MAX_MBUFS, DP_DEFAULT_MBUFS,
-		DP_MAX_IDLE_SLEEP_US, DP_DEFAULT_IDLE_SLEEP_MAX_US, DP_MAX_TABLES,
+		DP_MAX_IDLE_SLEEP_US, DP_DEFAULT_IDLE_SLEEP_MAX_US, DP_MAX_BRIDGES, DP_MAX_TABLES,
 		DP_DEFAULT_FIB_RULES, DP_DEFAULT_FIB6_RULES, DP_DEFAULT_NEIGHBOURS);
 }
 
@@ -154,8 +155,17 @@ int dp_args_parse(int argc, char **argv, struct dp_args *args, char *err, size_t
 					    DP_MIN_MBUFS, DP_MAX_MBUFS, optarg);
 			break;
 		case OPT_BRIDGE:
-			if (copy_name(args->bridge, sizeof(args->bridge), optarg) < 0)
+			if (args->bridge[0] == '\0') {
+				if (copy_name(args->bridge, sizeof(args->bridge), optarg) < 0)
+					return fail(err, err_len, "bad --bridge name '%s'", optarg);
+				break;
+			}
+			if (args->n_more_bridges >= DP_MAX_BRIDGES - 1)
+				return fail(err, err_len, "at most %d --bridge", DP_MAX_BRIDGES);
+			if (copy_name(args->more_bridges[args->n_more_bridges],
+				      sizeof(args->more_bridges[0]), optarg) < 0)
 				return fail(err, err_len, "bad --bridge name '%s'", optarg);
+			args->n_more_bridges++;
 			break;
 		case OPT_EXC_IFNAME:
 			if (copy_name(args->exc_ifname, sizeof(args->exc_ifname), optarg) < 0)

@@ -53,7 +53,8 @@ enum dp_port_role {
 
 /* ---- command line (args.c) ---- */
 
-#define DP_MAX_TABLES 8
+#define DP_MAX_TABLES  8
+#define DP_MAX_BRIDGES 8 /* --bridge, repeated */
 /* A full Internet table (~1M IPv4, ~200k IPv6 routes) fits the defaults;
  * what they cost is in docs/performance.md ("FIB memory"). */
 #define DP_DEFAULT_FIB_RULES  1048576
@@ -66,7 +67,9 @@ struct dp_args {
 	unsigned int burst;
 	unsigned int mbufs;
 	/* fast path: enabled by --bridge */
-	char bridge[IF_NAMESIZE];
+	char bridge[IF_NAMESIZE]; /* the first --bridge */
+	char more_bridges[DP_MAX_BRIDGES - 1][IF_NAMESIZE];
+	unsigned int n_more_bridges;
 	char exc_ifname[IF_NAMESIZE];
 	unsigned int tables[DP_MAX_TABLES];
 	unsigned int n_tables;

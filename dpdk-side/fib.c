@@ -92,8 +92,9 @@ struct link_rec {
 struct fib_ctl {
 	pthread_mutex_t lock;
 	char exc_ifname[IFNAMSIZ];
-	char bridge_ifname[IFNAMSIZ];
-	int exc_ifindex, bridge_ifindex;
+	char bridge_ifname[FIB_MAX_BRIDGES][IFNAMSIZ]; /* [0]: the first */
+	int n_bridges;
+	int exc_ifindex, bridge_ifindex[FIB_MAX_BRIDGES];
 	struct pfx_store p4, p6;
 	uint32_t
 	    len_count4[33]; /* IPv4 prefixes per length: covers are looked for where some are */
@@ -186,7 +187,11 @@ int fib_create(struct fib **fp, const struct fib_config *cfg, int socket_id)
 	f->neigh_gen = 1; /* (a zeroed cache entry never matches) */
 	pthread_mutex_init(&c->lock, NULL);
 	snprintf(c->exc_ifname, sizeof(c->exc_ifname), "%s", cfg->exc_ifname);
-	snprintf(c->bridge_ifname, sizeof(c->bridge_ifname), "%s", cfg->bridge_ifname);
+	snprintf(c->bridge_ifname[0], sizeof(c->bridge_ifname[0]), "%s", cfg->bridge_ifname);
+	c->n_bridges = 1;
+	for (int i = 0; i < cfg->n_more_bridges && c->n_bridges < FIB_MAX_BRIDGES; i++)
+		snprintf(c->bridge_ifname[c->n_bridges++], sizeof(c->bridge_ifname[0]), "%s",
+			 cfg->more_bridges[i]);
 
 	qsz = rte_rcu_qsbr_get_memsize(1);
 	f->qsv = rte_zmalloc("fib_qsbr", qsz, RTE_CACHE_LINE_SIZE);
@@ -297,6 +302,16 @@ static struct link_rec *link_find(struct fib_ctl *c, int ifindex)
 	return NULL;
 }
 
+/* The index of the VM bridge IFINDEX is (or of NAME), -1 if none. */
+static int bridge_of(const struct fib_ctl *c, int ifindex, const char *name)
+{
+	for (int i = 0; i < c->n_bridges; i++)
+		if ((ifindex && c->bridge_ifindex[i] == ifindex) ||
+		    (name && strcmp(c->bridge_ifname[i], name) == 0))
+			return i;
+	return -1;
+}
+
 /* ---- next hop slots ---- */
 
 static void sel_build(struct fib_nexthop *nh, const struct nh_key *k)
@@ -347,7 +362,7 @@ static void nh_build(struct fib *f, const struct nh_key *k, struct fib_nexthop *
 		p->smac = l->mac;
 		if (c->exc_ifindex && mp->oif == c->exc_ifindex)
 			p->kind = NH_UNDERLAY;
-		else if (c->bridge_ifindex && mp->oif == c->bridge_ifindex)
+		else if (bridge_of(c, mp->oif, NULL) >= 0)
 			p->kind = NH_VM;
 	}
 	sel_build(nh, k);
@@ -482,16 +497,18 @@ static void fib_link(void *ctx, bool del, const struct mirror_link *ml)
 			l->gen = c->gen;
 		}
 	}
-	relevant = strcmp(ml->name, c->exc_ifname) == 0 || strcmp(ml->name, c->bridge_ifname) == 0;
+	int b = bridge_of(c, 0, ml->name);
+
+	relevant = strcmp(ml->name, c->exc_ifname) == 0 || b >= 0;
 	if (strcmp(ml->name, c->exc_ifname) == 0)
 		c->exc_ifindex = del ? 0 : ml->ifindex;
-	if (strcmp(ml->name, c->bridge_ifname) == 0)
-		c->bridge_ifindex = del ? 0 : ml->ifindex;
+	if (b >= 0)
+		c->bridge_ifindex[b] = del ? 0 : ml->ifindex;
 	/* Which paths are fast, and the MAC they rewrite with, depend on these
 	 * two devices; a slot is a next hop set, not a route, so this is
 	 * O(distinct next hops). */
 	if (relevant || (mac_changed && l != NULL && l->ifindex &&
-			 (l->ifindex == c->exc_ifindex || l->ifindex == c->bridge_ifindex)))
+			 (l->ifindex == c->exc_ifindex || bridge_of(c, l->ifindex, NULL) >= 0)))
 		nh_rebuild_all(f);
 	pthread_mutex_unlock(&c->lock);
 }
@@ -1257,15 +1274,17 @@ static void fib_resync_end(void *ctx)
 			c->links[i] = c->links[--c->n_links];
 		else
 			i++;
-	int exc = 0, br = 0;
+	int exc = 0, br[FIB_MAX_BRIDGES] = {0};
 	for (int i = 0; i < c->n_links; i++) {
+		int b = bridge_of(c, 0, c->links[i].name);
+
 		if (strcmp(c->links[i].name, c->exc_ifname) == 0)
 			exc = c->links[i].ifindex;
-		if (strcmp(c->links[i].name, c->bridge_ifname) == 0)
-			br = c->links[i].ifindex;
+		if (b >= 0)
+			br[b] = c->links[i].ifindex;
 	}
 	c->exc_ifindex = exc;
-	c->bridge_ifindex = br;
+	memcpy(c->bridge_ifindex, br, sizeof(br));
 	nh_rebuild_all(f);
 	resync_routes(f, gen);
 	resync_nhobjs(f, gen);
@@ -1369,7 +1388,7 @@ int fib_exc_ifindex(struct fib *f)
 
 int fib_bridge_ifindex(struct fib *f)
 {
-	return f->ctl->bridge_ifindex;
+	return f->ctl->bridge_ifindex[0];
 }
 
 /* ---- listings ---- */

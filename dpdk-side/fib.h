@@ -122,6 +122,8 @@ struct fib_trace {
 	const struct fib_neigh *neigh; /* the taken path's neighbour */
 };
 
+#define FIB_MAX_BRIDGES 8
+
 struct fib_config {
 	uint32_t lpm_rules;  /* IPv4 prefixes (prefix store size) */
 	uint32_t lpm6_rules; /* IPv6 routes */
@@ -130,6 +132,9 @@ struct fib_config {
 	uint32_t neighbours;
 	const char *exc_ifname;	   /* the exception netdev (dp0) */
 	const char *bridge_ifname; /* the VM bridge (br-vm) */
+	/* more VM bridges: routes through any of them are fast too */
+	const char *more_bridges[FIB_MAX_BRIDGES - 1];
+	int n_more_bridges;
 	const uint32_t *tables;	   /* extra tables to mirror */
 	int n_tables;
 };

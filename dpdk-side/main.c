@@ -319,6 +319,7 @@ static int setup_fast_path(void)
 		dp.args.exc_ifname[0] ? dp.args.exc_ifname : dp.ports[DP_PORT_EXC].kernel_ifname,
 	    .tables = dp.args.tables,
 	    .n_tables = (int)dp.args.n_tables,
+	    .n_more_bridges = (int)dp.args.n_more_bridges,
 	};
 	const struct nl_mirror_stats *st;
 	int ret;
@@ -327,6 +328,8 @@ static int setup_fast_path(void)
 		RTE_LOG(NOTICE, DP, "no --bridge: slow path only\n");
 		return 0;
 	}
+	for (unsigned int i = 0; i < dp.args.n_more_bridges; i++)
+		cfg.more_bridges[i] = dp.args.more_bridges[i];
 	if (cfg.exc_ifname[0] == '\0') {
 		RTE_LOG(ERR, DP, "exception netdev name unknown: pass --exc-ifname\n");
 		return -EINVAL;

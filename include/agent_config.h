@@ -14,6 +14,7 @@
 #define AGENT_CFG_MAX_ROUTES   256
 #define AGENT_CFG_MAX_EAL_ARGS 32
 #define AGENT_CFG_MAX_TABLES   8
+#define AGENT_CFG_MAX_BRIDGES  8 /* "bridge" and up to 7 more in "bridges" */
 #define AGENT_CFG_STR	       256
 
 /* An address with prefix length, IPv4 or IPv6 ("10.0.0.1/24", "fd00::1/64"). */
@@ -90,13 +91,18 @@ struct agent_config {
 		int queue_size;		  /* default 1024 */
 	} exception;
 
-	struct {
+	/* The VM network: "bridge"; more of them in "bridges" (same keys,
+	 * no default name). */
+	struct bridge_cfg {
 		char name[IFNAMSIZ]; /* default "br-vm" */
 		struct ip_prefix addrs[AGENT_CFG_MAX_ADDRS];
 		int n_addrs;
 		char ports[AGENT_CFG_MAX_PORTS][IFNAMSIZ];
 		int n_ports;
+		int line; /* "bridges" entries: source line, for messages */
 	} bridge;
+	struct bridge_cfg bridges[AGENT_CFG_MAX_BRIDGES - 1];
+	int n_bridges; /* entries of "bridges" (bridge is not counted) */
 
 	struct route_cfg routes[AGENT_CFG_MAX_ROUTES];
 	int n_routes;

@@ -294,6 +294,10 @@ int steer_exc_ingress(struct __sk_buff *skb)
 			count(STEER_CNT_EXC_TO_BRIDGE, skb);
 			return bpf_redirect(set->bridge_ifindex, 0);
 		}
+		/* No one bridge to hand it to (several VM bridges): the kernel
+		 * routes it to the right one, as the host's own. */
+		if (skb->pkt_type == PACKET_OTHERHOST)
+			bpf_skb_change_type(skb, PACKET_HOST);
 		return pass(STEER_CNT_EXC_PASS_UNKNOWN_MAC, skb);
 	}
 	if (too_big_for(skb, port->ifindex))

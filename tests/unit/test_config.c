@@ -343,7 +343,11 @@ static void test_failed_load_keeps_config(void **state)
 INVALID(test_syntax_error, "bad-syntax.conf", NULL, "syntax error")
 INVALID(test_unknown_key, "bad-unknown-key.conf", "nic.adress", "unknown key")
 INVALID(test_unknown_key_hint, "bad-unknown-key.conf", "addresses", "did you mean")
-INVALID(test_unknown_top_key, "bad-unknown-top.conf", "bridges", "unknown key")
+INVALID(test_unknown_top_key, "bad-unknown-top.conf", "bridgez", "unknown key")
+INVALID(test_bridges_not_list, "bad-bridges-group.conf", "bridges", "must be a list of groups")
+INVALID(test_bridges_port_twice, "bad-bridges-port-dup.conf", "bridges[0].ports[0]", "bridge port")
+INVALID(test_bridges_addr_twice, "bad-bridges-addr-dup.conf", "bridges[0].addresses[0]", "address")
+INVALID(test_bridges_name_missing, "bad-bridges-noname.conf", "bridges[0].name", "missing")
 INVALID(test_unknown_route_key, "bad-unknown-route-key.conf", "routes[1].gateway", "unknown key")
 INVALID(test_type_int, "bad-type-int.conf", "nic.mtu", "must be an integer")
 INVALID(test_type_float, "bad-type-float.conf", "dataplane.burst", "must be an integer")
@@ -1096,6 +1100,10 @@ int main(void)
 	    cmocka_unit_test(test_unknown_key),
 	    cmocka_unit_test(test_unknown_key_hint),
 	    cmocka_unit_test(test_unknown_top_key),
+	    cmocka_unit_test(test_bridges_not_list),
+	    cmocka_unit_test(test_bridges_port_twice),
+	    cmocka_unit_test(test_bridges_addr_twice),
+	    cmocka_unit_test(test_bridges_name_missing),
 	    cmocka_unit_test(test_unknown_route_key),
 	    cmocka_unit_test(test_type_int),
 	    cmocka_unit_test(test_type_float),
