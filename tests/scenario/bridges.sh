@@ -12,8 +12,8 @@ scenario_init bridges
 in_ns vm2 ip addr flush dev eth0
 in_ns vm2 ip addr add 10.10.4.12/24 dev eth0
 in_ns vm2 ip addr add fd00:40::12/64 dev eth0 nodad
-in_ns vm2 ip route add default via 10.10.4.1
-in_ns vm2 ip -6 route add default via fd00:40::1
+in_ns vm2 ip route replace default via 10.10.4.1
+in_ns vm2 ip -6 route replace default via fd00:40::1
 in_ns wire ip route add 10.10.4.0/24 via 192.168.100.1
 in_ns wire ip -6 route add fd00:40::/64 via fd00:100::1
 sed -i -e 's|ports = \[ "vm1p", "vm2p" \];|ports = [ "vm1p" ];|' \
