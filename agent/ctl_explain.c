@@ -169,7 +169,8 @@ static int mac_parse(const char *s, uint8_t mac[6])
 /* From the wire, fast: DPDK sends the rewritten frame on dp0, where
  * steer_exc_ingress delivers it to the VM's port. False when it would not
  * (then the kernel gets a frame for another MAC, and drops it). */
-static bool explain_exc_delivery(struct agentd *a, struct explain_call *ec, json_t *dp)
+static bool explain_exc_delivery(struct agentd *a, struct explain_call *ec, json_t *dp,
+				 bool *to_kernel)
 {
 	struct steer *s = steering_steer();
 	uint8_t dmac[6], smac[6], frame[CTL_EXPLAIN_FRAME_MAX];
@@ -188,7 +189,9 @@ static bool explain_exc_delivery(struct agentd *a, struct explain_call *ec, json
 		return true;
 	verdict = x.counter == STEER_CNT_EXC_REDIRECTED || x.counter == STEER_CNT_EXC_TO_BRIDGE
 		      ? "redirect"
-		      : "pass";
+		  : x.to_host ? "to_kernel"
+			      : "pass";
+	*to_kernel = x.to_host;
 	del = json_pack("{s:s,s:s,s:s}", "program", "steer_exc_ingress", "counter",
 			steer_counter_name(x.counter), "verdict", verdict);
 	if (x.ifindex > 0)
@@ -305,7 +308,22 @@ static void explain_done(struct agentd *a, void *arg, const int *rets, json_t *c
 		const char *rdst =
 		    json_string_value(json_object_get(json_object_get(dp, "route"), "dst"));
 
-		if (ec->req.from_wire && !explain_exc_delivery(a, ec, dp)) {
+		bool to_kernel = false;
+		bool delivered = !ec->req.from_wire || explain_exc_delivery(a, ec, dp, &to_kernel);
+
+		if (!delivered && to_kernel) {
+			conclude(
+			    ec->resp, "kernel", "to_kernel",
+			    "DPDK routes it to %s (%s), and steer_exc_ingress on dp0 hands it "
+			    "to the kernel as the host's (%s: too big for the VM's port, or a "
+			    "VM MAC not known yet with several VM bridges): the kernel routes it",
+			    mac ? mac : "?", rdst ? rdst : "?",
+			    json_string_value(
+				json_object_get(json_object_get(ec->resp, "delivery"), "counter")));
+			kernel_routes(ec);
+			goto reply;
+		}
+		if (!delivered) {
 			conclude(ec->resp, "drop", "not_delivered",
 				 "DPDK routes it to %s (%s) but steer_exc_ingress on dp0 passes "
 				 "it (%s): the kernel drops a frame for another host's MAC",

@@ -98,6 +98,7 @@ struct steer_explain {
 	enum steer_counter counter;
 	int ifindex;	  /* redirect target: dp0 (vm), the VM port or the bridge (exc) */
 	unsigned int mtu; /* vm: dp0's MTU (0: dp0 is gone); exc: the target's */
+	bool to_host;	  /* exc, passed: made the host's, so the kernel routes it */
 };
 /* steer_vm_ingress on a VM port receiving FRAME. */
 int steer_explain_vm(struct steer *s, const uint8_t *frame, size_t len, struct steer_explain *out);

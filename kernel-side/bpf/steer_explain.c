@@ -177,6 +177,7 @@ int steer_explain_exc(struct steer *s, const uint8_t *frame, size_t len, bool to
 		out->mtu = if_mtu(out->ifindex);
 		out->counter = len - sizeof(eth) > out->mtu ? STEER_CNT_EXC_PASS_MTU
 							    : STEER_CNT_EXC_REDIRECTED;
+		out->to_host = out->counter == STEER_CNT_EXC_PASS_MTU;
 		return 0;
 	}
 	out->ifindex = 0;
@@ -186,8 +187,11 @@ int steer_explain_exc(struct steer *s, const uint8_t *frame, size_t len, bool to
 		out->mtu = if_mtu(out->ifindex);
 		out->counter =
 		    len - sizeof(eth) > out->mtu ? STEER_CNT_EXC_PASS_MTU : STEER_CNT_EXC_TO_BRIDGE;
+		out->to_host = out->counter == STEER_CNT_EXC_PASS_MTU;
 		return 0;
 	}
 	out->counter = STEER_CNT_EXC_PASS_UNKNOWN_MAC;
+	/* no one bridge to give it to (several VM bridges): the kernel's */
+	out->to_host = !to_dp0 && !(eth.h_dest[0] & 1);
 	return 0;
 }
