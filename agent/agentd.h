@@ -104,6 +104,12 @@ int dpq_start(struct agentd *a, const char *const *cmds, int n_cmds, int timeout
  * slots, which are kept for supervision. */
 int dpq_start_client(struct agentd *a, const char *const *cmds, int n_cmds, int timeout_ms,
 		     dpq_done_t done, void *arg);
+/* A client's request that waits up to MAX_MS while the dataplane is alive:
+ * at each TIMEOUT_MS deadline it goes on waiting only if the forwarding
+ * lcore turned meanwhile (fallback_dp_turns()) — a slow telemetry thread on
+ * a loaded host is waited for, a hung dataplane costs TIMEOUT_MS. */
+int dpq_start_client_patient(struct agentd *a, const char *const *cmds, int n_cmds, int timeout_ms,
+			     int max_ms, dpq_done_t done, void *arg);
 int dpq_inflight(void);
 void dpq_cancel_all(struct agentd *a);
 
@@ -245,4 +251,7 @@ void fallback_handover_done(struct agentd *a);
 void fallback_reaped(struct agentd *a);
 json_t *fallback_status(struct agentd *a);
 int fallback_heartbeat_misses(void);
+/* The forwarding lcore's turn count from the shared heartbeat page (false:
+ * no page mapped): a count that moves is a dataplane alive. */
+bool fallback_dp_turns(uint64_t *turns);
 int dataplane_query_timeout(struct agentd *a, const char *cmd, int timeout_ms, json_t **out);

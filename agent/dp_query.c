@@ -40,6 +40,8 @@ struct dpq {
 	dpq_done_t done;
 	void *arg;
 	struct dpq *next_q;
+	int timeout_ms, patience_ms; /* patience: how much longer it may wait */
+	uint64_t turns;		     /* the lcore's turn count at the last deadline */
 };
 
 static struct dpq *inflight;
@@ -50,12 +52,37 @@ int dpq_inflight(void)
 	return n_inflight;
 }
 
+static int dpq_start_q(struct agentd *a, const char *const *cmds, int n_cmds, int timeout_ms,
+		       int max_ms, dpq_done_t done, void *arg);
+
+int dpq_start(struct agentd *a, const char *const *cmds, int n_cmds, int timeout_ms,
+	      dpq_done_t done, void *arg)
+{
+	return dpq_start_q(a, cmds, n_cmds, timeout_ms, timeout_ms, done, arg);
+}
+
 int dpq_start_client(struct agentd *a, const char *const *cmds, int n_cmds, int timeout_ms,
 		     dpq_done_t done, void *arg)
 {
 	if (n_inflight >= DPQ_MAX_INFLIGHT - DPQ_RESERVED)
 		return -EBUSY;
-	return dpq_start(a, cmds, n_cmds, timeout_ms, done, arg);
+	return dpq_start_q(a, cmds, n_cmds, timeout_ms, timeout_ms, done, arg);
+}
+
+int dpq_start_client_patient(struct agentd *a, const char *const *cmds, int n_cmds, int timeout_ms,
+			     int max_ms, dpq_done_t done, void *arg)
+{
+	if (n_inflight >= DPQ_MAX_INFLIGHT - DPQ_RESERVED)
+		return -EBUSY;
+	return dpq_start_q(a, cmds, n_cmds, timeout_ms, max_ms, done, arg);
+}
+
+static void set_deadline(int tfd, int ms)
+{
+	struct itimerspec its = {
+	    .it_value = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L + 1}};
+
+	timerfd_settime(tfd, 0, &its, NULL);
 }
 
 static void dpq_finish(struct agentd *a, struct dpq *q, int ret)
@@ -161,23 +188,32 @@ static void sock_cb(struct agentd *a, int fd, uint32_t events, void *arg)
 
 static void timeout_cb(struct agentd *a, int fd, uint32_t events, void *arg)
 {
-	uint64_t n;
+	struct dpq *q = arg;
+	uint64_t n, turns;
 
 	if (read(fd, &n, sizeof(n)) != sizeof(n))
 		return; /* not expired (EAGAIN) */
-	dpq_finish(a, arg, -ETIMEDOUT);
+	/* the forwarding lcore turned since the last deadline: the dataplane
+	 * lives, its telemetry thread is only slow (a loaded host) */
+	if (q->patience_ms > 0 && fallback_dp_turns(&turns) && turns != q->turns) {
+		int ms = q->patience_ms < q->timeout_ms ? q->patience_ms : q->timeout_ms;
+
+		q->turns = turns;
+		q->patience_ms -= ms;
+		set_deadline(q->tfd, ms);
+		return;
+	}
+	dpq_finish(a, q, -ETIMEDOUT);
 }
 
-int dpq_start(struct agentd *a, const char *const *cmds, int n_cmds, int timeout_ms,
-	      dpq_done_t done, void *arg)
+static int dpq_start_q(struct agentd *a, const char *const *cmds, int n_cmds, int timeout_ms,
+		       int max_ms, dpq_done_t done, void *arg)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
-	struct itimerspec its = {.it_value = {.tv_sec = timeout_ms / 1000,
-					      .tv_nsec = (timeout_ms % 1000) * 1000000L + 1}};
 	struct dpq *q;
 	int ret;
 
-	if (n_cmds < 1 || n_cmds > DPQ_MAX_CMDS || timeout_ms <= 0)
+	if (n_cmds < 1 || n_cmds > DPQ_MAX_CMDS || timeout_ms <= 0 || max_ms < timeout_ms)
 		return -EINVAL;
 	if (n_inflight >= DPQ_MAX_INFLIGHT)
 		return -EBUSY;
@@ -191,6 +227,10 @@ int dpq_start(struct agentd *a, const char *const *cmds, int n_cmds, int timeout
 	q->n_cmds = n_cmds;
 	q->done = done;
 	q->arg = arg;
+	q->timeout_ms = timeout_ms;
+	q->patience_ms = max_ms - timeout_ms;
+	if (q->patience_ms > 0 && !fallback_dp_turns(&q->turns))
+		q->patience_ms = 0; /* no heartbeat page: no way to tell slow from hung */
 	for (int i = 0; i < n_cmds; i++)
 		if ((q->cmds[i] = strdup(cmds[i])) == NULL) {
 			ret = -ENOMEM;
@@ -209,7 +249,7 @@ int dpq_start(struct agentd *a, const char *const *cmds, int n_cmds, int timeout
 		goto err;
 	}
 	/* DPDK telemetry greets first; the first command goes once it has. */
-	timerfd_settime(q->tfd, 0, &its, NULL);
+	set_deadline(q->tfd, timeout_ms);
 	if ((ret = loop_add_fd(a, q->fd, sock_cb, q)) < 0)
 		goto err;
 	if ((ret = loop_add_fd(a, q->tfd, timeout_cb, q)) < 0) {

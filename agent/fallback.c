@@ -922,6 +922,14 @@ int fallback_heartbeat_misses(void)
 	return fb.misses;
 }
 
+bool fallback_dp_turns(uint64_t *turns)
+{
+	if (fb.hb == NULL)
+		return false;
+	*turns = __atomic_load_n(&fb.hb->turns, __ATOMIC_RELAXED);
+	return true;
+}
+
 json_t *fallback_status(struct agentd *a)
 {
 	double now = now_s(), left = fb.phase == PH_IDLE ? 0 : fb.next_at - now;

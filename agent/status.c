@@ -223,10 +223,14 @@ json_t *status_build(struct agentd *a, json_t *health, json_t *stats)
 /* The dataplane's part of status comes from its telemetry, asked without
  * blocking the loop; the rest is agentd's own and the kernel's, read when the
  * answer (or the deadline) is there, so that it is as fresh. Short deadline,
- * and no question at all once heartbeats are missing (or it is being killed): a stopped dataplane
- * only costs its own fields, and an operator polling status never delays
- * anything else. */
+ * and no question at all once heartbeats are missing (or it is being killed):
+ * a stopped dataplane only costs its own fields, and an operator polling
+ * status never delays anything else. The deadline is extended (up to
+ * STATUS_DP_MAX_MS) while the forwarding lcore keeps turning: a telemetry
+ * thread slow to be scheduled on a loaded host (CI: a TCG guest took over
+ * 50 ms) is not a reason to answer without the DPDK counters. */
 #define STATUS_DP_TIMEOUT_MS 50
+#define STATUS_DP_MAX_MS     1000
 
 struct status_req {
 	status_done_t done;
@@ -260,7 +264,8 @@ int status_collect(struct agentd *a, status_done_t done, void *arg)
 	if ((r = malloc(sizeof(*r))) == NULL)
 		return -ENOMEM;
 	*r = (struct status_req){.done = done, .arg = arg, .pid = a->dp.pid};
-	ret = dpq_start_client(a, cmds, 2, STATUS_DP_TIMEOUT_MS, status_tel_done, r);
+	ret = dpq_start_client_patient(a, cmds, 2, STATUS_DP_TIMEOUT_MS, STATUS_DP_MAX_MS,
+				       status_tel_done, r);
 	if (ret < 0)
 		free(r);
 	return ret;

@@ -43,25 +43,41 @@ ping_ok vm2 10.10.2.2 || fail "vm2 (br-b) cannot reach the remote VM"
 ping_ok vm2 fd00:20::2 || fail "vm2 (br-b) cannot reach the remote VM over IPv6"
 ping_ok rvm 10.10.4.12 || fail "the remote VM cannot reach vm2 (br-b)"
 ping_ok vm1 10.10.2.2 || fail "vm1 (br-vm) cannot reach the remote VM"
+# (every flow counted below once before: the first reply to a VM whose
+# neighbour entry the kernel created a millisecond earlier, from its
+# neighbour solicitation, can beat the dataplane's netlink mirror and is
+# routed by the kernel — seen here as punt_unresolved +1)
+ping_ok vm1 fd00:20::2 || fail "vm1 (br-vm) cannot reach the remote VM over IPv6"
 v0=$(fwd fast_vm_to_wire)
 w0=$(fwd fast_wire_to_vm)
 k0=$(kernel_fwd)
+st .forwarding >"$WORK/fwd0.json"
+# 30 pings, the replies received (a ping lost on a loaded host is a loss,
+# not a packet on another path: count what crossed)
+pings() { in_ns "$1" ping -c 30 -i 0.02 -q "$2" | sed -n 's/.* \([0-9]*\) received.*/\1/p'; }
+got=0
 for dst in 10.10.2.2 fd00:20::2; do
-	in_ns vm2 ping -c 30 -i 0.02 -q $dst >/dev/null || fail "vm2 -> $dst"
-	in_ns vm1 ping -c 30 -i 0.02 -q $dst >/dev/null || fail "vm1 -> $dst"
+	for vm in vm1 vm2; do got=$((got + $(pings $vm $dst))); done
 done
-in_ns rvm ping -c 30 -i 0.02 -q 10.10.4.12 >/dev/null || fail "rvm -> vm2"
+got=$((got + $(pings rvm 10.10.4.12)))
 dv=$(($(fwd fast_vm_to_wire) - v0))
 dw=$(($(fwd fast_wire_to_vm) - w0))
 dk=$(($(kernel_fwd) - k0))
-# (a packet or two may meet a neighbour entry DPDK sees unresolved while the
-# kernel refreshes it: handed to the kernel, which forwards it — seen in CI,
-# wire->VM +149 of 150)
-[ $dv -ge 145 ] && [ $dw -ge 145 ] || fail "not on the fast path: DPDK VM->wire +$dv, wire->VM +$dw"
-[ $dk -le 5 ] || fail "the kernel forwarded $dk packets"
+if [ $dk -gt 0 ]; then # which counters moved besides the fast path's
+	st .forwarding >"$WORK/fwd1.json"
+	log "the kernel forwarded $dk; DPDK counters moved: $(jq -nc --slurpfile a "$WORK/fwd0.json" \
+		--slurpfile b "$WORK/fwd1.json" '$b[0] | with_entries(select(.value | type == "number")
+			| .value -= ($a[0][.key] // 0) | select(.value != 0))')"
+	in_ns host ip neigh show >&2
+fi
+# each received ping crossed DPDK both ways
+[ $dv -ge "$got" ] && [ $dw -ge "$got" ] ||
+	fail "not on the fast path: $got of 150 pings answered, DPDK VM->wire +$dv, wire->VM +$dw (kernel +$dk)"
+[ $dk -le 3 ] || fail "the kernel forwarded $dk packets"
+[ "$got" -ge 145 ] || fail "$((150 - got)) of 150 pings lost"
 iperf_run b rvm vm2 10.10.2.2 -t 3
 gbps=$(jq -r '.end.sum_received.bits_per_second / 1e9 | . * 100 | round / 100' "$WORK/iperf-b.json")
-pass "both VM networks <-> wire on the fast path (DPDK +$dv/+$dw, kernel +$dk); TCP vm2 -> rvm $gbps Gb/s"
+pass "both VM networks <-> wire on the fast path ($got of 150 pings answered; DPDK +$dv/+$dw, kernel +$dk); TCP vm2 -> rvm $gbps Gb/s"
 
 # VM to VM across the bridges: the kernel routes it (DPDK hands it back)
 n0=$(fwd punt_not_fast)

@@ -176,6 +176,8 @@ render_config() {
 scenario_cleanup() {
 	local rc=$?
 	set +e
+	# what the scenario must undo before agentd and the dataplane can stop
+	if declare -F pre_cleanup >/dev/null; then pre_cleanup; fi
 	# A scenario that got to its end without `finish` gets its checks here.
 	if [ $rc -eq 0 ] && [ -n "${SCENARIO:-}" ] && [ -z "${FINISHED:-}" ]; then
 		if end_checks; then
