@@ -880,7 +880,12 @@ static const struct field bridges_fields[] = {
 
 /* The entries of "vlans": offsets relative to struct vlan_cfg. */
 static const struct field vlans_fields[] = {
-    {.name = "id", .parse = parse_int, .off = VLAN_OFF(id), .min = 1, .max = 4094, .flags = F_REQUIRED},
+    {.name = "id",
+     .parse = parse_int,
+     .off = VLAN_OFF(id),
+     .min = 1,
+     .max = 4094,
+     .flags = F_REQUIRED},
     {.name = "addresses",
      .parse = parse_prefix_list,
      .off = VLAN_OFF(addrs),
@@ -1230,17 +1235,18 @@ static int parse_vlans(struct loader *ld, const config_setting_t *s, const char 
 		for (int j = 0; j < i; j++)
 			if (cfg->vlans[j].id == v->id)
 				return fail_at(ld, config_setting_get_member(e, "id"),
-					       "\"%s.id\": VLAN %d is already %s[%d] (line %d)", ekey,
-					       v->id, key, j, cfg->vlans[j].line);
+					       "\"%s.id\": VLAN %d is already %s[%d] (line %d)",
+					       ekey, v->id, key, j, cfg->vlans[j].line);
 		/* its netdevs: <exception.ifname>.<id>, <nic.kernel_netdev>.<id> */
 		const char *parents[] = {cfg->exception.ifname, cfg->nic.kernel_netdev};
 		for (int j = 0; j < 2; j++)
 			if (strlen(parents[j]) + 1 + snprintf(NULL, 0, "%d", v->id) >= IFNAMSIZ)
-				return fail_at(ld, e,
-					       "\"%s\": the VLAN netdev %s.%d would be a name of over "
-					       "%d characters (shorten %s)",
-					       ekey, parents[j], v->id, IFNAMSIZ - 1,
-					       j == 0 ? "exception.ifname" : "nic.kernel_netdev");
+				return fail_at(
+				    ld, e,
+				    "\"%s\": the VLAN netdev %s.%d would be a name of over "
+				    "%d characters (shorten %s)",
+				    ekey, parents[j], v->id, IFNAMSIZ - 1,
+				    j == 0 ? "exception.ifname" : "nic.kernel_netdev");
 	}
 	return 0;
 }

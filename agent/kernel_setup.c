@@ -153,8 +153,9 @@ static int vlans_up(struct agentd *a, const char *to)
 		if (cfg->nic.mtu > 0 && (ret = ks_link_set_mtu(a->nl, name, cfg->nic.mtu)) < 0)
 			return ret;
 		for (int i = 0; i < v->n_addrs; i++) {
-			ret = ks_addr_ensure_flags(a->nl, name, &v->addrs[i],
-						   v->addrs[i].family == AF_INET6 ? IFA_F_NODAD : 0);
+			ret =
+			    ks_addr_ensure_flags(a->nl, name, &v->addrs[i],
+						 v->addrs[i].family == AF_INET6 ? IFA_F_NODAD : 0);
 			if (ret < 0)
 				return ret;
 		}
@@ -219,9 +220,10 @@ static int underlay_move(struct agentd *a, const char *from, const char *to)
 		for (int i = 0; i < cfg->nic.n_addrs; i++)
 			ks_addr_remove(a->nl, from, &cfg->nic.addrs[i]);
 	}
-	LOG(INFO, "underlay: %d address(es), %d tenant VLAN(s), %d configured and %zu runtime "
-	    "route(s) on %s", cfg->nic.n_addrs, cfg->n_vlans, cfg->n_routes,
-	    underlay_routes_count(), to);
+	LOG(INFO,
+	    "underlay: %d address(es), %d tenant VLAN(s), %d configured and %zu runtime "
+	    "route(s) on %s",
+	    cfg->nic.n_addrs, cfg->n_vlans, cfg->n_routes, underlay_routes_count(), to);
 	return 0;
 }
 

@@ -484,7 +484,8 @@ static void vlans_rebuild(struct fib *f)
 	uint64_t v[4096 / 64] = {0};
 
 	for (int i = 0; i < c->n_links; i++)
-		if (c->exc_ifindex && c->links[i].vlan_id && c->links[i].vlan_link == c->exc_ifindex)
+		if (c->exc_ifindex && c->links[i].vlan_id &&
+		    c->links[i].vlan_link == c->exc_ifindex)
 			v[c->links[i].vlan_id / 64] |= 1ull << (c->links[i].vlan_id % 64);
 	for (int i = 0; i < 4096 / 64; i++)
 		if (__atomic_load_n(&f->vlans[i], __ATOMIC_RELAXED) != v[i])

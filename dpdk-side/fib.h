@@ -136,7 +136,7 @@ struct fib_config {
 	/* more VM bridges: routes through any of them are fast too */
 	const char *more_bridges[FIB_MAX_BRIDGES - 1];
 	int n_more_bridges;
-	const uint32_t *tables;	   /* extra tables to mirror */
+	const uint32_t *tables; /* extra tables to mirror */
 	int n_tables;
 };
 

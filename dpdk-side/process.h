@@ -296,8 +296,8 @@ static __rte_always_inline uint8_t dp_process_exc(struct dp_lcore *lc, struct rt
 		t->from_kernel++;
 		return DP_PORT_NIC;
 	}
-	r = dp_route_pkt(lc, eth->ether_type, eth + 1,
-			 rte_pktmbuf_data_len(m) - sizeof(*eth), NH_UNDERLAY, &dmac, &smac, t, tr);
+	r = dp_route_pkt(lc, eth->ether_type, eth + 1, rte_pktmbuf_data_len(m) - sizeof(*eth),
+			 NH_UNDERLAY, &dmac, &smac, t, tr);
 	if (r != FIB_FWD)
 		goto kernel;
 	uint16_t vlan = fib_path_vlan(smac);

@@ -14,7 +14,7 @@
 #define AGENT_CFG_MAX_ROUTES   256
 #define AGENT_CFG_MAX_EAL_ARGS 32
 #define AGENT_CFG_MAX_TABLES   8
-#define AGENT_CFG_MAX_BRIDGES  8 /* "bridge" and up to 7 more in "bridges" */
+#define AGENT_CFG_MAX_BRIDGES  8  /* "bridge" and up to 7 more in "bridges" */
 #define AGENT_CFG_MAX_VLANS    16 /* tenant VLANs of the underlay */
 #define AGENT_CFG_STR	       256
 
