@@ -280,15 +280,19 @@ static void print_status(json_t *st)
 	/* The split at a glance: is DPDK doing the work, or the kernel? */
 	printf("traffic split (packets):\n");
 	if (fwd) {
-		printf("  forwarded by DPDK:     wire->VM %lld, VM->wire %lld\n",
+		printf("  forwarded by DPDK:     wire->VM %lld, VM->wire %lld",
 		       i(fwd, "fast_wire_to_vm"), i(fwd, "fast_vm_to_wire"));
-		printf("  handed to the kernel:  from wire %lld, from VMs %lld (bcast/mcast %lld, "
-		       "not IP %lld, special %lld, ttl %lld, local %lld, no route %lld, "
-		       "not fast %lld, unresolved %lld, FIB behind %lld)\n",
-		       i(fwd, "kernel_from_wire"), i(fwd, "kernel_from_vm"), i(fwd, "punt_l2"),
-		       i(fwd, "punt_not_ip"), i(fwd, "punt_ip_special"), i(fwd, "punt_ttl"),
-		       i(fwd, "punt_local"), i(fwd, "punt_no_route"), i(fwd, "punt_not_fast"),
-		       i(fwd, "punt_unresolved"), i(fwd, "punt_behind"));
+		if (i(fwd, "vlan_untagged") + i(fwd, "vlan_tagged") > 0)
+			printf(" (tenant VLANs: %lld untagged, %lld tagged)",
+			       i(fwd, "vlan_untagged"), i(fwd, "vlan_tagged"));
+		printf(
+		    "\n  handed to the kernel:  from wire %lld, from VMs %lld (bcast/mcast %lld, "
+		    "not IP %lld, special %lld, ttl %lld, local %lld, no route %lld, "
+		    "not fast %lld, unresolved %lld, FIB behind %lld, VLAN %lld)\n",
+		    i(fwd, "kernel_from_wire"), i(fwd, "kernel_from_vm"), i(fwd, "punt_l2"),
+		    i(fwd, "punt_not_ip"), i(fwd, "punt_ip_special"), i(fwd, "punt_ttl"),
+		    i(fwd, "punt_local"), i(fwd, "punt_no_route"), i(fwd, "punt_not_fast"),
+		    i(fwd, "punt_unresolved"), i(fwd, "punt_behind"), i(fwd, "punt_vlan"));
 		printf("  sent by the kernel:    %lld\n", i(fwd, "from_kernel"));
 		printf("  drops:                 tx full nic %lld exc %lld, no mbuf %lld, "
 		       "unicast not for the NIC %lld, offload %lld\n",
@@ -354,6 +358,13 @@ static void print_status(json_t *st)
 		printf("\n");
 	}
 	json_decref(one);
+	/* tenant VLANs of the underlay */
+	json_array_foreach(json_object_get(st, "vlans"), bidx, v)
+	{
+		printf("vlan:        %lld on %s%s, addresses:", i(v, "id"), s(v, "name"),
+		       json_is_true(json_object_get(v, "exists")) ? "" : " (missing)");
+		print_addrs(json_object_get(v, "addresses"));
+	}
 
 	printf("routes:\n");
 	json_array_foreach(json_object_get(st, "routes"), idx, v)

@@ -123,6 +123,8 @@ int kernel_setup_nic(struct agentd *a);
  * what it removes (a->cfg is still the running configuration). Failures are
  * appended to ERRORS as strings; -EIO if any. */
 int kernel_setup_reload(struct agentd *a, const struct agent_config *next, json_t *errors);
+/* The netdev of tenant VLAN VID on the underlay netdev UNDERLAY. */
+void kernel_vlan_ifname(const char *underlay, int vid, char *out, size_t len);
 
 /* reload.c — SIGHUP and `agentctl reload`: validate the file, apply the
  * difference. *RESP: what was applied, what waits for a restart, errors

@@ -779,6 +779,8 @@ static int parse_routes(struct loader *ld, const config_setting_t *s, const char
 			const struct field *f, void *base);
 static int parse_bridges(struct loader *ld, const config_setting_t *s, const char *key,
 			 const struct field *f, void *base);
+static int parse_vlans(struct loader *ld, const config_setting_t *s, const char *key,
+		       const struct field *f, void *base);
 
 /* ---- schema ------------------------------------------------------------- */
 
@@ -874,6 +876,24 @@ static const struct field bridges_fields[] = {
     {0},
 };
 
+#define VLAN_OFF(member) offsetof(struct vlan_cfg, member)
+
+/* The entries of "vlans": offsets relative to struct vlan_cfg. */
+static const struct field vlans_fields[] = {
+    {.name = "id",
+     .parse = parse_int,
+     .off = VLAN_OFF(id),
+     .min = 1,
+     .max = 4094,
+     .flags = F_REQUIRED},
+    {.name = "addresses",
+     .parse = parse_prefix_list,
+     .off = VLAN_OFF(addrs),
+     .size = sizeof(((struct vlan_cfg *)0)->addrs) / sizeof(struct ip_prefix),
+     .count_off = VLAN_OFF(n_addrs)},
+    {0},
+};
+
 static const struct field bridge_fields[] = {
     STR("name", bridge.name, F_IFNAME),
     LIST("addresses", parse_prefix_list, bridge.addrs, bridge.n_addrs, F_LIVE),
@@ -940,6 +960,7 @@ static const struct field root_fields[] = {
     GROUP("exception", exception_fields, 0),
     GROUP("bridge", bridge_fields, 0),
     {.name = "bridges", .parse = parse_bridges, .size = AGENT_CFG_MAX_BRIDGES - 1},
+    {.name = "vlans", .parse = parse_vlans, .size = AGENT_CFG_MAX_VLANS},
     {.name = "routes", .parse = parse_routes, .size = AGENT_CFG_MAX_ROUTES, .flags = F_LIVE},
     GROUP("bpf", bpf_fields, 0),
     GROUP("fib", fib_fields, 0),
@@ -958,6 +979,7 @@ void agent_config_keys(void (*fn)(const char *section, const char *key, enum age
 		const struct field *sub = f->parse == parse_group     ? f->sub
 					  : f->parse == parse_routes  ? route_fields
 					  : f->parse == parse_bridges ? bridges_fields
+					  : f->parse == parse_vlans   ? vlans_fields
 								      : NULL;
 		/* (a route's or a bridge's keys: reloaded as the whole list) */
 		for (; sub != NULL && sub->name != NULL; sub++)
@@ -1186,6 +1208,49 @@ static int parse_bridges(struct loader *ld, const config_setting_t *s, const cha
 	return 0;
 }
 
+static int parse_vlans(struct loader *ld, const config_setting_t *s, const char *key,
+		       const struct field *f, void *base)
+{
+	struct agent_config *cfg = base;
+	char ekey[KEY_MAX];
+	int ret, n;
+
+	if ((ret = get_list(ld, s, key, f->size, "groups, e.g. ( { id = 100; addresses = ...; } )",
+			    &n)) < 0)
+		return ret;
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, i);
+		struct vlan_cfg *v = &cfg->vlans[i];
+
+		snprintf(ekey, sizeof(ekey), "%s[%d]", key, i);
+		if (config_setting_type(e) != CONFIG_TYPE_GROUP)
+			return fail_at(ld, e,
+				       "\"%s\" must be a group: { id = 100; addresses = [ ... ]; }",
+				       ekey);
+		memset(v, 0, sizeof(*v));
+		if ((ret = parse_members(ld, e, ekey, vlans_fields, v)) < 0)
+			return ret;
+		v->line = (int)line_of(ld, e);
+		cfg->n_vlans = i + 1;
+		for (int j = 0; j < i; j++)
+			if (cfg->vlans[j].id == v->id)
+				return fail_at(ld, config_setting_get_member(e, "id"),
+					       "\"%s.id\": VLAN %d is already %s[%d] (line %d)",
+					       ekey, v->id, key, j, cfg->vlans[j].line);
+		/* its netdevs: <exception.ifname>.<id>, <nic.kernel_netdev>.<id> */
+		const char *parents[] = {cfg->exception.ifname, cfg->nic.kernel_netdev};
+		for (int j = 0; j < 2; j++)
+			if (strlen(parents[j]) + 1 + snprintf(NULL, 0, "%d", v->id) >= IFNAMSIZ)
+				return fail_at(
+				    ld, e,
+				    "\"%s\": the VLAN netdev %s.%d would be a name of over "
+				    "%d characters (shorten %s)",
+				    ekey, parents[j], v->id, IFNAMSIZ - 1,
+				    j == 0 ? "exception.ifname" : "nic.kernel_netdev");
+	}
+	return 0;
+}
+
 /* ---- checks across keys ------------------------------------------------- */
 
 /* One configured item with where it came from (S is NULL for a default). */
@@ -1215,22 +1280,27 @@ static void origin_set(struct origin *o, struct loader *ld, const char *path, in
 		snprintf(o->key, sizeof(o->key), "%s", path);
 }
 
-/* "bridges[K].MEMBER[I]" (I -1: the member itself). */
-static void origin_set_bridges(struct origin *o, struct loader *ld, int k, const char *member,
-			       int i)
+/* "LIST[K].MEMBER[I]" (I -1: the member itself). */
+static void origin_set_elem(struct origin *o, struct loader *ld, const char *list, int k,
+			    const char *member, int i)
 {
-	const config_setting_t *s = lookup(ld, "bridges", k);
+	const config_setting_t *s = lookup(ld, list, k);
 
 	s = s != NULL ? config_setting_get_member(s, member) : NULL;
 	if (s != NULL && i >= 0)
 		s = config_setting_get_elem(s, i);
 	o->s = s;
 	if (i >= 0)
-		snprintf(o->key, sizeof(o->key), "bridges[%d].%s[%d]", k, member, i);
+		snprintf(o->key, sizeof(o->key), "%s[%d].%s[%d]", list, k, member, i);
 	else
-		snprintf(o->key, sizeof(o->key), "bridges[%d].%s", k, member);
+		snprintf(o->key, sizeof(o->key), "%s[%d].%s", list, k, member);
 }
 
+static void origin_set_bridges(struct origin *o, struct loader *ld, int k, const char *member,
+			       int i)
+{
+	origin_set_elem(o, ld, "bridges", k, member, i);
+}
 /* Report the pair at the later of the two lines, naming the other. */
 static int fail_pair(struct loader *ld, const struct origin *a, const struct origin *b,
 		     const char *what, const char *value)
@@ -1262,7 +1332,7 @@ static int fail_pair(struct loader *ld, const struct origin *a, const struct ori
 static int check_addresses(struct loader *ld)
 {
 	const struct agent_config *cfg = ld->cfg;
-	struct origin all[(1 + AGENT_CFG_MAX_BRIDGES) * AGENT_CFG_MAX_ADDRS];
+	struct origin all[(1 + AGENT_CFG_MAX_BRIDGES + AGENT_CFG_MAX_VLANS) * AGENT_CFG_MAX_ADDRS];
 	char buf[INET6_ADDRSTRLEN + 8];
 	int n = 0;
 
@@ -1278,6 +1348,11 @@ static int check_addresses(struct loader *ld)
 		for (int i = 0; i < cfg->bridges[k].n_addrs; i++) {
 			all[n].prefix = &cfg->bridges[k].addrs[i];
 			origin_set_bridges(&all[n++], ld, k, "addresses", i);
+		}
+	for (int k = 0; k < cfg->n_vlans; k++)
+		for (int i = 0; i < cfg->vlans[k].n_addrs; i++) {
+			all[n].prefix = &cfg->vlans[k].addrs[i];
+			origin_set_elem(&all[n++], ld, "vlans", k, "addresses", i);
 		}
 	for (int j = 1; j < n; j++)
 		for (int i = 0; i < j; i++)
@@ -1520,6 +1595,20 @@ static size_t value_size(const struct field *f)
 	return sizeof(int); /* parse_int, parse_log_level */
 }
 
+static bool vlans_equal(const struct agent_config *a, const struct agent_config *b)
+{
+	if (a->n_vlans != b->n_vlans)
+		return false;
+	for (int i = 0; i < a->n_vlans; i++) {
+		struct vlan_cfg x = a->vlans[i], y = b->vlans[i];
+
+		x.line = y.line = 0;
+		if (memcmp(&x, &y, sizeof(x)) != 0)
+			return false;
+	}
+	return true;
+}
+
 /* (the source line aside) */
 static bool bridges_equal(const struct agent_config *a, const struct agent_config *b)
 {
@@ -1542,6 +1631,8 @@ static bool field_equal(const struct field *f, const struct agent_config *a,
 		return routes_equal(a, b);
 	if (f->parse == parse_bridges)
 		return bridges_equal(a, b);
+	if (f->parse == parse_vlans)
+		return vlans_equal(a, b);
 	if (f->parse == parse_eal_args)
 		return eal_args_equal(a, b);
 	if (f->count_off != 0 && memcmp(AT(a, f->count_off), AT(b, f->count_off), sizeof(int)) != 0)
@@ -1557,6 +1648,11 @@ static void field_keep(const struct field *f, struct agent_config *next,
 	if (f->parse == parse_bridges) {
 		memcpy(next->bridges, cur->bridges, sizeof(next->bridges));
 		next->n_bridges = cur->n_bridges;
+		return;
+	}
+	if (f->parse == parse_vlans) {
+		memcpy(next->vlans, cur->vlans, sizeof(next->vlans));
+		next->n_vlans = cur->n_vlans;
 		return;
 	}
 	if (f->count_off != 0)

@@ -814,6 +814,15 @@ static int handover_begin(struct agentd *a)
 	steering_set_fast(a, false);
 	ks_neigh_copy(a->nl, cfg->exception.ifname, cfg->nic.kernel_netdev);
 	ret = kernel_setup_nic(a);
+	for (int k = 0; ret == 0 && k < cfg->n_vlans; k++) {
+		char from[IFNAMSIZ + 8], to[IFNAMSIZ + 8];
+
+		/* (after kernel_setup_nic: the NIC's VLAN netdevs exist now, and
+		 * dp0's still — they go with dp0) */
+		kernel_vlan_ifname(cfg->exception.ifname, cfg->vlans[k].id, from, sizeof(from));
+		kernel_vlan_ifname(cfg->nic.kernel_netdev, cfg->vlans[k].id, to, sizeof(to));
+		ks_neigh_copy(a->nl, from, to);
+	}
 	if (ret == 0)
 		ret = nic_to_kernel(a);
 	if (ret < 0)

@@ -100,10 +100,86 @@ static void no_dad(const char *ifname)
 	conf_set("ipv6", ifname, "accept_dad", "0");
 }
 
+/* Does P's subnet hold ADDR? */
+static bool prefix_holds(const struct ip_prefix *p, const struct ip_prefix *addr)
+{
+	int bits = p->len, n = p->family == AF_INET ? 4 : 16;
+
+	if (p->family != addr->family)
+		return false;
+	for (int i = 0; i < n && bits > 0; i++, bits -= 8) {
+		uint8_t mask = bits >= 8 ? 0xff : (uint8_t)(0xff << (8 - bits));
+		if ((p->addr.bytes[i] ^ addr->addr.bytes[i]) & mask)
+			return false;
+	}
+	return true;
+}
+
+void kernel_vlan_ifname(const char *underlay, int vid, char *out, size_t len)
+{
+	snprintf(out, len, "%s.%d", underlay, vid);
+}
+
+/* The device of a route R that follows the underlay, now on UNDERLAY: the
+ * tenant VLAN whose subnet holds its gateway, else the underlay itself. */
+static const char *route_dev(const struct agent_config *cfg, const struct route_cfg *r,
+			     const char *underlay, char *buf, size_t len)
+{
+	if (r->has_via)
+		for (int k = 0; k < cfg->n_vlans; k++)
+			for (int i = 0; i < cfg->vlans[k].n_addrs; i++)
+				if (prefix_holds(&cfg->vlans[k].addrs[i], &r->via)) {
+					kernel_vlan_ifname(underlay, cfg->vlans[k].id, buf, len);
+					return buf;
+				}
+	return underlay;
+}
+
+/* The tenant VLANs' netdevs on TO, with their addresses (before FROM's lose
+ * theirs, as the underlay's). */
+static int vlans_up(struct agentd *a, const char *to)
+{
+	const struct agent_config *cfg = &a->cfg;
+	char name[IFNAMSIZ + 8];
+	int ret;
+
+	for (int k = 0; k < cfg->n_vlans; k++) {
+		const struct vlan_cfg *v = &cfg->vlans[k];
+
+		kernel_vlan_ifname(to, v->id, name, sizeof(name));
+		if ((ret = ks_vlan_ensure(a->nl, name, to, v->id)) < 0)
+			return ret;
+		no_dad(name);
+		if (cfg->nic.mtu > 0 && (ret = ks_link_set_mtu(a->nl, name, cfg->nic.mtu)) < 0)
+			return ret;
+		for (int i = 0; i < v->n_addrs; i++) {
+			ret =
+			    ks_addr_ensure_flags(a->nl, name, &v->addrs[i],
+						 v->addrs[i].family == AF_INET6 ? IFA_F_NODAD : 0);
+			if (ret < 0)
+				return ret;
+		}
+	}
+	return 0;
+}
+
+/* FROM's VLAN netdevs go (their addresses and routes with them). */
+static void vlans_down(struct agentd *a, const char *from)
+{
+	const struct agent_config *cfg = &a->cfg;
+	char name[IFNAMSIZ + 8];
+
+	for (int k = 0; k < cfg->n_vlans; k++) {
+		kernel_vlan_ifname(from, cfg->vlans[k].id, name, sizeof(name));
+		ks_link_delete(a->nl, name);
+	}
+}
+
 /* Move the underlay from FROM (may be absent) to TO. */
 static int underlay_move(struct agentd *a, const char *from, const char *to)
 {
 	const struct agent_config *cfg = &a->cfg;
+	char dev[IFNAMSIZ + 8];
 	int ret;
 
 	no_dad(to);
@@ -124,9 +200,14 @@ static int underlay_move(struct agentd *a, const char *from, const char *to)
 		if (ret < 0)
 			return ret;
 	}
+	if ((ret = vlans_up(a, to)) < 0)
+		return ret;
 	for (int i = 0; i < cfg->n_routes; i++) {
 		const struct route_cfg *r = &cfg->routes[i];
-		ret = ks_route_ensure(a->nl, r, route_follows_underlay(cfg, r) ? to : r->dev);
+		ret = ks_route_ensure(a->nl, r,
+				      route_follows_underlay(cfg, r)
+					  ? route_dev(cfg, r, to, dev, sizeof(dev))
+					  : r->dev);
 		if (ret < 0)
 			return ret;
 	}
@@ -135,11 +216,14 @@ static int underlay_move(struct agentd *a, const char *from, const char *to)
 	 * Any number of them: replayed in batches, in chunks from the loop. */
 	underlay_routes_move(a, from, to);
 	if (from != NULL && ks_link_index(a->nl, from) > 0) {
+		vlans_down(a, from);
 		for (int i = 0; i < cfg->nic.n_addrs; i++)
 			ks_addr_remove(a->nl, from, &cfg->nic.addrs[i]);
 	}
-	LOG(INFO, "underlay: %d address(es), %d configured and %zu runtime route(s) on %s",
-	    cfg->nic.n_addrs, cfg->n_routes, underlay_routes_count(), to);
+	LOG(INFO,
+	    "underlay: %d address(es), %d tenant VLAN(s), %d configured and %zu runtime "
+	    "route(s) on %s",
+	    cfg->nic.n_addrs, cfg->n_vlans, cfg->n_routes, underlay_routes_count(), to);
 	return 0;
 }
 
@@ -234,6 +318,7 @@ int kernel_setup_reload(struct agentd *a, const struct agent_config *next, json_
 	const struct agent_config *cur = &a->cfg;
 	const char *br = cur->bridge.name; /* bridge.name needs a restart: the same */
 	const char *ul = underlay_dev(a);
+	char dev[IFNAMSIZ + 8];
 	char buf[INET6_ADDRSTRLEN + 8];
 	int ret, failed = 0;
 
@@ -276,7 +361,10 @@ int kernel_setup_reload(struct agentd *a, const struct agent_config *next, json_
 			continue;
 		if (route_follows_underlay(next, r) && ul == NULL)
 			continue; /* the next move puts it there */
-		ret = ks_route_ensure(a->nl, r, route_follows_underlay(next, r) ? ul : r->dev);
+		ret = ks_route_ensure(a->nl, r,
+				      route_follows_underlay(next, r)
+					  ? route_dev(next, r, ul, dev, sizeof(dev))
+					  : r->dev);
 		if (ret < 0)
 			FAIL(ret, "route %s", ip_prefix_fmt(&r->dst, true, buf, sizeof(buf)));
 	}
@@ -291,7 +379,10 @@ int kernel_setup_reload(struct agentd *a, const struct agent_config *next, json_
 			kept = agent_route_same_key(r, &next->routes[i]);
 		if (kept || (route_follows_underlay(cur, r) && ul == NULL))
 			continue;
-		ret = ks_route_remove(a->nl, r, route_follows_underlay(cur, r) ? ul : r->dev);
+		ret = ks_route_remove(a->nl, r,
+				      route_follows_underlay(cur, r)
+					  ? route_dev(cur, r, ul, dev, sizeof(dev))
+					  : r->dev);
 		if (ret < 0)
 			FAIL(ret, "removing route %s",
 			     ip_prefix_fmt(&r->dst, true, buf, sizeof(buf)));

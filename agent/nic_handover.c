@@ -252,16 +252,15 @@ static int unsolicited_na(const char *ifname, const uint8_t mac[6], const struct
 	return ret;
 }
 
-void nic_announce(struct agentd *a, const char *ifname)
+static int announce(struct agentd *a, const char *ifname, const struct ip_prefix *addrs, int n)
 {
-	const struct agent_config *cfg = &a->cfg;
 	struct ks_link_info li;
 	int sent = 0;
 
 	if (ks_link_get(a->nl, ifname, &li) < 0)
-		return;
-	for (int i = 0; i < cfg->nic.n_addrs; i++) {
-		const struct ip_prefix *p = &cfg->nic.addrs[i];
+		return 0;
+	for (int i = 0; i < n; i++) {
+		const struct ip_prefix *p = &addrs[i];
 		int ret = p->family == AF_INET ? garp(li.ifindex, li.mac, &p->addr.v4)
 					       : unsolicited_na(ifname, li.mac, &p->addr.v6);
 		if (ret < 0)
@@ -270,6 +269,20 @@ void nic_announce(struct agentd *a, const char *ifname)
 		else
 			sent++;
 	}
-	LOG(INFO, "announced %d underlay address(es) on %s (gratuitous ARP / unsolicited NA)", sent,
-	    ifname);
+	return sent;
+}
+
+void nic_announce(struct agentd *a, const char *ifname)
+{
+	const struct agent_config *cfg = &a->cfg;
+	char vlan[IFNAMSIZ + 8];
+	int sent = announce(a, ifname, cfg->nic.addrs, cfg->nic.n_addrs);
+
+	/* the tenant VLANs' addresses, on their netdevs (tagged) */
+	for (int k = 0; k < cfg->n_vlans; k++) {
+		kernel_vlan_ifname(ifname, cfg->vlans[k].id, vlan, sizeof(vlan));
+		sent += announce(a, vlan, cfg->vlans[k].addrs, cfg->vlans[k].n_addrs);
+	}
+	LOG(INFO, "announced %d underlay address(es) on %s%s (gratuitous ARP / unsolicited NA)",
+	    sent, ifname, cfg->n_vlans ? " and its VLANs" : "");
 }

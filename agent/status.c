@@ -196,6 +196,21 @@ json_t *status_build(struct agentd *a, json_t *health, json_t *stats)
 	}
 	json_object_set_new(st, "bridges", all);
 
+	/* tenant VLANs: the netdev on the underlay's current side (dp0.<id> on
+	 * DPDK, <nic>.<id> otherwise) */
+	all = json_array();
+	for (int k = 0; k < cfg->n_vlans; k++) {
+		char name[IFNAMSIZ + 8];
+
+		kernel_vlan_ifname(a->mode == MODE_DPDK ? cfg->exception.ifname
+							: cfg->nic.kernel_netdev,
+				   cfg->vlans[k].id, name, sizeof(name));
+		json_t *v = link_object(a, name);
+		json_object_set_new(v, "id", json_integer(cfg->vlans[k].id));
+		json_array_append_new(all, v);
+	}
+	json_object_set_new(st, "vlans", all);
+
 	json_object_set_new(st, "routes", routes_array(a));
 	{
 		size_t total = underlay_routes_count();

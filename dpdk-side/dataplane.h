@@ -186,14 +186,18 @@ void dp_format_mac(const struct rte_ether_addr *mac, char *out, size_t len);
 	/* why a frame went to the kernel (one reason each) */                                     \
 	X(punt_l2)	   /* NIC: broadcast or multicast: the kernel's */                         \
 	X(drop_not_ours)   /* NIC (promiscuous): unicast to another MAC, dropped as a NIC would */ \
-	X(punt_not_ip)	   /* ARP, VLAN, ..., and NIC frames shorter than an Ethernet header */    \
+	X(punt_not_ip)	   /* ARP, ..., and NIC frames shorter than an Ethernet header */          \
 	X(punt_ip_special) /* IPv4 options, multicast/link-local destination, short frame */       \
 	X(punt_ttl)	   /* TTL / hop limit <= 1: the kernel sends the ICMP error */             \
+	X(punt_vlan)	   /* NIC: tagged, not a VID of the underlay's VLANs; exc: no headroom */  \
 	X(punt_local)	   /* to one of the host's addresses */                                    \
 	X(punt_no_route)                                                                           \
 	X(punt_not_fast)   /* the route leads elsewhere (not bridge / not underlay) */             \
 	X(punt_unresolved) /* next hop not resolved yet: the kernel resolves it */                 \
 	X(punt_behind)	   /* the FIB mirror lost events or is full: the kernel decides */         \
+	/* tenant VLANs of the underlay, on the fast path (in software) */                         \
+	X(vlan_untagged) /* wire -> VM: the tag taken off (counted in fast_wire_to_vm too) */      \
+	X(vlan_tagged)	 /* VM -> wire: a tag put on (counted in fast_vm_to_wire too) */           \
 	/* offload work a packet brought from its rx port (tx_offload.h) */                        \
 	X(offload_tso_hw)      /* TCP super-packets handed to the out port's TSO */                \
 	X(offload_tso_sw)      /* ... segmented in software (the port has no TSO) */               \

@@ -86,6 +86,8 @@ struct link_rec {
 	char name[IFNAMSIZ];
 	struct rte_ether_addr mac;
 	bool has_mac;
+	uint16_t vlan_id; /* an 802.1Q VLAN netdev on vlan_link, 0 = not one */
+	int vlan_link;
 	uint32_t gen;
 };
 
@@ -360,9 +362,12 @@ static void nh_build(struct fib *f, const struct nh_key *k, struct fib_nexthop *
 		if (l == NULL || !l->has_mac || (mp->has_gw && mp->gw_family != k->family))
 			continue;
 		p->smac = l->mac;
-		if (c->exc_ifindex && mp->oif == c->exc_ifindex)
+		if (c->exc_ifindex && mp->oif == c->exc_ifindex) {
 			p->kind = NH_UNDERLAY;
-		else if (bridge_of(c, mp->oif, NULL) >= 0)
+		} else if (c->exc_ifindex && l->vlan_id && l->vlan_link == c->exc_ifindex) {
+			p->kind = NH_UNDERLAY; /* a tenant VLAN of the underlay: tagged */
+			p->vlan = l->vlan_id;
+		} else if (bridge_of(c, mp->oif, NULL) >= 0)
 			p->kind = NH_VM;
 	}
 	sel_build(nh, k);
@@ -470,15 +475,34 @@ static void nh_rebuild_all(struct fib *f)
 			slot_publish(f, s);
 }
 
+/* The VIDs of the VLAN netdevs on dp0, from the links known (under the
+ * lock): a bit is set before a next hop can use it, and a frame tagged with
+ * a VID whose netdev went is the kernel's again. */
+static void vlans_rebuild(struct fib *f)
+{
+	struct fib_ctl *c = f->ctl;
+	uint64_t v[4096 / 64] = {0};
+
+	for (int i = 0; i < c->n_links; i++)
+		if (c->exc_ifindex && c->links[i].vlan_id &&
+		    c->links[i].vlan_link == c->exc_ifindex)
+			v[c->links[i].vlan_id / 64] |= 1ull << (c->links[i].vlan_id % 64);
+	for (int i = 0; i < 4096 / 64; i++)
+		if (__atomic_load_n(&f->vlans[i], __ATOMIC_RELAXED) != v[i])
+			__atomic_store_n(&f->vlans[i], v[i], __ATOMIC_RELEASE);
+}
+
 static void fib_link(void *ctx, bool del, const struct mirror_link *ml)
 {
 	struct fib *f = ctx;
 	struct fib_ctl *c = f->ctl;
 	struct link_rec *l;
-	bool relevant, mac_changed = false;
+	bool relevant, mac_changed = false, vlan = ml->vlan_id != 0;
 
 	pthread_mutex_lock(&c->lock);
 	l = link_find(c, ml->ifindex);
+	if (l != NULL && l->vlan_id)
+		vlan = true; /* (a VLAN netdev going, or no longer one) */
 	if (del) {
 		if (l != NULL)
 			*l = c->links[--c->n_links];
@@ -494,12 +518,14 @@ static void fib_link(void *ctx, bool del, const struct mirror_link *ml)
 			snprintf(l->name, sizeof(l->name), "%s", ml->name);
 			l->has_mac = ml->has_mac;
 			memcpy(l->mac.addr_bytes, ml->mac, 6);
+			l->vlan_id = ml->vlan_id;
+			l->vlan_link = ml->link;
 			l->gen = c->gen;
 		}
 	}
 	int b = bridge_of(c, 0, ml->name);
 
-	relevant = strcmp(ml->name, c->exc_ifname) == 0 || b >= 0;
+	relevant = strcmp(ml->name, c->exc_ifname) == 0 || b >= 0 || vlan;
 	if (strcmp(ml->name, c->exc_ifname) == 0)
 		c->exc_ifindex = del ? 0 : ml->ifindex;
 	if (b >= 0)
@@ -510,6 +536,8 @@ static void fib_link(void *ctx, bool del, const struct mirror_link *ml)
 	if (relevant || (mac_changed && l != NULL && l->ifindex &&
 			 (l->ifindex == c->exc_ifindex || bridge_of(c, l->ifindex, NULL) >= 0)))
 		nh_rebuild_all(f);
+	if (relevant)
+		vlans_rebuild(f);
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -1286,6 +1314,7 @@ static void fib_resync_end(void *ctx)
 	c->exc_ifindex = exc;
 	memcpy(c->bridge_ifindex, br, sizeof(br));
 	nh_rebuild_all(f);
+	vlans_rebuild(f);
 	resync_routes(f, gen);
 	resync_nhobjs(f, gen);
 	/* neighbours and local addresses */

@@ -51,6 +51,7 @@ struct fib_nh_path {
 	int oif;
 	uint8_t gw[16];
 	struct rte_ether_addr smac; /* MAC of oif: bridge MAC or dp0 (= NIC) MAC */
+	uint16_t vlan;		    /* NH_UNDERLAY through a VLAN netdev on dp0: its VID */
 };
 
 /* What a prefix resolves to. n == 0: the kernel's (blackhole, unreachable,
@@ -135,7 +136,7 @@ struct fib_config {
 	/* more VM bridges: routes through any of them are fast too */
 	const char *more_bridges[FIB_MAX_BRIDGES - 1];
 	int n_more_bridges;
-	const uint32_t *tables;	   /* extra tables to mirror */
+	const uint32_t *tables; /* extra tables to mirror */
 	int n_tables;
 };
 
@@ -169,9 +170,17 @@ struct fib {
 	uint32_t neigh_gen; /* atomic: bumped before a neighbour object is freed */
 	struct rte_hash *local;
 	struct rte_rcu_qsbr *qsv;
+	/* VIDs of the underlay's VLAN netdevs on dp0 (atomic words): a tagged
+	 * frame from the wire is routed only for one of them */
+	uint64_t vlans[4096 / 64];
 	/* control side */
 	struct fib_ctl *ctl;
 };
+
+static __rte_always_inline bool fib_vlan_known(const struct fib *f, uint16_t vid)
+{
+	return (__atomic_load_n(&f->vlans[vid / 64], __ATOMIC_RELAXED) >> (vid % 64)) & 1;
+}
 
 /* Create the tables; the RCU variable has room for one reader (the
  * forwarding lcore, thread id 0). */
@@ -427,6 +436,13 @@ fib_select_x(const struct fib *f, struct fib_ncache *nc, const struct fib_nextho
 		return FIB_FWD;
 	}
 	return why;
+}
+
+/* The VID of the path fib_select_x() chose (0: untagged), from the smac it
+ * returned, which is that path's own field. */
+static __rte_always_inline uint16_t fib_path_vlan(const struct rte_ether_addr *smac)
+{
+	return container_of(smac, const struct fib_nh_path, smac)->vlan;
 }
 
 static __rte_always_inline enum fib_punt

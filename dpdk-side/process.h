@@ -83,7 +83,10 @@ static inline uint8_t dp_slow_path_verdict(enum dp_port_role in)
 	X(drop_not_ours)                                                                           \
 	X(punt_not_ip)                                                                             \
 	X(punt_ip_special)                                                                         \
-	X(punt_ttl)
+	X(punt_ttl)                                                                                \
+	X(punt_vlan)                                                                               \
+	X(vlan_untagged)                                                                           \
+	X(vlan_tagged)
 
 struct dp_burst_tally {
 #define DP_T(name) uint16_t name;
@@ -143,22 +146,25 @@ static inline uint32_t dp_flow_hash6(const struct rte_ipv6_hdr *ip6, uint16_t le
 	return h;
 }
 
-/* Classify + resolve one IP packet. Returns FIB_FWD and fills the MACs, or a
- * punt reason (FIB_PUNT_*), or -1 with the tally already counted. TR: what
- * the lookups did (struct fib_trace), NULL in the forwarding loop. */
-static __rte_always_inline int dp_route_pkt(struct dp_lcore *lc, struct rte_mbuf *m,
-					    struct rte_ether_hdr *eth, enum fib_nh_kind want,
+/* Classify + resolve one IP packet: ETYPE (big endian) and its L3 header
+ * at L3, L3_LEN bytes of it in the frame (past a VLAN tag if there is one).
+ * Returns FIB_FWD and fills the MACs, or a punt reason (FIB_PUNT_*), or -1
+ * with the tally already counted. TR: what the lookups did (struct
+ * fib_trace), NULL in the forwarding loop. */
+static __rte_always_inline int dp_route_pkt(struct dp_lcore *lc, uint16_t etype, void *l3,
+					    uint16_t l3_len, enum fib_nh_kind want,
 					    const struct rte_ether_addr **dmac,
 					    const struct rte_ether_addr **smac,
 					    struct dp_burst_tally *t, struct fib_trace *tr)
 {
-	uint16_t len = rte_pktmbuf_data_len(m);
+	/* (the flow hashes check lengths of a whole frame) */
+	uint16_t len = (uint16_t)(l3_len + sizeof(struct rte_ether_hdr));
 
-	if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)) {
-		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
+	if (etype == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)) {
+		struct rte_ipv4_hdr *ip = l3;
 		uint8_t first;
 
-		if (unlikely(len < sizeof(*eth) + sizeof(*ip) || ip->version_ihl != 0x45)) {
+		if (unlikely(l3_len < sizeof(*ip) || ip->version_ihl != 0x45)) {
 			t->punt_ip_special++;
 			return -1;
 		}
@@ -180,10 +186,10 @@ static __rte_always_inline int dp_route_pkt(struct dp_lcore *lc, struct rte_mbuf
 		return fib_select_x(lc->fib, lc->ncache, nh, AF_INET, dst,
 				    nh->n > 1 ? dp_flow_hash4(ip, len) : 0, want, dmac, smac, tr);
 	}
-	if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6)) {
-		struct rte_ipv6_hdr *ip6 = (struct rte_ipv6_hdr *)(eth + 1);
+	if (etype == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6)) {
+		struct rte_ipv6_hdr *ip6 = l3;
 
-		if (unlikely(len < sizeof(*eth) + sizeof(*ip6) ||
+		if (unlikely(l3_len < sizeof(*ip6) ||
 			     ip6->dst_addr[0] == 0xff || /* multicast (ND, MLD) */
 			     (ip6->dst_addr[0] == 0xfe && (ip6->dst_addr[1] & 0xc0) == 0x80) ||
 			     (ip6->src_addr[0] == 0xfe && (ip6->src_addr[1] & 0xc0) == 0x80))) {
@@ -239,11 +245,33 @@ static __rte_always_inline uint8_t dp_process_nic(struct dp_lcore *lc, struct rt
 		t->punt_l2++;
 		goto kernel;
 	}
-	r = dp_route_pkt(lc, m, eth, NH_VM, &dmac, &smac, t, tr);
+	uint16_t etype = eth->ether_type, l3_len = rte_pktmbuf_data_len(m) - sizeof(*eth);
+	void *l3 = eth + 1;
+	if (etype == rte_cpu_to_be_16(RTE_ETHER_TYPE_VLAN)) {
+		/* a tenant VLAN of the underlay: routed like the kernel would
+		 * from its VLAN netdev on dp0, if there is one for the VID (the
+		 * tag is read in software: frames handed to the kernel keep it) */
+		const struct rte_vlan_hdr *vh = l3;
+		if (unlikely(l3_len < sizeof(*vh) ||
+			     !fib_vlan_known(lc->fib, rte_be_to_cpu_16(vh->vlan_tci) & 0xfff))) {
+			t->punt_vlan++;
+			goto kernel;
+		}
+		etype = vh->eth_proto;
+		l3 = (void *)(vh + 1);
+		l3_len -= sizeof(*vh);
+	}
+	r = dp_route_pkt(lc, etype, l3, l3_len, NH_VM, &dmac, &smac, t, tr);
 	if (r != FIB_FWD) {
 		if (r > 0)
 			t->punt[r]++;
 		goto kernel;
+	}
+	if (l3 != (void *)(eth + 1)) {
+		/* untag: the MACs move over the tag (VMs get untagged frames) */
+		memmove((uint8_t *)eth + sizeof(struct rte_vlan_hdr), eth, 2 * RTE_ETHER_ADDR_LEN);
+		eth = (struct rte_ether_hdr *)rte_pktmbuf_adj(m, sizeof(struct rte_vlan_hdr));
+		t->vlan_untagged++;
 	}
 	dp_rewrite(eth, dmac, smac);
 	t->fast_wire_to_vm++;
@@ -268,19 +296,40 @@ static __rte_always_inline uint8_t dp_process_exc(struct dp_lcore *lc, struct rt
 		t->from_kernel++;
 		return DP_PORT_NIC;
 	}
-	r = dp_route_pkt(lc, m, eth, NH_UNDERLAY, &dmac, &smac, t, tr);
-	if (r != FIB_FWD) {
-		if (r > 0)
-			t->punt[r]++;
-		/* Back to the kernel, addressed to dp0 so that it is accepted
-		 * and routed rather than dropped as someone else's frame. */
-		rte_ether_addr_copy(&lc->nic_mac, &eth->dst_addr);
-		t->kernel_from_vm++;
-		return DP_PORT_EXC;
+	r = dp_route_pkt(lc, eth->ether_type, eth + 1, rte_pktmbuf_data_len(m) - sizeof(*eth),
+			 NH_UNDERLAY, &dmac, &smac, t, tr);
+	if (r != FIB_FWD)
+		goto kernel;
+	uint16_t vlan = fib_path_vlan(smac);
+	if (vlan != 0) {
+		/* out through a tenant VLAN of the underlay: tagged in software,
+		 * in the headroom (the MACs move 4 bytes up; the EtherType
+		 * stays where it is, now the tag's inner one) */
+		struct rte_ether_hdr *neth =
+		    (struct rte_ether_hdr *)rte_pktmbuf_prepend(m, sizeof(struct rte_vlan_hdr));
+		if (unlikely(neth == NULL)) {
+			t->punt_vlan++; /* no headroom: the kernel tags it */
+			r = -1;
+			goto kernel;
+		}
+		dp_rewrite(eth, dmac, &lc->nic_mac);
+		memmove(neth, eth, 2 * RTE_ETHER_ADDR_LEN);
+		neth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_VLAN);
+		((struct rte_vlan_hdr *)(neth + 1))->vlan_tci = rte_cpu_to_be_16(vlan);
+		t->vlan_tagged++;
+	} else {
+		dp_rewrite(eth, dmac, &lc->nic_mac);
 	}
-	dp_rewrite(eth, dmac, &lc->nic_mac);
 	t->fast_vm_to_wire++;
 	return DP_PORT_NIC;
+kernel:
+	if (r > 0)
+		t->punt[r]++;
+	/* Back to the kernel, addressed to dp0 so that it is accepted and
+	 * routed rather than dropped as someone else's frame. */
+	rte_ether_addr_copy(&lc->nic_mac, &eth->dst_addr);
+	t->kernel_from_vm++;
+	return DP_PORT_EXC;
 }
 
 static inline void dp_tally_flush(struct dp_lcore *lc, const struct dp_burst_tally *t)

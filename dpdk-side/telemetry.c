@@ -812,6 +812,8 @@ static const char *explain_reason(const struct dp_burst_tally *t)
 		return "ip_special";
 	if (t->punt_ttl)
 		return "ttl";
+	if (t->punt_vlan)
+		return "vlan";
 	if (t->from_kernel)
 		return "from_kernel";
 	return NULL;

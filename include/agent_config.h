@@ -14,7 +14,8 @@
 #define AGENT_CFG_MAX_ROUTES   256
 #define AGENT_CFG_MAX_EAL_ARGS 32
 #define AGENT_CFG_MAX_TABLES   8
-#define AGENT_CFG_MAX_BRIDGES  8 /* "bridge" and up to 7 more in "bridges" */
+#define AGENT_CFG_MAX_BRIDGES  8  /* "bridge" and up to 7 more in "bridges" */
+#define AGENT_CFG_MAX_VLANS    16 /* tenant VLANs of the underlay */
 #define AGENT_CFG_STR	       256
 
 /* An address with prefix length, IPv4 or IPv6 ("10.0.0.1/24", "fd00::1/64"). */
@@ -103,6 +104,17 @@ struct agent_config {
 	} bridge;
 	struct bridge_cfg bridges[AGENT_CFG_MAX_BRIDGES - 1];
 	int n_bridges; /* entries of "bridges" (bridge is not counted) */
+
+	/* Tenant VLANs of the underlay: an 802.1Q VLAN netdev <underlay>.<id>
+	 * (dp0.100 on DPDK, <nic.kernel_netdev>.100 on the kernel path) with
+	 * these addresses, moved with the underlay. */
+	struct vlan_cfg {
+		int id; /* 1..4094 */
+		struct ip_prefix addrs[AGENT_CFG_MAX_ADDRS];
+		int n_addrs;
+		int line;
+	} vlans[AGENT_CFG_MAX_VLANS];
+	int n_vlans;
 
 	struct route_cfg routes[AGENT_CFG_MAX_ROUTES];
 	int n_routes;

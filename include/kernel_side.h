@@ -50,6 +50,9 @@ int ks_link_delete(struct ks_nl *nl, const char *name); /* 0 if absent */
  * another kind is -EEXIST. */
 int ks_veth_ensure(struct ks_nl *nl, const char *name, const char *peer, const uint8_t *mac,
 		   int mtu);
+/* An 802.1Q VLAN netdev NAME with VID on PARENT, up. One already there with
+ * that VID on that parent is kept; another link of that name is -EEXIST. */
+int ks_vlan_ensure(struct ks_nl *nl, const char *name, const char *parent, int vid);
 /* ethtool.c: turn off NAME's tx checksum offload (and what depends on it:
  * TSO, GSO), so that what the kernel sends out of it is complete. */
 int ks_link_tx_csum_off(const char *name);

@@ -13,6 +13,7 @@
 #include <netlink/route/link.h>
 #include <netlink/route/link/bridge.h>
 #include <netlink/route/link/veth.h>
+#include <netlink/route/link/vlan.h>
 
 #include "ks_priv.h"
 
@@ -366,6 +367,50 @@ int ks_veth_ensure(struct ks_nl *nl, const char *name, const char *peer, const u
 	}
 	LOG(INFO, "created veth %s, peer %s", name, peer);
 	return ks_link_set_up(nl, peer, true);
+}
+
+int ks_vlan_ensure(struct ks_nl *nl, const char *name, const char *parent, int vid)
+{
+	struct rtnl_link *link;
+	int parent_index = ks_link_index(nl, parent), ret;
+
+	if (parent_index <= 0) {
+		LOG(ERR, "cannot create VLAN %s: no link %s", name, parent);
+		return parent_index < 0 ? parent_index : -ENODEV;
+	}
+	ret = link_lookup(nl, name, &link);
+	if (ret == 0) {
+		bool same = strcmp(link_kind(link), "vlan") == 0 &&
+			    rtnl_link_vlan_get_id(link) == vid &&
+			    rtnl_link_get_link(link) == parent_index;
+		rtnl_link_put(link);
+		if (same)
+			return ks_link_set_up(nl, name, true);
+		LOG(ERR, "cannot create VLAN %s (VID %d on %s): a different link has that name",
+		    name, vid, parent);
+		return -EEXIST;
+	}
+	if (ret != -ENODEV) {
+		LOG(ERR, "cannot look up %s: %s", name, strerror(-ret));
+		return ret;
+	}
+	link = rtnl_link_vlan_alloc();
+	if (link == NULL)
+		return -ENOMEM;
+	rtnl_link_set_name(link, name);
+	rtnl_link_set_link(link, parent_index);
+	rtnl_link_vlan_set_id(link, vid);
+	rtnl_link_set_flags(link, IFF_UP);
+	ret = rtnl_link_add(nl->sk, link, NLM_F_CREATE | NLM_F_EXCL);
+	rtnl_link_put(link);
+	if (ret < 0) {
+		ret = ks_nl_err(nl, ret);
+		LOG(ERR, "cannot create VLAN %s (VID %d on %s): %s", name, vid, parent,
+		    strerror(-ret));
+		return ret;
+	}
+	LOG(INFO, "created VLAN %s (VID %d on %s)", name, vid, parent);
+	return 0;
 }
 
 int ks_link_delete(struct ks_nl *nl, const char *name)

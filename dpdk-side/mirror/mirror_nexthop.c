@@ -48,8 +48,8 @@ int mirror_nexthop_parse(const struct nlmsghdr *nlh, struct mirror_nexthop *nh)
 		nh->oif = (int)mnl_attr_get_u32(tb[NHA_OIF]);
 	if (tb[NHA_GATEWAY]) {
 		size_t alen = mnl_attr_get_payload_len(tb[NHA_GATEWAY]);
-		if ((nh->family == AF_INET && alen != 4) || (nh->family == AF_INET6 && alen != 16) ||
-		    alen > sizeof(nh->gw))
+		if ((nh->family == AF_INET && alen != 4) ||
+		    (nh->family == AF_INET6 && alen != 16) || alen > sizeof(nh->gw))
 			return -EINVAL;
 		memcpy(nh->gw, mnl_attr_get_payload(tb[NHA_GATEWAY]), alen);
 		nh->has_gw = true;

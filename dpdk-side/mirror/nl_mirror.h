@@ -21,6 +21,10 @@ struct mirror_link {
 	bool up;    /* IFF_UP */
 	int master; /* IFLA_MASTER, 0 = none */
 	uint32_t mtu;
+	/* an 802.1Q VLAN netdev (kind "vlan", protocol 802.1Q): its VID and
+	 * the link it is on (IFLA_LINK); vlan_id 0 = not one */
+	uint16_t vlan_id;
+	int link;
 };
 
 struct mirror_addr {

@@ -47,8 +47,10 @@
 #include "fib.h"
 #include "process.h"
 
-#define BR  10
-#define DP0 20
+#define BR     10
+#define DP0    20
+#define DP0V   30 /* dp0.100: a tenant VLAN of the underlay */
+#define OTHERV 31 /* br-vm.200: a VLAN netdev on something else */
 
 /* dp0 carries the NIC's MAC (agentd gives it), so it is both. */
 static const struct rte_ether_addr nic_mac = {{0x02, 0xdd, 0, 0, 0, 1}};
@@ -70,6 +72,16 @@ static void link_(struct fib *f, int ifindex, const char *name, const struct rte
 	snprintf(l.name, sizeof(l.name), "%s", name);
 	memcpy(l.mac, mac->addr_bytes, 6);
 	fib_mirror_ops.link(f, false, &l);
+}
+
+static void link_vlan(struct fib *f, bool del, int ifindex, const char *name, int parent,
+		      uint16_t vid, const struct rte_ether_addr *mac)
+{
+	struct mirror_link l = {
+	    .ifindex = ifindex, .has_mac = true, .up = true, .vlan_id = vid, .link = parent};
+	snprintf(l.name, sizeof(l.name), "%s", name);
+	memcpy(l.mac, mac->addr_bytes, 6);
+	fib_mirror_ops.link(f, del, &l);
 }
 
 static void route(struct fib *f, const char *dst, int len, const char *gw, int oif)
@@ -166,6 +178,19 @@ static struct fib *lab_fib(void)
 	neigh(f, "192.168.100.4", DP0, &wire_mac2);
 	neigh(f, "fd00:100::2", DP0, &wire_mac);
 	neigh(f, "fd00:100::4", DP0, &wire_mac2);
+	/* tenant VLAN 100 of the underlay (dp0.100, 192.168.110.0/24,
+	 * fd00:110::/64) with remote prefixes behind it; VLAN 200 on br-vm is
+	 * not the underlay's */
+	link_vlan(f, false, DP0V, "dp0.100", DP0, 100, &nic_mac);
+	link_vlan(f, false, OTHERV, "br-vm.200", BR, 200, &br_mac);
+	route(f, "192.168.110.0", 24, NULL, DP0V);
+	route(f, "10.10.5.0", 24, "192.168.110.2", DP0V);
+	route(f, "fd00:50::", 64, "fd00:110::2", DP0V);
+	route(f, "10.10.6.0", 24, "192.168.120.2", OTHERV);
+	addr(f, "192.168.110.1", DP0V);
+	neigh(f, "192.168.110.2", DP0V, &peer_mac);
+	neigh(f, "fd00:110::2", DP0V, &peer_mac);
+	neigh(f, "192.168.120.2", OTHERV, &peer_mac);
 	return f;
 }
 
@@ -260,6 +285,7 @@ struct dp_case {
 	uint8_t frame[FRAME_MAX] __rte_aligned(8); /* (Ethernet headers are 2-aligned) */
 	uint8_t verdict;
 	uint8_t want[FRAME_MAX] __rte_aligned(8); /* the frame afterwards */
+	uint16_t want_len;			  /* (a VLAN tag taken off / put on) */
 	bool ecmp;				  /* want's dst or ECMP_ALT */
 	struct dp_fwd_counters cnt;
 };
@@ -285,7 +311,7 @@ static struct dp_case *add(const char *name, enum dp_port_role in, const uint8_t
 	memset(c, 0, sizeof(*c));
 	c->name = name;
 	c->in = in;
-	c->len = len;
+	c->len = c->want_len = len;
 	memcpy(c->frame, frame, len);
 	memcpy(c->want, frame, len);
 	return c;
@@ -374,13 +400,15 @@ static void check_out(const struct dp_case *c, uint8_t verdict, const struct rte
 
 	if (verdict != c->verdict)
 		fail_msg("%s (%s): verdict %u, want %u", c->name, how, verdict, c->verdict);
-	assert_int_equal(rte_pktmbuf_data_len(m), c->len);
-	if (memcmp(got, c->want, c->len) == 0)
+	if (rte_pktmbuf_data_len(m) != c->want_len || rte_pktmbuf_pkt_len(m) != c->want_len)
+		fail_msg("%s (%s): %u bytes (pkt_len %u), want %u", c->name, how,
+			 rte_pktmbuf_data_len(m), rte_pktmbuf_pkt_len(m), c->want_len);
+	if (memcmp(got, c->want, c->want_len) == 0)
 		return;
 	if (c->ecmp && memcmp(got, ECMP_ALT.addr_bytes, 6) == 0 &&
-	    memcmp(got + 6, c->want + 6, c->len - 6) == 0)
+	    memcmp(got + 6, c->want + 6, c->want_len - 6) == 0)
 		return;
-	for (uint16_t i = 0; i < c->len; i++)
+	for (uint16_t i = 0; i < c->want_len; i++)
 		if (got[i] != c->want[i])
 			fail_msg("%s (%s): byte %u is %#04x, want %#04x", c->name, how, i, got[i],
 				 c->want[i]);
@@ -506,6 +534,119 @@ static int lab_teardown(void **state)
 
 #define CNT(...) ((struct dp_fwd_counters){__VA_ARGS__})
 
+/* Insert an 802.1Q tag with VID into frame B of LEN bytes: the new length. */
+static uint16_t put_vlan(uint8_t *b, uint16_t len, uint16_t vid)
+{
+	memmove(b + 16, b + 12, len - 12u);
+	b[12] = 0x81;
+	b[13] = 0x00;
+	b[14] = (uint8_t)(vid >> 8);
+	b[15] = (uint8_t)vid;
+	return (uint16_t)(len + 4);
+}
+
+/* ---- tenant VLANs of the underlay ---- */
+
+static void test_vlans(void **state)
+{
+	uint8_t b[FRAME_MAX] __rte_aligned(8), u[FRAME_MAX] __rte_aligned(8);
+	uint16_t n, nu;
+	struct dp_case *c;
+
+	(void)state;
+	/* wire → VM, tagged with the underlay's VLAN 100: routed, untagged */
+	nu = put_ip4(u, &nic_mac, &peer_mac, "10.10.5.7", "10.10.1.11", 64, IPPROTO_UDP, 30);
+	memcpy(b, u, nu);
+	n = put_vlan(b, nu, 100);
+	c = add("v4 tagged 100 to a VM", DP_PORT_NIC, b, n);
+	memcpy(c->want, u, nu);
+	c->want_len = nu;
+	((struct rte_ether_hdr *)c->want)->dst_addr = vm1_mac;
+	((struct rte_ether_hdr *)c->want)->src_addr = br_mac;
+	ip4_of(c->want)->time_to_live--;
+	ip4_of(c->want)->hdr_checksum = ip4_cksum_fresh(c->want);
+	c->verdict = DP_PORT_EXC;
+	c->cnt = CNT(.fast_wire_to_vm = 1, .vlan_untagged = 1);
+	nu = put_ip6(u, &nic_mac, &peer_mac, "fd00:50::7", "fd00:10::11", 64, IPPROTO_TCP, 20);
+	memcpy(b, u, nu);
+	n = put_vlan(b, nu, 100 | 0x6000); /* a priority (PCP 3) is not part of the VID */
+	c = add("v6 tagged 100 (PCP 3) to a VM", DP_PORT_NIC, b, n);
+	memcpy(c->want, u, nu);
+	c->want_len = nu;
+	((struct rte_ether_hdr *)c->want)->dst_addr = vm1_mac;
+	((struct rte_ether_hdr *)c->want)->src_addr = br_mac;
+	ip6_of(c->want)->hop_limits--;
+	c->verdict = DP_PORT_EXC;
+	c->cnt = CNT(.fast_wire_to_vm = 1, .vlan_untagged = 1);
+
+	/* to the kernel, tag and all: a VID that is not the underlay's (200 is
+	 * a VLAN netdev, but on br-vm; 300 none), ARP in VLAN 100, a host
+	 * address of the VLAN, TTL 1, a tag with nothing after it */
+	memcpy(b, u, nu);
+	n = put_vlan(b, nu, 200);
+	punt_nic("v6 tagged 200 (not on dp0)", b, n, CNT(.punt_vlan = 1));
+	memcpy(b, u, nu);
+	n = put_vlan(b, nu, 300);
+	punt_nic("v6 tagged 300 (no such VLAN)", b, n, CNT(.punt_vlan = 1));
+	n = put_eth(b, &nic_mac, &peer_mac, RTE_ETHER_TYPE_ARP);
+	memset(b + n, 0, 28);
+	n = put_vlan(b, (uint16_t)(n + 28), 100);
+	punt_nic("ARP tagged 100", b, n, CNT(.punt_not_ip = 1));
+	nu = put_ip4(u, &nic_mac, &peer_mac, "192.168.110.2", "192.168.110.1", 64, IPPROTO_ICMP, 8);
+	memcpy(b, u, nu);
+	n = put_vlan(b, nu, 100);
+	punt_nic("v4 tagged 100 to the host's VLAN address", b, n, CNT(.punt_local = 1));
+	nu = put_ip4(u, &nic_mac, &peer_mac, "10.10.5.7", "10.10.1.11", 1, IPPROTO_UDP, 8);
+	memcpy(b, u, nu);
+	n = put_vlan(b, nu, 100);
+	punt_nic("v4 tagged 100, TTL 1", b, n, CNT(.punt_ttl = 1));
+	n = put_eth(b, &nic_mac, &peer_mac, RTE_ETHER_TYPE_VLAN);
+	punt_nic("a tag type and no tag", b, n, CNT(.punt_vlan = 1));
+	b[n] = 0;
+	b[n + 1] = 100;
+	punt_nic("a tag and no EtherType after it", b, (uint16_t)(n + 2), CNT(.punt_vlan = 1));
+	b[n + 2] = 0x08;
+	b[n + 3] = 0x00;
+	punt_nic("a tag 100 and an IPv4 type, no header", b, (uint16_t)(n + 4),
+		 CNT(.punt_ip_special = 1));
+
+	/* VM → wire through the VLAN: routed, tagged 100 */
+	nu = put_ip4(u, &nic_mac, &vm1_mac, "10.10.1.11", "10.10.5.7", 64, IPPROTO_UDP, 30);
+	c = add("v4 VM to VLAN 100", DP_PORT_EXC, u, nu);
+	memcpy(c->want, u, nu);
+	((struct rte_ether_hdr *)c->want)->dst_addr = peer_mac;
+	((struct rte_ether_hdr *)c->want)->src_addr = nic_mac;
+	ip4_of(c->want)->time_to_live--;
+	ip4_of(c->want)->hdr_checksum = ip4_cksum_fresh(c->want);
+	c->want_len = put_vlan(c->want, nu, 100);
+	c->verdict = DP_PORT_NIC;
+	c->cnt = CNT(.fast_vm_to_wire = 1, .vlan_tagged = 1);
+	nu = put_ip6(u, &nic_mac, &vm1_mac, "fd00:10::11", "fd00:50::7", 64, IPPROTO_TCP, 20);
+	c = add("v6 VM to VLAN 100", DP_PORT_EXC, u, nu);
+	memcpy(c->want, u, nu);
+	((struct rte_ether_hdr *)c->want)->dst_addr = peer_mac;
+	((struct rte_ether_hdr *)c->want)->src_addr = nic_mac;
+	ip6_of(c->want)->hop_limits--;
+	c->want_len = put_vlan(c->want, nu, 100);
+	c->verdict = DP_PORT_NIC;
+	c->cnt = CNT(.fast_vm_to_wire = 1, .vlan_tagged = 1);
+	/* through a VLAN netdev that is not on dp0: not the fast path's */
+	nu = put_ip4(u, &nic_mac, &vm1_mac, "10.10.1.11", "10.10.6.7", 64, IPPROTO_UDP, 30);
+	punt_exc("v4 VM via br-vm.200", u, nu, CNT(.punt_not_fast = 1));
+	run_cases();
+
+	/* dp0.100 goes: its VID is the kernel's again, its routes not fast */
+	n_cases = 0;
+	link_vlan(lc.fib, true, DP0V, "dp0.100", DP0, 100, &nic_mac);
+	nu = put_ip4(u, &nic_mac, &peer_mac, "10.10.5.7", "10.10.1.11", 64, IPPROTO_UDP, 30);
+	memcpy(b, u, nu);
+	n = put_vlan(b, nu, 100);
+	punt_nic("v4 tagged 100 after dp0.100 went", b, n, CNT(.punt_vlan = 1));
+	nu = put_ip4(u, &nic_mac, &vm1_mac, "10.10.1.11", "10.10.5.7", 64, IPPROTO_UDP, 30);
+	punt_exc("v4 VM to VLAN 100 after dp0.100 went", u, nu, CNT(.punt_not_fast = 1));
+	run_cases();
+}
+
 /* ---- wire → VM ---- */
 
 static void test_from_nic(void **state)
@@ -594,7 +735,7 @@ static void test_from_nic(void **state)
 	put_eth(b, &nic_mac, &peer_mac, RTE_ETHER_TYPE_VLAN);
 	b[14] = 0; /* VLAN 7, then the IPv4 ethertype put_ip4 wrote */
 	b[15] = 7;
-	punt_nic("VLAN-tagged IPv4", b, n + 4, CNT(.punt_not_ip = 1));
+	punt_nic("VLAN-tagged IPv4, VID not the underlay's", b, n + 4, CNT(.punt_vlan = 1));
 	/* L2 multicast / broadcast: the kernel's, even when routable */
 	n = put_ip4(b, &bcast_mac, &peer_mac, "198.51.100.7", "10.10.1.11", 64, IPPROTO_UDP, 8);
 	punt_nic("broadcast MAC", b, n, CNT(.punt_l2 = 1));
@@ -1231,6 +1372,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_from_nic, lab_setup, lab_teardown),
 	    cmocka_unit_test_setup_teardown(test_from_exception, lab_setup, lab_teardown),
+	    cmocka_unit_test_setup_teardown(test_vlans, lab_setup, lab_teardown),
 	    cmocka_unit_test_setup_teardown(test_fib_behind, lab_setup, lab_teardown),
 	    cmocka_unit_test_setup_teardown(test_explain, lab_setup, lab_teardown),
 	    cmocka_unit_test_setup_teardown(test_no_fib, lab_setup, lab_teardown),

@@ -348,6 +348,12 @@ INVALID(test_bridges_not_list, "bad-bridges-group.conf", "bridges", "must be a l
 INVALID(test_bridges_port_twice, "bad-bridges-port-dup.conf", "bridges[0].ports[0]", "bridge port")
 INVALID(test_bridges_addr_twice, "bad-bridges-addr-dup.conf", "bridges[0].addresses[0]", "address")
 INVALID(test_bridges_name_missing, "bad-bridges-noname.conf", "bridges[0].name", "missing")
+INVALID(test_vlans_id_twice, "bad-vlans-id-dup.conf", "vlans[1].id", "VLAN 100 is already vlans[0]")
+INVALID(test_vlans_id_range, "bad-vlans-id-range.conf", "vlans[0].id", "4094")
+INVALID(test_vlans_addr_twice, "bad-vlans-addr-dup.conf", "vlans[0].addresses[0]", "address")
+INVALID(test_vlans_name_long, "bad-vlans-name-long.conf", "vlans[0]",
+	"enp129s0f0np0.100 would be a name of over 15")
+INVALID(test_vlans_id_missing, "bad-vlans-noid.conf", "vlans[0].id", "missing")
 INVALID(test_unknown_route_key, "bad-unknown-route-key.conf", "routes[1].gateway", "unknown key")
 INVALID(test_type_int, "bad-type-int.conf", "nic.mtu", "must be an integer")
 INVALID(test_type_float, "bad-type-float.conf", "dataplane.burst", "must be an integer")
@@ -1044,6 +1050,33 @@ static void test_merge_classifies(void **state)
 	drop(next);
 }
 
+/* "vlans": loaded as written; a change of the list needs an agentd restart
+ * (the running list is kept) */
+static void test_vlans_load_and_merge(void **state)
+{
+	struct agent_config *cur =
+	    load_text(MERGE_BASE "vlans = ( { id = 100; addresses = [ \"192.168.110.1/24\",\n"
+				 "  \"fd00:110::1/64\" ]; }, { id = 4094; } );\n");
+	struct agent_config *next = load_text(
+	    MERGE_BASE "vlans = ( { id = 100; addresses = [ \"192.168.110.1/24\" ]; } );\n");
+
+	(void)state;
+	assert_int_equal(cur->n_vlans, 2);
+	assert_int_equal(cur->vlans[0].id, 100);
+	assert_int_equal(cur->vlans[0].n_addrs, 2);
+	assert_int_equal(cur->vlans[0].addrs[1].family, AF_INET6);
+	assert_int_equal(cur->vlans[0].addrs[0].len, 24);
+	assert_int_equal(cur->vlans[1].id, 4094);
+	assert_int_equal(cur->vlans[1].n_addrs, 0);
+	changes[0] = '\0';
+	assert_int_equal(agent_config_merge(next, cur, note_change, NULL), 1);
+	assert_string_equal(changes, "vlans=agentd_restart");
+	assert_int_equal(next->n_vlans, 2);
+	assert_int_equal(next->vlans[0].n_addrs, 2);
+	drop(cur);
+	drop(next);
+}
+
 static void test_merge_unchanged(void **state)
 {
 	struct agent_config *cur = load_text(MERGE_BASE);
@@ -1104,6 +1137,12 @@ int main(void)
 	    cmocka_unit_test(test_bridges_port_twice),
 	    cmocka_unit_test(test_bridges_addr_twice),
 	    cmocka_unit_test(test_bridges_name_missing),
+	    cmocka_unit_test(test_vlans_id_twice),
+	    cmocka_unit_test(test_vlans_id_range),
+	    cmocka_unit_test(test_vlans_addr_twice),
+	    cmocka_unit_test(test_vlans_name_long),
+	    cmocka_unit_test(test_vlans_id_missing),
+	    cmocka_unit_test(test_vlans_load_and_merge),
 	    cmocka_unit_test(test_unknown_route_key),
 	    cmocka_unit_test(test_type_int),
 	    cmocka_unit_test(test_type_float),

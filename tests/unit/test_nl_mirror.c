@@ -295,6 +295,30 @@ static void test_live_dump_and_events(void **state)
 	assert_true(has_route(r, AF_INET, "198.51.100.0", 24, true));
 	assert_true(r->n_neigh >= 1);
 	assert_true(nl_mirror_stats(m)->events >= 3);
+
+	/* VLAN netdevs as the kernel describes them: an 802.1Q one is a VID on
+	 * its link; an 802.1ad one and other kinds are not */
+	memset(r, 0, sizeof(*r));
+	assert_int_equal(sh("ip link add link t0 name t0.100 type vlan id 100 && "
+			    "ip link add link t0 name t0.ad type vlan proto 802.1ad id 7 && "
+			    "ip link add link t0 name t0.mv type macvlan"),
+			 0);
+	assert_int_equal(nl_mirror_process(m), 0);
+	int found = 0;
+	for (int i = 0; i < r->n_link; i++) {
+		const struct mirror_link *l = &r->links[i];
+		if (strcmp(l->name, "t0.100") == 0) {
+			assert_int_equal(l->vlan_id, 100);
+			assert_int_equal(l->link, if_nametoindex("t0"));
+			found++;
+		} else if (strcmp(l->name, "t0.ad") == 0 || strcmp(l->name, "t0.mv") == 0) {
+			assert_int_equal(l->vlan_id, 0);
+			found++;
+		} else if (strcmp(l->name, "t0") == 0) {
+			assert_int_equal(l->vlan_id, 0);
+		}
+	}
+	assert_true(found >= 3);
 	nl_mirror_close(m);
 	free(r);
 }
