@@ -163,23 +163,27 @@ int dp_explain_run(struct fib *f, const struct rte_ether_addr *nic_mac,
 {
 	struct dp_lcore lc; /* the fields the decision reads: fib, nic_mac, ncache */
 	struct rte_mbuf m;
+	/* headroom as a received mbuf has: a frame routed through a tenant
+	 * VLAN is tagged in it (process.h), and explained as it leaves */
+	uint8_t buf[RTE_PKTMBUF_HEADROOM + DP_EXPLAIN_FRAME_MAX];
 
 	memset(res, 0, sizeof(*res));
 	memset(&lc, 0, sizeof(lc));
 	lc.fib = f;
 	lc.nic_mac = *nic_mac;
 	lc.ncache = NULL; /* the forwarding lcore's cache holds what the hash holds */
-	res->len = dp_explain_frame(req, nic_mac, res->frame);
+	res->len = dp_explain_frame(req, nic_mac, buf + RTE_PKTMBUF_HEADROOM);
 	memset(&m, 0, sizeof(m));
-	m.buf_addr = res->frame;
-	m.buf_len = sizeof(res->frame);
+	m.buf_addr = buf;
+	m.buf_len = sizeof(buf);
+	m.data_off = RTE_PKTMBUF_HEADROOM;
 	m.data_len = res->len;
 	m.pkt_len = res->len;
 	m.nb_segs = 1;
 	res->tr.chosen = -1;
 	if (f == NULL) {
 		res->verdict = dp_process_traced(&lc, req->in, &m, &res->t, &res->tr);
-		return 0;
+		goto out;
 	}
 	fib_ctl_lock(f);
 	res->verdict = dp_process_traced(&lc, req->in, &m, &res->t, &res->tr);
@@ -202,6 +206,10 @@ int dp_explain_run(struct fib *f, const struct rte_ether_addr *nic_mac,
 	fib_ctl_unlock(f);
 	res->tr.nh = NULL;
 	res->tr.neigh = NULL;
+out:
+	/* the frame as it leaves (4 bytes longer or shorter through a VLAN) */
+	res->len = RTE_MIN(rte_pktmbuf_data_len(&m), (uint16_t)sizeof(res->frame));
+	memcpy(res->frame, rte_pktmbuf_mtod(&m, const uint8_t *), res->len);
 	return 0;
 }
 

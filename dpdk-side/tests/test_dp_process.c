@@ -1298,6 +1298,11 @@ static void test_explain(void **state)
 	/* wire -> VM */
 	explain_agrees("198.51.100.7,10.10.1.11,udp,53,5000,wire", res, "fast_wire_to_vm ");
 	explain_agrees("2001:db8::7,fd00:10::11,icmp,0,0,wire", res, "fast_wire_to_vm ");
+	/* through the tenant VLAN: the frame as it leaves, tagged */
+	explain_agrees("10.10.1.11,10.10.5.7,udp,5000,53,vm", res, "fast_vm_to_wire vlan_tagged ");
+	assert_int_equal(res->len, 14 + 4 + 20 + 8); /* Ethernet, tag, IPv4, UDP */
+	assert_int_equal(res->frame[12], 0x81);
+	assert_int_equal(res->frame[15], 100);
 	/* the punt reasons, each with its counter */
 	explain_agrees("10.10.1.11,10.10.1.1,udp,1,2,vm", res, "kernel_from_vm punt_local ");
 	explain_agrees("198.51.100.7,192.168.100.1,tcp,1,22,wire", res,

@@ -30,12 +30,7 @@ start_fast
 gw=$(in_ns host cat /sys/class/net/br-vm/address)
 [ "$(in_ns host cat /sys/class/net/br-b/address)" = "$gw" ] || fail "br-b does not share br-vm's MAC $gw"
 agentctl status | grep -q "^bridge: *br-b, addresses: 10.10.4.1/24" || fail "agentctl status does not show br-b"
-for i in $(seq 50); do
-	in_ns host tc filter show dev vm2p ingress | grep "name steer_vm_ingres" >/dev/null && break
-	sleep 0.1
-done
-in_ns host tc filter show dev vm2p ingress | grep "name steer_vm_ingres" >/dev/null ||
-	fail "steer_vm_ingress not attached to br-b's port vm2p"
+wait_steering_on_port vm2p on || fail "steer_vm_ingress not attached to br-b's port vm2p"
 pass "two bridges: br-vm (vm1p) and br-b (vm2p), one gateway MAC $gw, steering on both"
 
 # both VM networks to the wire and back, on the fast path

@@ -430,6 +430,22 @@ assert_fwd_grows() {
 	[ "$b" -gt "$a" ] || fail "forwarding counter $name did not grow ($a -> $b)"
 }
 
+# Wait until steer_vm_ingress is (STATE "on") or is not ("off") attached to
+# the VM port PORT of the host namespace, up to 5 s; the exit status says
+# whether it got there.
+wait_steering_on_port() { # PORT on|off
+	local _
+	for _ in $(seq 50); do
+		if in_ns host tc filter show dev "$1" ingress | grep "name steer_vm_ingres" >/dev/null; then
+			[ "$2" = on ] && return 0
+		else
+			[ "$2" = off ] && return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+
 # Exactly one steering filter on each VM port and on the exception netdev,
 # and one XDP program on the NIC: nothing duplicated, nothing leaked.
 assert_steering_single() {

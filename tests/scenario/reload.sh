@@ -59,10 +59,7 @@ pass "reload: 7 keys changed, classified (applied / next dataplane start / agent
 in_ns host ip -4 addr show dev br-vm | grep -q "10.10.5.1/24" || fail "bridge address 10.10.5.1/24 not added"
 in_ns host ip -4 addr show dev dp0 | grep -q "192.168.100.9/24" || fail "underlay address not added on dp0"
 in_ns host ip route show 10.10.3.0/24 | grep -q "via 192.168.100.2 dev dp0" || fail "route 10.10.3.0/24 not added on dp0"
-for i in $(seq 50); do
-	in_ns host tc filter show dev vm3p ingress | grep "name steer_vm_ingres" >/dev/null && break
-	sleep 0.1
-done
+wait_steering_on_port vm3p on || fail "steer_vm_ingress not attached to vm3p after the reload"
 agentctl routes 10.10.3.0/24 --exact --json | jq -e '.[0].path == "underlay"' >/dev/null ||
 	fail "the dataplane did not mirror the reloaded route"
 ping_ok vm1 10.10.3.1 1 || true # the first may find the neighbour unresolved

@@ -42,12 +42,7 @@ in_ns host ip link add vm3p type veth peer name eth0 netns "$P-vm3"
 ip netns exec "$P-vm3" sh -c 'ip link set lo up; ip link set eth0 up;
 	ip addr add 10.10.1.13/24 dev eth0; ip route add default via 10.10.1.1'
 in_ns host ip link set vm3p master br-vm up
-for i in $(seq 50); do
-	in_ns host tc filter show dev vm3p ingress | grep "name steer_vm_ingres" >/dev/null && break
-	sleep 0.1
-done
-in_ns host tc filter show dev vm3p ingress | grep "name steer_vm_ingres" >/dev/null ||
-	fail "steer_vm_ingress not attached to the new port vm3p"
+wait_steering_on_port vm3p on || fail "steer_vm_ingress not attached to the new port vm3p"
 r0=$(steer_cnt vm_redirected)
 v0=$(fwd fast_vm_to_wire)
 ip netns exec "$P-vm3" ping -c 20 -i 0.02 -q 10.10.2.2 >/dev/null || fail "vm3 cannot reach the remote VM"
@@ -56,12 +51,7 @@ ip netns exec "$P-vm3" ping -c 20 -i 0.02 -q 10.10.2.2 >/dev/null || fail "vm3 c
 pass "a port added after start is attached and fast-pathed"
 
 in_ns host ip link set vm3p nomaster
-for i in $(seq 50); do
-	in_ns host tc filter show dev vm3p ingress | grep "name steer_vm_ingres" >/dev/null || break
-	sleep 0.1
-done
-in_ns host tc filter show dev vm3p ingress | grep "name steer_vm_ingres" >/dev/null &&
-	fail "program still attached after vm3p left the bridge"
+wait_steering_on_port vm3p off || fail "program still attached after vm3p left the bridge"
 pass "a port leaving the bridge is detached"
 
 finish

@@ -296,29 +296,70 @@ static void test_live_dump_and_events(void **state)
 	assert_true(r->n_neigh >= 1);
 	assert_true(nl_mirror_stats(m)->events >= 3);
 
-	/* VLAN netdevs as the kernel describes them: an 802.1Q one is a VID on
-	 * its link; an 802.1ad one and other kinds are not */
+	/* a link of another kind with a link of its own (a real macvlan; this
+	 * machine's kernel has no 802.1Q: VLAN messages are crafted below, and
+	 * the guest bed's guest_vlans runs real ones end to end) */
 	memset(r, 0, sizeof(*r));
-	assert_int_equal(sh("ip link add link t0 name t0.100 type vlan id 100 && "
-			    "ip link add link t0 name t0.ad type vlan proto 802.1ad id 7 && "
-			    "ip link add link t0 name t0.mv type macvlan"),
-			 0);
+	assert_int_equal(sh("ip link add link t0 name t0.mv type macvlan"), 0);
 	assert_int_equal(nl_mirror_process(m), 0);
 	int found = 0;
-	for (int i = 0; i < r->n_link; i++) {
-		const struct mirror_link *l = &r->links[i];
-		if (strcmp(l->name, "t0.100") == 0) {
-			assert_int_equal(l->vlan_id, 100);
-			assert_int_equal(l->link, if_nametoindex("t0"));
+	for (int i = 0; i < r->n_link; i++)
+		if (strcmp(r->links[i].name, "t0.mv") == 0) {
+			assert_int_equal(r->links[i].vlan_id, 0);
 			found++;
-		} else if (strcmp(l->name, "t0.ad") == 0 || strcmp(l->name, "t0.mv") == 0) {
-			assert_int_equal(l->vlan_id, 0);
-			found++;
-		} else if (strcmp(l->name, "t0") == 0) {
-			assert_int_equal(l->vlan_id, 0);
 		}
+	assert_true(found >= 1);
+	nl_mirror_close(m);
+	free(r);
+}
+
+/* RTM_NEWLINK of a VLAN netdev, as the kernel encodes it (rtnl_fill_ifinfo,
+ * vlan_fill_info): IFLA_LINK, IFLA_LINKINFO {KIND "vlan", DATA {VLAN_ID,
+ * VLAN_PROTOCOL (big endian)}}. KIND NULL: no DATA. */
+static struct nlmsghdr *vlan_link_msg(char *buf, const char *kind, int vid, uint16_t proto,
+				      bool with_data)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct ifinfomsg *ifm;
+	struct nlattr *info, *data;
+
+	nlh->nlmsg_type = RTM_NEWLINK;
+	ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
+	ifm->ifi_index = 30;
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, "dp0.100");
+	mnl_attr_put_u32(nlh, IFLA_LINK, 20);
+	info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, kind);
+	if (with_data) {
+		data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
+		mnl_attr_put_u16(nlh, IFLA_VLAN_ID, (uint16_t)vid);
+		mnl_attr_put_u16(nlh, IFLA_VLAN_PROTOCOL, htons(proto));
+		mnl_attr_nest_end(nlh, data);
 	}
-	assert_true(found >= 3);
+	mnl_attr_nest_end(nlh, info);
+	return nlh;
+}
+
+static void test_vlan_links(void **state)
+{
+	struct rec *r = calloc(1, sizeof(*r));
+	struct nl_mirror *m;
+	char buf[512];
+
+	(void)state;
+	assert_int_equal(nl_mirror_new_detached(&m, &ops, r, NULL, 0), 0);
+	assert_int_equal(nl_mirror_dispatch(m, vlan_link_msg(buf, "vlan", 100, 0x8100, true)), 0);
+	assert_int_equal(r->n_link, 1);
+	assert_int_equal(r->links[0].vlan_id, 100);
+	assert_int_equal(r->links[0].link, 20);
+	/* 802.1ad (QinQ's outer tag), another kind, no data: not a VID */
+	assert_int_equal(nl_mirror_dispatch(m, vlan_link_msg(buf, "vlan", 100, 0x88a8, true)), 0);
+	assert_int_equal(nl_mirror_dispatch(m, vlan_link_msg(buf, "macvlan", 100, 0x8100, true)),
+			 0);
+	assert_int_equal(nl_mirror_dispatch(m, vlan_link_msg(buf, "vlan", 100, 0x8100, false)), 0);
+	assert_int_equal(r->n_link, 4);
+	for (int i = 1; i < 4; i++)
+		assert_int_equal(r->links[i].vlan_id, 0);
 	nl_mirror_close(m);
 	free(r);
 }
@@ -655,6 +696,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_route_v4_v6),
+	    cmocka_unit_test(test_vlan_links),
 	    cmocka_unit_test(test_route_table_filter),
 	    cmocka_unit_test(test_neigh_states),
 	    cmocka_unit_test(test_malformed),
