@@ -57,7 +57,14 @@ struct field {
 	size_t count_off; /* lists: offset of the int entry count */
 	long long min, max;
 	unsigned flags;
-	const struct field *sub; /* groups: their keys, NULL-terminated */
+	const struct field *sub; /* groups, lists of groups: their keys, NULL-terminated */
+	/* lists of groups (parse_group_list): */
+	size_t elem_size; /* bytes of one element */
+	size_t line_off;  /* offset in an element of its int source line */
+	const char *hint; /* an element as written, for messages */
+	/* an element I (base: the whole config) against those before it */
+	int (*check)(struct loader *ld, const config_setting_t *e, const char *ekey, void *base,
+		     int i);
 };
 
 /* flags */
@@ -348,6 +355,19 @@ const char *exception_type_name(enum exception_type t)
 	return exception_type_names[t];
 }
 
+static const char *const bond_mode_names[] = {
+    [BOND_NONE] = "none",
+    [BOND_8023AD] = "802.3ad",
+    [BOND_ACTIVE_BACKUP] = "active-backup",
+};
+
+const char *agent_bond_mode_name(enum bond_mode m)
+{
+	if ((unsigned int)m >= sizeof(bond_mode_names) / sizeof(bond_mode_names[0]))
+		return "?";
+	return bond_mode_names[m];
+}
+
 /* ---- scalar checks ------------------------------------------------------ */
 
 static bool valid_ifname(const char *name)
@@ -586,6 +606,25 @@ static int parse_exception_type(struct loader *ld, const config_setting_t *s, co
 		       v);
 }
 
+static int parse_bond_mode(struct loader *ld, const config_setting_t *s, const char *key,
+			   const struct field *f, void *base)
+{
+	const char *v;
+	int ret;
+
+	if ((ret = get_string(ld, s, key, &v)) < 0)
+		return ret;
+	for (unsigned int m = BOND_8023AD; m < sizeof(bond_mode_names) / sizeof(bond_mode_names[0]);
+	     m++) {
+		if (strcmp(v, bond_mode_names[m]) == 0) {
+			*(enum bond_mode *)AT(base, f->off) = (enum bond_mode)m;
+			return 0;
+		}
+	}
+	return fail_at(ld, s, "\"%s\": unknown bond mode \"%s\" (802.3ad or active-backup)", key,
+		       v);
+}
+
 /* metrics.listen: "" (off) or an address and port (listen_addr_parse). */
 static int parse_listen(struct loader *ld, const config_setting_t *s, const char *key,
 			const struct field *f, void *base)
@@ -777,10 +816,12 @@ static int parse_group(struct loader *ld, const config_setting_t *s, const char 
 		       const struct field *f, void *base);
 static int parse_routes(struct loader *ld, const config_setting_t *s, const char *key,
 			const struct field *f, void *base);
-static int parse_bridges(struct loader *ld, const config_setting_t *s, const char *key,
-			 const struct field *f, void *base);
-static int parse_vlans(struct loader *ld, const config_setting_t *s, const char *key,
-		       const struct field *f, void *base);
+static int parse_group_list(struct loader *ld, const config_setting_t *s, const char *key,
+			    const struct field *f, void *base);
+static int check_vlan(struct loader *ld, const config_setting_t *e, const char *ekey, void *base,
+		      int i);
+static int check_member(struct loader *ld, const config_setting_t *e, const char *ekey,
+			void *base, int i);
 
 /* ---- schema ------------------------------------------------------------- */
 
@@ -807,6 +848,14 @@ static int parse_vlans(struct loader *ld, const config_setting_t *s, const char 
 #define GROUP(key, fields, fl)                                                                     \
 	{                                                                                          \
 		.name = key, .parse = parse_group, .sub = fields, .flags = (fl)                    \
+	}
+/* A list of groups: MEMBER an array of TYPE, COUNT its int count. */
+#define GROUP_LIST(key, member, count, type, fields, hint_, check_)                                \
+	{                                                                                          \
+		.name = key, .parse = parse_group_list, .off = CFG_OFF(member),                    \
+		.size = CFG_NELEM(member), .count_off = CFG_OFF(count), .sub = fields,             \
+		.elem_size = sizeof(type), .line_off = offsetof(type, line), .hint = hint_,        \
+		.check = check_                                                                    \
 	}
 
 static const struct field control_fields[] = {
@@ -835,12 +884,32 @@ static const struct field dataplane_fields[] = {
     {0},
 };
 
+#define MEMBER_OFF(member) offsetof(struct member_cfg, member)
+
+/* The entries of "nic.members": offsets relative to struct member_cfg. */
+static const struct field members_fields[] = {
+    {.name = "device",
+     .parse = parse_string,
+     .off = MEMBER_OFF(device),
+     .size = sizeof(((struct member_cfg *)0)->device),
+     .flags = F_REQUIRED | F_NONEMPTY},
+    {.name = "kernel_netdev",
+     .parse = parse_string,
+     .off = MEMBER_OFF(kernel_netdev),
+     .size = sizeof(((struct member_cfg *)0)->kernel_netdev),
+     .flags = F_REQUIRED | F_IFNAME},
+    {0},
+};
+
 static const struct field nic_fields[] = {
-    STR("device", nic.device, F_REQUIRED | F_NONEMPTY),
+    STR("device", nic.device, F_NONEMPTY), /* required without members (check_nic) */
     STR("kernel_netdev", nic.kernel_netdev, F_REQUIRED | F_IFNAME),
     STR("kernel_driver", nic.kernel_driver, F_NOSLASH),
     LIST("addresses", parse_prefix_list, nic.addrs, nic.n_addrs, F_LIVE),
     INT("mtu", nic.mtu, 68, 65535, F_NEXT_DP),
+    {.name = "bond_mode", .parse = parse_bond_mode, .off = CFG_OFF(nic.bond_mode)},
+    GROUP_LIST("members", nic.members, nic.n_members, struct member_cfg, members_fields,
+	       "{ device = \"0000:03:00.0\"; kernel_netdev = \"enp3s0f0\"; }", check_member),
     {0},
 };
 
@@ -959,8 +1028,10 @@ static const struct field root_fields[] = {
     GROUP("nic", nic_fields, F_REQUIRED),
     GROUP("exception", exception_fields, 0),
     GROUP("bridge", bridge_fields, 0),
-    {.name = "bridges", .parse = parse_bridges, .size = AGENT_CFG_MAX_BRIDGES - 1},
-    {.name = "vlans", .parse = parse_vlans, .size = AGENT_CFG_MAX_VLANS},
+    GROUP_LIST("bridges", bridges, n_bridges, struct bridge_cfg, bridges_fields,
+	       "{ name = \"...\"; ports = [ ... ]; }", NULL),
+    GROUP_LIST("vlans", vlans, n_vlans, struct vlan_cfg, vlans_fields,
+	       "{ id = 100; addresses = [ ... ]; }", check_vlan),
     {.name = "routes", .parse = parse_routes, .size = AGENT_CFG_MAX_ROUTES, .flags = F_LIVE},
     GROUP("bpf", bpf_fields, 0),
     GROUP("fib", fib_fields, 0),
@@ -969,6 +1040,7 @@ static const struct field root_fields[] = {
 };
 
 static enum agent_cfg_apply field_apply(const struct field *f);
+static void key_join(char *out, size_t len, const char *prefix, const char *name);
 
 void agent_config_keys(void (*fn)(const char *section, const char *key, enum agent_cfg_apply how,
 				  void *arg),
@@ -976,15 +1048,19 @@ void agent_config_keys(void (*fn)(const char *section, const char *key, enum age
 {
 	for (const struct field *f = root_fields; f->name != NULL; f++) {
 		fn("", f->name, field_apply(f), arg);
-		const struct field *sub = f->parse == parse_group     ? f->sub
-					  : f->parse == parse_routes  ? route_fields
-					  : f->parse == parse_bridges ? bridges_fields
-					  : f->parse == parse_vlans   ? vlans_fields
-								      : NULL;
+		const struct field *sub = f->parse == parse_routes ? route_fields : f->sub;
 		/* (a route's or a bridge's keys: reloaded as the whole list) */
-		for (; sub != NULL && sub->name != NULL; sub++)
+		for (; sub != NULL && sub->name != NULL; sub++) {
 			fn(f->name, sub->name,
 			   f->parse != parse_group ? field_apply(f) : field_apply(sub), arg);
+			if (sub->parse != parse_group_list)
+				continue;
+			/* nic.members' keys: "nic.members" their section */
+			char section[KEY_MAX];
+			key_join(section, sizeof(section), f->name, sub->name);
+			for (const struct field *e = sub->sub; e->name != NULL; e++)
+				fn(section, e->name, field_apply(sub), arg);
+		}
 	}
 }
 
@@ -1180,74 +1256,70 @@ static int parse_routes(struct loader *ld, const config_setting_t *s, const char
 	return 0;
 }
 
-static int parse_bridges(struct loader *ld, const config_setting_t *s, const char *key,
-			 const struct field *f, void *base)
+/* A list of groups, ( { ... }, ... ): each element parsed with F's keys
+ * (F->sub) into the array at F->off, its source line recorded, the count
+ * kept up to date, and F->check run on it against those before it. */
+static int parse_group_list(struct loader *ld, const config_setting_t *s, const char *key,
+			    const struct field *f, void *base)
 {
-	struct agent_config *cfg = base;
-	char ekey[KEY_MAX];
+	char ekey[KEY_MAX], what[160];
 	int ret, n;
 
-	if ((ret = get_list(ld, s, key, f->size, "groups, e.g. ( { name = ...; ports = ...; } )",
-			    &n)) < 0)
+	snprintf(what, sizeof(what), "groups, e.g. ( %s )", f->hint);
+	if ((ret = get_list(ld, s, key, f->size, what, &n)) < 0)
 		return ret;
 	for (int i = 0; i < n; i++) {
 		const config_setting_t *e = config_setting_get_elem(s, i);
-		struct bridge_cfg *b = &cfg->bridges[i];
+		char *elem = AT(base, f->off + (size_t)i * f->elem_size);
 
 		snprintf(ekey, sizeof(ekey), "%s[%d]", key, i);
 		if (config_setting_type(e) != CONFIG_TYPE_GROUP)
-			return fail_at(
-			    ld, e, "\"%s\" must be a group: { name = \"...\"; ports = [ ... ]; }",
-			    ekey);
-		memset(b, 0, sizeof(*b));
-		if ((ret = parse_members(ld, e, ekey, bridges_fields, b)) < 0)
+			return fail_at(ld, e, "\"%s\" must be a group: %s", ekey, f->hint);
+		memset(elem, 0, f->elem_size);
+		if ((ret = parse_members(ld, e, ekey, f->sub, elem)) < 0)
 			return ret;
-		b->line = (int)line_of(ld, e);
-		cfg->n_bridges = i + 1;
+		*(int *)(elem + f->line_off) = (int)line_of(ld, e);
+		*(int *)AT(base, f->count_off) = i + 1;
+		if (f->check != NULL && (ret = f->check(ld, e, ekey, base, i)) < 0)
+			return ret;
 	}
 	return 0;
 }
 
-static int parse_vlans(struct loader *ld, const config_setting_t *s, const char *key,
-		       const struct field *f, void *base)
+static int check_vlan(struct loader *ld, const config_setting_t *e, const char *ekey, void *base,
+		      int i)
 {
 	struct agent_config *cfg = base;
-	char ekey[KEY_MAX];
-	int ret, n;
+	const struct vlan_cfg *v = &cfg->vlans[i];
 
-	if ((ret = get_list(ld, s, key, f->size, "groups, e.g. ( { id = 100; addresses = ...; } )",
-			    &n)) < 0)
-		return ret;
-	for (int i = 0; i < n; i++) {
-		const config_setting_t *e = config_setting_get_elem(s, i);
-		struct vlan_cfg *v = &cfg->vlans[i];
-
-		snprintf(ekey, sizeof(ekey), "%s[%d]", key, i);
-		if (config_setting_type(e) != CONFIG_TYPE_GROUP)
+	for (int j = 0; j < i; j++)
+		if (cfg->vlans[j].id == v->id)
+			return fail_at(ld, config_setting_get_member(e, "id"),
+				       "\"%s.id\": VLAN %d is already vlans[%d] (line %d)", ekey,
+				       v->id, j, cfg->vlans[j].line);
+	/* its netdevs: <exception.ifname>.<id>, <nic.kernel_netdev>.<id> */
+	const char *parents[] = {cfg->exception.ifname, cfg->nic.kernel_netdev};
+	for (int j = 0; j < 2; j++)
+		if (strlen(parents[j]) + 1 + snprintf(NULL, 0, "%d", v->id) >= IFNAMSIZ)
 			return fail_at(ld, e,
-				       "\"%s\" must be a group: { id = 100; addresses = [ ... ]; }",
-				       ekey);
-		memset(v, 0, sizeof(*v));
-		if ((ret = parse_members(ld, e, ekey, vlans_fields, v)) < 0)
-			return ret;
-		v->line = (int)line_of(ld, e);
-		cfg->n_vlans = i + 1;
-		for (int j = 0; j < i; j++)
-			if (cfg->vlans[j].id == v->id)
-				return fail_at(ld, config_setting_get_member(e, "id"),
-					       "\"%s.id\": VLAN %d is already %s[%d] (line %d)",
-					       ekey, v->id, key, j, cfg->vlans[j].line);
-		/* its netdevs: <exception.ifname>.<id>, <nic.kernel_netdev>.<id> */
-		const char *parents[] = {cfg->exception.ifname, cfg->nic.kernel_netdev};
-		for (int j = 0; j < 2; j++)
-			if (strlen(parents[j]) + 1 + snprintf(NULL, 0, "%d", v->id) >= IFNAMSIZ)
-				return fail_at(
-				    ld, e,
-				    "\"%s\": the VLAN netdev %s.%d would be a name of over "
-				    "%d characters (shorten %s)",
-				    ekey, parents[j], v->id, IFNAMSIZ - 1,
-				    j == 0 ? "exception.ifname" : "nic.kernel_netdev");
-	}
+				       "\"%s\": the VLAN netdev %s.%d would be a name of over "
+				       "%d characters (shorten %s)",
+				       ekey, parents[j], v->id, IFNAMSIZ - 1,
+				       j == 0 ? "exception.ifname" : "nic.kernel_netdev");
+	return 0;
+}
+
+static int check_member(struct loader *ld, const config_setting_t *e, const char *ekey,
+			void *base, int i)
+{
+	struct agent_config *cfg = base;
+	const struct member_cfg *m = &cfg->nic.members[i];
+
+	for (int j = 0; j < i; j++)
+		if (strcmp(cfg->nic.members[j].device, m->device) == 0)
+			return fail_at(ld, config_setting_get_member(e, "device"),
+				       "\"%s.device\": %s is already nic.members[%d] (line %d)",
+				       ekey, m->device, j, cfg->nic.members[j].line);
 	return 0;
 }
 
@@ -1368,11 +1440,15 @@ static int check_addresses(struct loader *ld)
 static int check_ifnames(struct loader *ld)
 {
 	const struct agent_config *cfg = ld->cfg;
-	struct origin all[2 + AGENT_CFG_MAX_BRIDGES * (1 + AGENT_CFG_MAX_PORTS)];
+	struct origin all[2 + AGENT_CFG_MAX_MEMBERS + AGENT_CFG_MAX_BRIDGES * (1 + AGENT_CFG_MAX_PORTS)];
 	int n_named, n = 0;
 
 	all[n].name = cfg->nic.kernel_netdev;
 	origin_set(&all[n++], ld, "nic.kernel_netdev", -1);
+	for (int k = 0; k < cfg->nic.n_members; k++) {
+		all[n].name = cfg->nic.members[k].kernel_netdev;
+		origin_set_elem(&all[n++], ld, "nic.members", k, "kernel_netdev", -1);
+	}
 	all[n].name = cfg->exception.ifname;
 	origin_set(&all[n++], ld, "exception.ifname", -1);
 	all[n].name = cfg->bridge.name;
@@ -1426,12 +1502,42 @@ static int check_group(struct loader *ld)
 	return 0;
 }
 
+/* nic.device, or nic.members with nic.bond_mode: one NIC or a bond. */
+static int check_nic(struct loader *ld)
+{
+	const struct agent_config *cfg = ld->cfg;
+	const config_setting_t *dev = lookup(ld, "nic.device", -1);
+
+	if (cfg->nic.n_members == 0) {
+		if (dev == NULL)
+			return fail_at(ld, lookup(ld, "nic", -1),
+				       "missing required key \"nic.device\" (or \"nic.members\" "
+				       "and \"nic.bond_mode\" for a bonded uplink)");
+		if (cfg->nic.bond_mode != BOND_NONE)
+			return fail_at(ld, lookup(ld, "nic.bond_mode", -1),
+				       "\"nic.bond_mode\" without \"nic.members\": a bond of "
+				       "which NICs?");
+		return 0;
+	}
+	if (dev != NULL)
+		return fail_at(ld, dev,
+			       "\"nic.device\" and \"nic.members\": one NIC or a bond of "
+			       "members, not both");
+	if (cfg->nic.bond_mode == BOND_NONE)
+		return fail_at(ld, lookup(ld, "nic.members", -1),
+			       "\"nic.members\" needs \"nic.bond_mode\" (\"802.3ad\" or "
+			       "\"active-backup\")");
+	return 0;
+}
+
 static int check_cross(struct loader *ld)
 {
 	const struct agent_config *cfg = ld->cfg;
 	int ret;
 
 	if ((ret = check_group(ld)) < 0)
+		return ret;
+	if ((ret = check_nic(ld)) < 0)
 		return ret;
 
 	if ((ret = check_addresses(ld)) < 0)
@@ -1524,19 +1630,33 @@ static void check_host(struct loader *ld)
 	char name[AGENT_CFG_STR], path[PATH_MAX];
 	struct stat st;
 
-	if (if_nametoindex(cfg->nic.kernel_netdev) == 0)
+	/* (a bond's kernel_netdev is agentd's to make) */
+	if (cfg->nic.n_members == 0 && if_nametoindex(cfg->nic.kernel_netdev) == 0)
 		warn_at(ld, lookup(ld, "nic.kernel_netdev", -1),
 			"warning: \"nic.kernel_netdev\": no interface \"%s\" on this host",
 			cfg->nic.kernel_netdev);
-	if (device_pci_address(cfg->nic.device, name, sizeof(name))) {
-		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s", name);
-		if (stat(path, &st) < 0)
-			warn_at(ld, lookup(ld, "nic.device", -1),
-				"warning: \"nic.device\": no PCI device %s on this host", name);
-	} else if (device_iface(cfg->nic.device, name, sizeof(name)) &&
-		   (strlen(name) >= IFNAMSIZ || if_nametoindex(name) == 0)) {
-		warn_at(ld, lookup(ld, "nic.device", -1),
-			"warning: \"nic.device\": no interface \"%s\" (iface=) on this host", name);
+	for (int k = -1; k < cfg->nic.n_members; k++) {
+		const char *dev = k < 0 ? cfg->nic.device : cfg->nic.members[k].device;
+		const config_setting_t *s = k < 0 ? lookup(ld, "nic.device", -1)
+						  : lookup(ld, "nic.members", k);
+		char key[32];
+
+		if (k < 0 && cfg->nic.n_members > 0)
+			continue;
+		if (k < 0)
+			snprintf(key, sizeof(key), "nic.device");
+		else
+			snprintf(key, sizeof(key), "nic.members[%d].device", k);
+		if (device_pci_address(dev, name, sizeof(name))) {
+			snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s", name);
+			if (stat(path, &st) < 0)
+				warn_at(ld, s, "warning: \"%s\": no PCI device %s on this host", key,
+					name);
+		} else if (device_iface(dev, name, sizeof(name)) &&
+			   (strlen(name) >= IFNAMSIZ || if_nametoindex(name) == 0)) {
+			warn_at(ld, s, "warning: \"%s\": no interface \"%s\" (iface=) on this host",
+				key, name);
+		}
 	}
 	for (int i = 0; i < cfg->bridge.n_ports; i++)
 		if (if_nametoindex(cfg->bridge.ports[i]) == 0)
@@ -1592,33 +1712,28 @@ static size_t value_size(const struct field *f)
 		return f->size * sizeof(uint32_t);
 	if (f->parse == parse_exception_type)
 		return sizeof(enum exception_type);
+	if (f->parse == parse_bond_mode)
+		return sizeof(enum bond_mode);
+	if (f->parse == parse_group_list)
+		return f->size * f->elem_size;
 	return sizeof(int); /* parse_int, parse_log_level */
 }
 
-static bool vlans_equal(const struct agent_config *a, const struct agent_config *b)
+/* A list of groups, element by element (their source lines aside). */
+static bool group_list_equal(const struct field *f, const struct agent_config *a,
+			     const struct agent_config *b)
 {
-	if (a->n_vlans != b->n_vlans)
+	int n = *(const int *)AT(a, f->count_off);
+
+	if (n != *(const int *)AT(b, f->count_off))
 		return false;
-	for (int i = 0; i < a->n_vlans; i++) {
-		struct vlan_cfg x = a->vlans[i], y = b->vlans[i];
+	for (int i = 0; i < n; i++) {
+		const char *x = AT(a, f->off + (size_t)i * f->elem_size);
+		const char *y = AT(b, f->off + (size_t)i * f->elem_size);
 
-		x.line = y.line = 0;
-		if (memcmp(&x, &y, sizeof(x)) != 0)
-			return false;
-	}
-	return true;
-}
-
-/* (the source line aside) */
-static bool bridges_equal(const struct agent_config *a, const struct agent_config *b)
-{
-	if (a->n_bridges != b->n_bridges)
-		return false;
-	for (int i = 0; i < a->n_bridges; i++) {
-		struct bridge_cfg x = a->bridges[i], y = b->bridges[i];
-
-		x.line = y.line = 0;
-		if (memcmp(&x, &y, sizeof(x)) != 0)
+		if (memcmp(x, y, f->line_off) != 0 ||
+		    memcmp(x + f->line_off + sizeof(int), y + f->line_off + sizeof(int),
+			   f->elem_size - f->line_off - sizeof(int)) != 0)
 			return false;
 	}
 	return true;
@@ -1629,10 +1744,8 @@ static bool field_equal(const struct field *f, const struct agent_config *a,
 {
 	if (f->parse == parse_routes)
 		return routes_equal(a, b);
-	if (f->parse == parse_bridges)
-		return bridges_equal(a, b);
-	if (f->parse == parse_vlans)
-		return vlans_equal(a, b);
+	if (f->parse == parse_group_list)
+		return group_list_equal(f, a, b);
 	if (f->parse == parse_eal_args)
 		return eal_args_equal(a, b);
 	if (f->count_off != 0 && memcmp(AT(a, f->count_off), AT(b, f->count_off), sizeof(int)) != 0)
@@ -1645,16 +1758,6 @@ static bool field_equal(const struct field *f, const struct agent_config *a,
 static void field_keep(const struct field *f, struct agent_config *next,
 		       const struct agent_config *cur)
 {
-	if (f->parse == parse_bridges) {
-		memcpy(next->bridges, cur->bridges, sizeof(next->bridges));
-		next->n_bridges = cur->n_bridges;
-		return;
-	}
-	if (f->parse == parse_vlans) {
-		memcpy(next->vlans, cur->vlans, sizeof(next->vlans));
-		next->n_vlans = cur->n_vlans;
-		return;
-	}
 	if (f->count_off != 0)
 		memcpy(AT(next, f->count_off), AT(cur, f->count_off), sizeof(int));
 	memcpy(AT(next, f->off), AT(cur, f->off), value_size(f));

@@ -16,6 +16,7 @@
 #define AGENT_CFG_MAX_TABLES   8
 #define AGENT_CFG_MAX_BRIDGES  8  /* "bridge" and up to 7 more in "bridges" */
 #define AGENT_CFG_MAX_VLANS    16 /* tenant VLANs of the underlay */
+#define AGENT_CFG_MAX_MEMBERS  4  /* NICs of a bonded uplink (nic.members) */
 #define AGENT_CFG_STR	       256
 
 /* An address with prefix length, IPv4 or IPv6 ("10.0.0.1/24", "fd00::1/64"). */
@@ -27,6 +28,13 @@ struct ip_prefix {
 		uint8_t bytes[16];
 	} addr;
 	uint8_t len; /* prefix length */
+};
+
+/* nic.bond_mode: the kernel's names; DPDK's modes 4 and 1 */
+enum bond_mode {
+	BOND_NONE = 0,
+	BOND_8023AD,	   /* "802.3ad": LACP */
+	BOND_ACTIVE_BACKUP /* "active-backup" */
 };
 
 enum exception_type {
@@ -77,12 +85,23 @@ struct agent_config {
 
 	struct {
 		char device[AGENT_CFG_STR];   /* DPDK devargs: "0000:03:00.0" or
-					       * "net_af_xdp0,iface=nic0" (required) */
-		char kernel_netdev[IFNAMSIZ]; /* kernel name of the NIC (required) */
+					       * "net_af_xdp0,iface=nic0" (required
+					       * unless members) */
+		char kernel_netdev[IFNAMSIZ]; /* kernel name of the NIC, or of the
+					       * kernel bond of the members (required) */
 		char kernel_driver[64];	      /* driver to rebind on fallback ("" = none) */
 		struct ip_prefix addrs[AGENT_CFG_MAX_ADDRS]; /* underlay addresses */
 		int n_addrs;
 		int mtu; /* default 1500 */
+		/* A bonded uplink: DPDK's bonding PMD over the members, a kernel
+		 * bond (kernel_netdev) of their netdevs on the kernel path. */
+		enum bond_mode bond_mode; /* "bond_mode", required with members */
+		struct member_cfg {
+			char device[AGENT_CFG_STR];   /* as nic.device */
+			char kernel_netdev[IFNAMSIZ]; /* its netdev on the kernel path */
+			int line;
+		} members[AGENT_CFG_MAX_MEMBERS];
+		int n_members; /* 0: a single NIC (nic.device) */
 	} nic;
 
 	struct {
@@ -214,4 +233,7 @@ const char *exception_type_name(enum exception_type t);
 /* A listening address: "A.B.C.D:PORT" or "[IPV6]:PORT", numeric only (no
  * name lookup: a check must not wait on DNS), port 1-65535. Returns 0, or
  * -EINVAL with *WHY (a static string) saying what is wrong. */
+/* "802.3ad", "active-backup" ("none" for BOND_NONE) */
+const char *agent_bond_mode_name(enum bond_mode m);
+
 int listen_addr_parse(const char *s, struct ip_prefix *addr, uint16_t *port, const char **why);

@@ -354,6 +354,17 @@ INVALID(test_vlans_addr_twice, "bad-vlans-addr-dup.conf", "vlans[0].addresses[0]
 INVALID(test_vlans_name_long, "bad-vlans-name-long.conf", "vlans[0]",
 	"enp129s0f0np0.100 would be a name of over 15")
 INVALID(test_vlans_id_missing, "bad-vlans-noid.conf", "vlans[0].id", "missing")
+INVALID(test_bond_and_device, "bad-nic-bond-both.conf", "nic.device", "not both")
+INVALID(test_bond_no_mode, "bad-nic-bond-nomode.conf", "nic.members", "needs \"nic.bond_mode\"")
+INVALID(test_bond_bad_mode, "bad-nic-bond-mode.conf", "nic.bond_mode", "unknown bond mode")
+INVALID(test_bond_mode_alone, "bad-nic-bond-mode-alone.conf", "nic.bond_mode", "a bond of which")
+INVALID(test_bond_member_twice, "bad-nic-bond-member-dup.conf", "nic.members[1].device",
+	"is already nic.members[0]")
+INVALID(test_bond_netdev_twice, "bad-nic-bond-netdev-dup.conf", "nic.members[1].kernel_netdev",
+	"interface")
+INVALID(test_bond_too_many, "bad-nic-bond-too-many.conf", "nic.members", "at most 4")
+INVALID(test_bond_member_nodev, "bad-nic-bond-member-nodev.conf", "nic.members[0].device",
+	"missing")
 INVALID(test_unknown_route_key, "bad-unknown-route-key.conf", "routes[1].gateway", "unknown key")
 INVALID(test_type_int, "bad-type-int.conf", "nic.mtu", "must be an integer")
 INVALID(test_type_float, "bad-type-float.conf", "dataplane.burst", "must be an integer")
@@ -1077,6 +1088,42 @@ static void test_vlans_load_and_merge(void **state)
 	drop(next);
 }
 
+/* A bonded uplink: members and mode loaded as written; changing them needs
+ * an agentd restart (the running ones are kept). */
+static void test_bond_load_and_merge(void **state)
+{
+	const char *bond = "nic: { kernel_netdev = \"bond0\"; kernel_driver = \"virtio-pci\";\n"
+			   "  bond_mode = \"802.3ad\"; addresses = [ \"192.168.1.1/24\" ];\n"
+			   "  members = ( { device = \"0000:00:03.0\"; kernel_netdev = \"nic0\"; },\n"
+			   "    { device = \"0000:00:05.0\"; kernel_netdev = \"nic1\"; } ); };\n";
+	struct agent_config *cur = load_text(bond);
+	struct agent_config *next = load_text(
+	    "nic: { kernel_netdev = \"bond0\"; kernel_driver = \"virtio-pci\";\n"
+	    "  bond_mode = \"active-backup\"; addresses = [ \"192.168.1.1/24\" ];\n"
+	    "  members = ( { device = \"0000:00:03.0\"; kernel_netdev = \"nic0\"; } ); };\n");
+
+	(void)state;
+	assert_int_equal(cur->nic.bond_mode, BOND_8023AD);
+	assert_string_equal(agent_bond_mode_name(cur->nic.bond_mode), "802.3ad");
+	assert_int_equal(cur->nic.n_members, 2);
+	assert_string_equal(cur->nic.members[1].device, "0000:00:05.0");
+	assert_string_equal(cur->nic.members[1].kernel_netdev, "nic1");
+	assert_string_equal(cur->nic.device, "");
+	assert_int_equal(next->nic.bond_mode, BOND_ACTIVE_BACKUP);
+	changes[0] = '\0';
+	assert_int_equal(agent_config_merge(next, cur, note_change, NULL), 2);
+	assert_string_equal(changes, "nic.bond_mode=agentd_restart nic.members=agentd_restart");
+	assert_int_equal(next->nic.bond_mode, BOND_8023AD);
+	assert_int_equal(next->nic.n_members, 2);
+	assert_string_equal(next->nic.members[1].kernel_netdev, "nic1");
+	/* the same file again: nothing changed (source lines aside) */
+	drop(next);
+	next = load_text(bond);
+	assert_int_equal(agent_config_merge(next, cur, note_change, NULL), 0);
+	drop(cur);
+	drop(next);
+}
+
 static void test_merge_unchanged(void **state)
 {
 	struct agent_config *cur = load_text(MERGE_BASE);
@@ -1138,6 +1185,15 @@ int main(void)
 	    cmocka_unit_test(test_bridges_addr_twice),
 	    cmocka_unit_test(test_bridges_name_missing),
 	    cmocka_unit_test(test_vlans_id_twice),
+	    cmocka_unit_test(test_bond_and_device),
+	    cmocka_unit_test(test_bond_no_mode),
+	    cmocka_unit_test(test_bond_bad_mode),
+	    cmocka_unit_test(test_bond_mode_alone),
+	    cmocka_unit_test(test_bond_member_twice),
+	    cmocka_unit_test(test_bond_netdev_twice),
+	    cmocka_unit_test(test_bond_too_many),
+	    cmocka_unit_test(test_bond_member_nodev),
+	    cmocka_unit_test(test_bond_load_and_merge),
 	    cmocka_unit_test(test_vlans_id_range),
 	    cmocka_unit_test(test_vlans_addr_twice),
 	    cmocka_unit_test(test_vlans_name_long),
