@@ -215,6 +215,34 @@ static void print_ports(json_t *st)
 	json_decref(ports);
 }
 
+/* A bonded uplink: "bond: 802.3ad, 2 of 2 members in use" and a line each. */
+static void print_bond(json_t *b)
+{
+	json_t *m;
+	size_t k;
+
+	if (b == NULL)
+		return;
+	printf("  bond:      %s", s(b, "mode"));
+	if (json_object_get(b, "members_in_use"))
+		printf(", %lld of %zu members in use (DPDK)", i(b, "members_in_use"),
+		       json_array_size(json_object_get(b, "members")));
+	printf("\n");
+	json_array_foreach(json_object_get(b, "members"), k, m)
+	{
+		json_t *d = json_object_get(m, "dpdk"), *kn = json_object_get(m, "kernel");
+
+		printf("    member %s (%s):", s(m, "device"), s(m, "kernel_netdev"));
+		if (d)
+			printf(" DPDK link %s%s", truthy(d, "link_up") ? "up" : "DOWN",
+			       truthy(d, "in_use") ? ", in use" : "");
+		if (kn)
+			printf(" kernel carrier %s%s", truthy(kn, "carrier") ? "up" : "down",
+			       truthy(kn, "in_bond") ? ", in the kernel bond" : "");
+		printf("\n");
+	}
+}
+
 static void print_status(json_t *st)
 {
 	json_t *dp = json_object_get(st, "dataplane"), *nic = json_object_get(st, "nic");
@@ -259,6 +287,7 @@ static void print_status(json_t *st)
 		printf(" (driver %s, mac %s, link %s%s%lld Mb/s)", s(ndp, "driver"), s(ndp, "mac"),
 		       truthy(ndp, "link_up") ? "up" : "down", ", ", i(ndp, "speed_mbps"));
 	printf("\n");
+	print_bond(json_object_get(nic, "bond"));
 	print_port_offloads(ndp);
 	print_port_counters("counters:", ndp);
 	printf("  kernel netdev %s:", s(nic, "kernel_netdev"));

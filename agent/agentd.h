@@ -36,6 +36,9 @@ struct dataplane {
 	bool killed;   /* SIGKILLed on purpose (hung, failed start): a failover awaits it */
 };
 
+/* DPDK's port of a bonded uplink (nic.members): the bonding PMD's vdev */
+#define DP_BOND_PORT "net_bonding0"
+
 struct agentd {
 	struct agent_config cfg;
 	struct ks_nl *nl;

@@ -246,7 +246,7 @@ static void resolve_binary(const char *bin, char *out, size_t len)
 	snprintf(out, len, "%s", bin);
 }
 
-#define MAX_ARGS (AGENT_CFG_MAX_EAL_ARGS + 80) /* ours: at most 68 */
+#define MAX_ARGS (AGENT_CFG_MAX_EAL_ARGS + 80) /* ours: at most 76 (a bond of 4) */
 
 static int build_argv(struct agentd *a, char **argv, char storage[][PATH_MAX + 64])
 {
@@ -279,8 +279,40 @@ static int build_argv(struct agentd *a, char **argv, char storage[][PATH_MAX + 6
 	 * the next start. Nothing here uses DPDK's secondary processes. */
 	if (huge)
 		ARG("--huge-unlink");
-	ARG(is_pci_address(cfg->nic.device) ? "-a" : "--vdev");
-	ARG("%s", cfg->nic.device);
+	if (cfg->nic.n_members == 0) {
+		ARG(is_pci_address(cfg->nic.device) ? "-a" : "--vdev");
+		ARG("%s", cfg->nic.device);
+		port_name(cfg->nic.device, a->dp.nic_port, sizeof(a->dp.nic_port));
+	} else {
+		/* a bonded uplink: the members, then DPDK's bonding PMD over them
+		 * (22.11 devargs "slave="), which is the NIC port */
+		char bond[AGENT_CFG_STR * AGENT_CFG_MAX_MEMBERS], member[64];
+		size_t used = 0;
+
+		used += (size_t)snprintf(bond, sizeof(bond), "%s,mode=%d", DP_BOND_PORT,
+					 cfg->nic.bond_mode == BOND_8023AD ? 4 : 1);
+		for (int i = 0; i < cfg->nic.n_members; i++) {
+			const char *dev = cfg->nic.members[i].device;
+
+			ARG(is_pci_address(dev) ? "-a" : "--vdev");
+			ARG("%s", dev);
+			port_name(dev, member, sizeof(member));
+			if (used < sizeof(bond))
+				used += (size_t)snprintf(bond + used, sizeof(bond) - used,
+							 ",slave=%s", member);
+			/* active-backup: the first member is the one used while up */
+			if (i == 0 && cfg->nic.bond_mode == BOND_ACTIVE_BACKUP && used < sizeof(bond))
+				used += (size_t)snprintf(bond + used, sizeof(bond) - used,
+							 ",primary=%s", member);
+		}
+		/* LACP: flows spread by addresses and ports, as the kernel bond's
+		 * layer3+4 on the kernel path */
+		if (cfg->nic.bond_mode == BOND_8023AD && used < sizeof(bond))
+			snprintf(bond + used, sizeof(bond) - used, ",xmit_policy=l34");
+		ARG("--vdev");
+		ARG("%s", bond);
+		snprintf(a->dp.nic_port, sizeof(a->dp.nic_port), "%s", DP_BOND_PORT);
+	}
 	ARG("--vdev");
 	if (strcmp(a->dp.exc_type, "virtio-user") == 0) {
 		/* with the NIC's MAC, as the TAP port below (else a random one) */
@@ -308,7 +340,6 @@ static int build_argv(struct agentd *a, char **argv, char storage[][PATH_MAX + 6
 			ARG("net_tap0,iface=%s", cfg->exception.ifname);
 		snprintf(a->dp.exc_port, sizeof(a->dp.exc_port), "net_tap0");
 	}
-	port_name(cfg->nic.device, a->dp.nic_port, sizeof(a->dp.nic_port));
 	ARG("--");
 	ARG("--nic");
 	ARG("%s", a->dp.nic_port);

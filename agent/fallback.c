@@ -243,8 +243,14 @@ static int bringup_begin(struct agentd *a, bool standby)
 	/* The NIC's MAC, for dp0 to be born with (bifurcated/af_xdp NICs: the
 	 * kernel netdev has it; vfio-pci: known once a dataplane reported it). */
 	if (!a->nic_mac_known) {
+		const struct agent_config *cfg = &a->cfg;
+		/* a bond not made yet: DPDK's takes its first member's MAC */
+		const char *dev = cfg->nic.n_members == 0 ||
+					  ks_link_index(a->nl, cfg->nic.kernel_netdev) > 0
+				      ? cfg->nic.kernel_netdev
+				      : cfg->nic.members[0].kernel_netdev;
 		struct ks_link_info li;
-		if (ks_link_get(a->nl, a->cfg.nic.kernel_netdev, &li) == 0) {
+		if (ks_link_get(a->nl, dev, &li) == 0) {
 			memcpy(a->nic_mac, li.mac, 6);
 			a->nic_mac_known = true;
 		}

@@ -5,7 +5,12 @@
  * back means removing whatever XDP program the dataplane left attached (a
  * killed af_xdp PMD cannot detach its own). vfio-pci NICs: rebind to
  * nic.kernel_driver through sysfs driver_override, and back to vfio-pci
- * before the dataplane is restarted. */
+ * before the dataplane is restarted.
+ *
+ * A bonded uplink (nic.members): each member is handed over so, and on the
+ * kernel path its netdevs become a kernel bond (nic.kernel_netdev) of the
+ * same mode, with the MAC DPDK's bond had; the bond goes before the
+ * members go back to DPDK. */
 #define LOG_TYPE "nic"
 #include <agent_log.h>
 
@@ -31,14 +36,30 @@
 
 #include "agentd.h"
 
-static bool nic_is_pci(const struct agent_config *cfg, char *addr, size_t len)
+/* The NIC's devices and their kernel netdevs: nic.device, or the members. */
+static int nic_devices(const struct agent_config *cfg, const char *dev[AGENT_CFG_MAX_MEMBERS],
+		       const char *netdev[AGENT_CFG_MAX_MEMBERS])
+{
+	if (cfg->nic.n_members == 0) {
+		dev[0] = cfg->nic.device;
+		netdev[0] = cfg->nic.kernel_netdev;
+		return 1;
+	}
+	for (int i = 0; i < cfg->nic.n_members; i++) {
+		dev[i] = cfg->nic.members[i].device;
+		netdev[i] = cfg->nic.members[i].kernel_netdev;
+	}
+	return cfg->nic.n_members;
+}
+
+static bool device_is_pci(const char *device, char *addr, size_t len)
 {
 	unsigned d, b, s, f;
-	if (sscanf(cfg->nic.device, "%x:%x:%x.%u", &d, &b, &s, &f) == 4) {
+	if (sscanf(device, "%x:%x:%x.%u", &d, &b, &s, &f) == 4) {
 		snprintf(addr, len, "%04x:%02x:%02x.%u", d, b, s, f);
 		return true;
 	}
-	if (sscanf(cfg->nic.device, "%x:%x.%u", &b, &s, &f) == 3) {
+	if (sscanf(device, "%x:%x.%u", &b, &s, &f) == 3) {
 		snprintf(addr, len, "0000:%02x:%02x.%u", b, s, f);
 		return true;
 	}
@@ -105,9 +126,8 @@ static int pci_netdev(const char *addr, char *name, size_t len)
  * normally holds. Without udev, or with a name of the operator's own, the
  * netdev is renamed here, so that the underlay always finds its addresses
  * on the same name. A rename that loses a race with udev is tried again. */
-static int nic_netdev_wait(struct agentd *a, const char *addr, int timeout_ms)
+static int nic_netdev_wait(struct agentd *a, const char *addr, const char *want, int timeout_ms)
 {
-	const char *want = a->cfg.nic.kernel_netdev;
 	const struct timespec poll_interval = {.tv_nsec = 10 * 1000000};
 	char name[IFNAMSIZ] = "";
 
@@ -128,24 +148,26 @@ static int nic_netdev_wait(struct agentd *a, const char *addr, int timeout_ms)
 	return -ETIMEDOUT;
 }
 
-int nic_to_kernel(struct agentd *a)
+/* One device of the NIC to the kernel: bound to its driver, its netdev
+ * named NETDEV, no XDP program left on it. */
+static int device_to_kernel(struct agentd *a, const char *device, const char *netdev)
 {
 	const struct agent_config *cfg = &a->cfg;
 	char pci[32];
 	int ifindex;
 
-	if (nic_is_pci(cfg, pci, sizeof(pci)) && cfg->nic.kernel_driver[0] != '\0') {
+	if (device_is_pci(device, pci, sizeof(pci)) && cfg->nic.kernel_driver[0] != '\0') {
 		int ret = pci_rebind(pci, cfg->nic.kernel_driver);
 		if (ret < 0)
 			return ret;
-		ret = nic_netdev_wait(a, pci, 5000);
+		ret = nic_netdev_wait(a, pci, netdev, 5000);
 		if (ret < 0) {
-			LOG(ERR, "%s did not appear after binding %s to %s: %s",
-			    cfg->nic.kernel_netdev, pci, cfg->nic.kernel_driver, strerror(-ret));
+			LOG(ERR, "%s did not appear after binding %s to %s: %s", netdev, pci,
+			    cfg->nic.kernel_driver, strerror(-ret));
 			return ret;
 		}
 	}
-	ifindex = ks_link_index(a->nl, cfg->nic.kernel_netdev);
+	ifindex = ks_link_index(a->nl, netdev);
 	if (ifindex < 0)
 		return ifindex;
 	/* An af_xdp PMD that died keeps its XDP program attached: the kernel
@@ -154,28 +176,57 @@ int nic_to_kernel(struct agentd *a)
 	if (bpf_xdp_query(ifindex, 0, &q) == 0 && q.attach_mode != 0) {
 		int ret = bpf_xdp_detach(ifindex, 0, NULL);
 		if (ret < 0)
-			LOG(WARNING, "cannot detach XDP program %u from %s: %s", q.prog_id,
-			    cfg->nic.kernel_netdev, strerror(-ret));
+			LOG(WARNING, "cannot detach XDP program %u from %s: %s", q.prog_id, netdev,
+			    strerror(-ret));
 		else
-			LOG(INFO, "detached XDP program %u left on %s", q.prog_id,
-			    cfg->nic.kernel_netdev);
+			LOG(INFO, "detached XDP program %u left on %s", q.prog_id, netdev);
 	}
 	return 0;
 }
 
-bool nic_needs_rebind(struct agentd *a)
-{
-	char pci[32];
-	return nic_is_pci(&a->cfg, pci, sizeof(pci)) && a->cfg.nic.kernel_driver[0] != '\0';
-}
-
-int nic_to_dpdk(struct agentd *a)
+int nic_to_kernel(struct agentd *a)
 {
 	const struct agent_config *cfg = &a->cfg;
+	const char *dev[AGENT_CFG_MAX_MEMBERS], *netdev[AGENT_CFG_MAX_MEMBERS];
+	const char *up[AGENT_CFG_MAX_MEMBERS];
+	int n = nic_devices(cfg, dev, netdev), n_up = 0, ret = 0;
+
+	for (int i = 0; i < n; i++) {
+		ret = device_to_kernel(a, dev[i], netdev[i]);
+		if (ret == 0)
+			up[n_up++] = netdev[i];
+	}
+	if (cfg->nic.n_members == 0)
+		return ret;
+	/* a bond of the members there are: one lost member must not cost the
+	 * host its uplink */
+	if (n_up == 0)
+		return ret < 0 ? ret : -ENODEV;
+	return ks_bond_ensure(a->nl, cfg->nic.kernel_netdev,
+			      cfg->nic.bond_mode == BOND_8023AD ? 4 : 1,
+			      a->nic_mac_known ? a->nic_mac : NULL, up, n_up);
+}
+
+bool nic_needs_rebind(struct agentd *a)
+{
+	const char *dev[AGENT_CFG_MAX_MEMBERS], *netdev[AGENT_CFG_MAX_MEMBERS];
+	int n = nic_devices(&a->cfg, dev, netdev);
+	char pci[32];
+
+	if (a->cfg.nic.kernel_driver[0] == '\0')
+		return false;
+	for (int i = 0; i < n; i++)
+		if (device_is_pci(dev[i], pci, sizeof(pci)))
+			return true;
+	return false;
+}
+
+static int device_to_dpdk(const char *device)
+{
 	char pci[32], link[PATH_MAX], path[128];
 	ssize_t n;
 
-	if (!nic_is_pci(cfg, pci, sizeof(pci)) || cfg->nic.kernel_driver[0] == '\0')
+	if (!device_is_pci(device, pci, sizeof(pci)))
 		return 0;
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver", pci);
 	n = readlink(path, link, sizeof(link) - 1);
@@ -186,6 +237,29 @@ int nic_to_dpdk(struct agentd *a)
 			return 0; /* already DPDK's */
 	}
 	return pci_rebind(pci, "vfio-pci");
+}
+
+int nic_to_dpdk(struct agentd *a)
+{
+	const struct agent_config *cfg = &a->cfg;
+	const char *dev[AGENT_CFG_MAX_MEMBERS], *netdev[AGENT_CFG_MAX_MEMBERS];
+	int n = nic_devices(cfg, dev, netdev), ret;
+
+	if (cfg->nic.n_members > 0) {
+		/* the kernel bond goes first: it releases the members (down) */
+		if ((ret = ks_link_delete(a->nl, cfg->nic.kernel_netdev)) < 0)
+			return ret;
+		/* the members DPDK takes over their netdevs (af_xdp) must be up */
+		for (int i = 0; i < n; i++)
+			if (ks_link_index(a->nl, netdev[i]) > 0)
+				ks_link_set_up(a->nl, netdev[i], true);
+	}
+	if (cfg->nic.kernel_driver[0] == '\0')
+		return 0;
+	for (int i = 0; i < n; i++)
+		if ((ret = device_to_dpdk(dev[i])) < 0)
+			return ret;
+	return 0;
 }
 
 /* Gratuitous ARP (request, sender = target = ADDR) from IFNAME. */

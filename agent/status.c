@@ -51,6 +51,50 @@ static json_t *link_object(struct agentd *a, const char *ifname)
 			 "carrier", li.carrier, "addresses", addr_array(a, ifname));
 }
 
+/* A bonded uplink: its mode and each member, as DPDK's bond sees it
+ * (dpdk: link, in use) and as the kernel does (its netdev: carrier, and
+ * whether the kernel bond has it). The dataplane lists the members in the
+ * order agentd passed them (slave=), the config's. */
+static json_t *bond_object(struct agentd *a, json_t *stats)
+{
+	const struct agent_config *cfg = &a->cfg;
+	json_t *names = stats ? json_object_get(stats, "bond_members") : NULL;
+	json_t *up = stats ? json_object_get(stats, "bond_link_up") : NULL;
+	json_t *use = stats ? json_object_get(stats, "bond_in_use") : NULL;
+	json_t *members = json_array();
+	int bond = ks_link_index(a->nl, cfg->nic.kernel_netdev), n_up = 0, n_use = 0;
+
+	for (int i = 0; i < cfg->nic.n_members; i++) {
+		const struct member_cfg *m = &cfg->nic.members[i];
+		json_t *o = json_pack("{s:s,s:s}", "device", m->device, "kernel_netdev",
+				      m->kernel_netdev);
+		struct ks_link_info li;
+
+		if (json_is_string(json_array_get(names, i))) {
+			bool l = json_integer_value(json_array_get(up, i)) != 0;
+			bool u = json_integer_value(json_array_get(use, i)) != 0;
+
+			json_object_set_new(o, "dpdk",
+					    json_pack("{s:O,s:b,s:b}", "port", json_array_get(names, i),
+						      "link_up", l, "in_use", u));
+			n_up += l;
+			n_use += u;
+		}
+		if (ks_link_get(a->nl, m->kernel_netdev, &li) == 0)
+			json_object_set_new(o, "kernel",
+					    json_pack("{s:b,s:b}", "carrier", li.carrier, "in_bond",
+						      bond > 0 && li.master == bond));
+		json_array_append_new(members, o);
+	}
+	json_t *b = json_pack("{s:s,s:s,s:o}", "mode", agent_bond_mode_name(cfg->nic.bond_mode),
+			      "kernel_netdev", cfg->nic.kernel_netdev, "members", members);
+	if (names != NULL) {
+		json_object_set_new(b, "members_up", json_integer(n_up));
+		json_object_set_new(b, "members_in_use", json_integer(n_use));
+	}
+	return b;
+}
+
 /* A counter from /proc/net/snmp ("Ip: ... ForwDatagrams") or snmp6. */
 static long long snmp_counter(const char *file, const char *proto, const char *name)
 {
@@ -151,8 +195,8 @@ json_t *status_build(struct agentd *a, json_t *health, json_t *stats)
 
 	/* NIC: DPDK port counters + the kernel netdev, which must carry no
 	 * address while DPDK owns the NIC. */
-	nic = json_pack("{s:s,s:s}", "device", cfg->nic.device, "kernel_netdev",
-			cfg->nic.kernel_netdev);
+	nic = json_pack("{s:s,s:s}", "device", cfg->nic.n_members ? DP_BOND_PORT : cfg->nic.device,
+			"kernel_netdev", cfg->nic.kernel_netdev);
 	if (stats && json_object_get(stats, "nic"))
 		json_object_set(nic, "dpdk", json_object_get(stats, "nic"));
 	{
@@ -162,6 +206,8 @@ json_t *status_build(struct agentd *a, json_t *health, json_t *stats)
 				    json_boolean(addrs == NULL || json_array_size(addrs) == 0));
 		json_object_set_new(nic, "kernel", knd);
 	}
+	if (cfg->nic.n_members > 0)
+		json_object_set_new(nic, "bond", bond_object(a, stats));
 	json_object_set_new(st, "nic", nic);
 
 	exc = json_pack("{s:s,s:s,s:s}", "type", a->dp.exc_type[0] ? a->dp.exc_type : "none", "why",

@@ -115,6 +115,20 @@ struct dp_port {
 	uint64_t rx_offloads, tx_offloads;
 };
 
+/* ---- a bonded uplink (bond.c) ---- */
+
+/* The bonding PMD's mode of PORT (BONDING_MODE_*), -1 if not a bond. */
+int dp_bond_mode(const struct dp_port *port);
+struct dp_bond_member {
+	uint16_t port_id;
+	char name[RTE_ETH_NAME_MAX_LEN];
+	bool link_up;
+	bool in_use; /* 802.3ad: distributing; active-backup: the active one */
+};
+/* The members of bond PORT (at most MAX), -1 if not a bond. */
+int dp_bond_members(const struct dp_port *port, struct dp_bond_member *m, int max);
+#define DP_BOND_MAX_MEMBERS 8
+
 /* Find the port called `name`; fills id, driver, kind, MAC, kernel ifname.
  * -ENODEV if no such port. */
 int dp_port_lookup(struct dp_port *port, const char *role, const char *name);
@@ -256,6 +270,7 @@ struct dp_lcore {
 	struct rte_ether_addr nic_mac;
 	struct fib_ncache *ncache; /* this lcore's neighbour cache (fib.h) */
 	uint64_t *hb_shm;	   /* heartbeat published for agentd (dp_heartbeat.turns) */
+	bool nic_tx_kick; /* NIC is an 802.3ad bond: it sends LACPDUs from tx_burst */
 	bool quit;		   /* set by the main lcore, read (relaxed) every loop turn */
 	bool running;
 	/* counters on their own cache line: the telemetry thread reads them */

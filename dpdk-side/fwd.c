@@ -18,6 +18,8 @@
 
 #include <dp_telemetry.h>
 
+#include <rte_eth_bond.h>
+
 #include "dataplane.h"
 #include "fib.h"
 #include "process.h"
@@ -67,6 +69,7 @@ int dp_lcore_init(struct dp_lcore *lc, unsigned int lcore_id, uint16_t burst,
 						       ? &lc->counters.drop_tx_full_nic
 						       : &lc->counters.drop_tx_full_exc);
 	}
+	lc->nic_tx_kick = dp_bond_mode(&ports[DP_PORT_NIC]) == BONDING_MODE_8023AD;
 	return 0;
 }
 
@@ -207,6 +210,12 @@ int dp_lcore_main(void *arg)
 		/* Send what a quiet port left in its buffer, as l3fwd does. */
 		if (unlikely(cur_tsc - prev_tsc > drain_tsc)) {
 			flush_all(lc);
+			/* An 802.3ad bond sends its LACPDUs from inside tx_burst
+			 * (no dedicated queues on most NICs): call it when idle
+			 * too, or the partner drops the link from its LAG. */
+			if (lc->nic_tx_kick)
+				rte_eth_tx_burst(lc->tx_port[DP_PORT_NIC], lc->tx_queue[DP_PORT_NIC],
+						 pkts, 0);
 			prev_tsc = cur_tsc;
 		}
 		/* standby: 0 until the main lcore has started the NIC port */

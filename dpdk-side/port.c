@@ -29,6 +29,7 @@ const char *dp_driver_kind(const char *driver)
 	    {"net_af_xdp", "af_xdp"}, {"net_af_packet", "af_packet"},
 	    {"net_null", "null"},     {"net_ring", "ring"},
 	    {"net_memif", "memif"},   {"net_vhost", "vhost"},
+	    {"net_bonding", "bond"},
 	};
 
 	for (size_t i = 0; i < RTE_DIM(kinds); i++)

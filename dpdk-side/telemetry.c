@@ -19,6 +19,8 @@
 
 #include <linux/rtnetlink.h>
 
+#include <rte_eth_bond.h>
+
 #include "dataplane.h"
 #include "explain.h"
 #include "fib.h"
@@ -119,6 +121,47 @@ static struct rte_tel_data *port_dict(const struct dp_port *port, uint64_t *rx_n
 	return d;
 }
 
+/* A bonded NIC: its mode and, member by member (arrays of one order: a
+ * telemetry dict in a dict holds no arrays), name, link and use. */
+static void bond_arrays(struct rte_tel_data *d)
+{
+	struct dp_bond_member m[DP_BOND_MAX_MEMBERS];
+	struct rte_tel_data *names, *up, *use;
+	int mode, n = -1;
+
+	pthread_mutex_lock(&dp.lock);
+	mode = dp_bond_mode(&dp.ports[DP_PORT_NIC]);
+	if (mode >= 0 && dp.ports_up)
+		n = dp_bond_members(&dp.ports[DP_PORT_NIC], m, DP_BOND_MAX_MEMBERS);
+	pthread_mutex_unlock(&dp.lock);
+	if (mode < 0)
+		return;
+	rte_tel_data_add_dict_string(d, "bond_mode",
+				     mode == BONDING_MODE_8023AD	 ? "802.3ad"
+				     : mode == BONDING_MODE_ACTIVE_BACKUP ? "active-backup"
+									  : "other");
+	names = rte_tel_data_alloc();
+	up = rte_tel_data_alloc();
+	use = rte_tel_data_alloc();
+	if (names == NULL || up == NULL || use == NULL) {
+		rte_tel_data_free(names);
+		rte_tel_data_free(up);
+		rte_tel_data_free(use);
+		return;
+	}
+	rte_tel_data_start_array(names, RTE_TEL_STRING_VAL);
+	rte_tel_data_start_array(up, RTE_TEL_INT_VAL);
+	rte_tel_data_start_array(use, RTE_TEL_INT_VAL);
+	for (int i = 0; i < n; i++) {
+		rte_tel_data_add_array_string(names, m[i].name);
+		rte_tel_data_add_array_int(up, m[i].link_up);
+		rte_tel_data_add_array_int(use, m[i].in_use);
+	}
+	rte_tel_data_add_dict_container(d, "bond_members", names, 0);
+	rte_tel_data_add_dict_container(d, "bond_link_up", up, 0);
+	rte_tel_data_add_dict_container(d, "bond_in_use", use, 0);
+}
+
 static int stats_cb(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	struct rte_tel_data *nic, *exc, *fwd;
@@ -186,6 +229,7 @@ static int stats_cb(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_start_dict(d);
 	if (fibd != NULL)
 		rte_tel_data_add_dict_container(d, "fib", fibd, 0);
+	bond_arrays(d);
 	/* keep = 0: d takes ownership and frees them */
 	rte_tel_data_add_dict_container(d, "nic", nic, 0);
 	rte_tel_data_add_dict_container(d, "exception", exc, 0);

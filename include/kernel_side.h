@@ -53,6 +53,14 @@ int ks_veth_ensure(struct ks_nl *nl, const char *name, const char *peer, const u
 /* An 802.1Q VLAN netdev NAME with VID on PARENT, up. One already there with
  * that VID on that parent is kept; another link of that name is -EEXIST. */
 int ks_vlan_ensure(struct ks_nl *nl, const char *name, const char *parent, int vid);
+/* A kernel bond NAME of MEMBERS (their netdevs), up: MODE is the kernel's
+ * (1 active-backup, 4 802.3ad: LACP rate fast, layer3+4 hashing), MIIMON
+ * 100 ms, MAC (NULL: the first member's). A bond already of that name is
+ * made anew (its mode and MAC are this call's); a link of another kind is
+ * -EEXIST. A member that cannot be enslaved is logged and left out; none
+ * at all is an error. */
+int ks_bond_ensure(struct ks_nl *nl, const char *name, int mode, const uint8_t *mac,
+		   const char *const *members, int n_members);
 /* ethtool.c: turn off NAME's tx checksum offload (and what depends on it:
  * TSO, GSO), so that what the kernel sends out of it is complete. */
 int ks_link_tx_csum_off(const char *name);
