@@ -24,6 +24,10 @@ if [ "$AGT_BED" = guest ]; then
 	AGT_GUEST_NIC_PCI=${AGT_GUEST_NIC_PCI:-0000:00:03.0}
 fi
 
+# The NIC's kernel netdev (nic.kernel_netdev): where the underlay goes on
+# the kernel path (a scenario of a bonded uplink: its bond)
+NIC_NETDEV=nic0
+
 log() { printf '[%s] %s\n' "$(date +%T.%3N)" "$*" >&2; }
 fail() {
 	log "FAIL: $*"
@@ -553,8 +557,8 @@ assert_clean_state() {
 	done
 	[ -e "$SOCK" ] && fail "control socket $SOCK left"
 	[ -e "/run/agentd/dataplane-$HP.error" ] && fail "the dataplane's error file left"
-	[ "$(in_ns host ip -o addr show dev nic0 to "$UL4/32" | wc -l)" -eq 1 ] ||
-		fail "the underlay address is not on nic0 after stop"
+	[ "$(in_ns host ip -o addr show dev "$NIC_NETDEV" to "$UL4/32" | wc -l)" -eq 1 ] ||
+		fail "the underlay address is not on $NIC_NETDEV after stop"
 	true
 }
 # (the name the scenarios used before assert_clean_state)
