@@ -205,8 +205,11 @@ static int nic_mac_from_dataplane(struct agentd *a, json_t *stats)
 	if (stats == NULL)
 		return -EIO;
 	mac = json_string_value(json_object_get(json_object_get(stats, "nic"), "mac"));
+	/* (a port that never started may report 00:00:00:00:00:00, e.g. a
+	 * bond before its members are in: no MAC a netdev can take) */
 	if (mac &&
-	    sscanf(mac, "%x:%x:%x:%x:%x:%x", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5]) == 6) {
+	    sscanf(mac, "%x:%x:%x:%x:%x:%x", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5]) == 6 &&
+	    (m[0] | m[1] | m[2] | m[3] | m[4] | m[5]) != 0) {
 		for (int i = 0; i < 6; i++)
 			a->nic_mac[i] = m[i];
 		a->nic_mac_known = true;

@@ -40,8 +40,8 @@ done
 in_ns wire ip link set wagg0 up
 in_ns wire ip addr add 192.168.100.2/24 dev wagg0
 in_ns wire ip addr add fd00:100::2/64 dev wagg0 nodad
-in_ns wire ip route add 10.10.1.0/24 via 192.168.100.1
-in_ns wire ip -6 route add fd00:10::/64 via fd00:100::1
+in_ns wire ip route replace 10.10.1.0/24 via 192.168.100.1
+in_ns wire ip -6 route replace fd00:10::/64 via fd00:100::1
 
 # nic: the two PCI NICs as members of bond0
 sed -i -e "s|kernel_netdev = \"nic0\";|kernel_netdev = \"bond0\";|" \
