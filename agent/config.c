@@ -1315,6 +1315,14 @@ static int check_member(struct loader *ld, const config_setting_t *e, const char
 	struct agent_config *cfg = base;
 	const struct member_cfg *m = &cfg->nic.members[i];
 
+	/* DPDK 22.11's bonding PMD sets its MAC on every member, which the
+	 * af_xdp PMD cannot take: the bond would not start (EPERM) */
+	if (strncmp(m->device, "net_af_xdp", 10) == 0)
+		return fail_at(ld, config_setting_get_member(e, "device"),
+			       "\"%s.device\": an af_xdp port cannot be a bond member (DPDK's "
+			       "bonding PMD sets the bond's MAC on its members, which af_xdp "
+			       "cannot take): a PCI NIC",
+			       ekey);
 	for (int j = 0; j < i; j++)
 		if (strcmp(cfg->nic.members[j].device, m->device) == 0)
 			return fail_at(ld, config_setting_get_member(e, "device"),

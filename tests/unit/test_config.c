@@ -363,6 +363,8 @@ INVALID(test_bond_member_twice, "bad-nic-bond-member-dup.conf", "nic.members[1].
 INVALID(test_bond_netdev_twice, "bad-nic-bond-netdev-dup.conf", "nic.members[1].kernel_netdev",
 	"interface")
 INVALID(test_bond_too_many, "bad-nic-bond-too-many.conf", "nic.members", "at most 4")
+INVALID(test_bond_member_af_xdp, "bad-nic-bond-af-xdp.conf", "nic.members[1].device",
+	"af_xdp port cannot be a bond member")
 INVALID(test_bond_member_nodev, "bad-nic-bond-member-nodev.conf", "nic.members[0].device",
 	"missing")
 INVALID(test_unknown_route_key, "bad-unknown-route-key.conf", "routes[1].gateway", "unknown key")
@@ -1193,6 +1195,7 @@ int main(void)
 	    cmocka_unit_test(test_bond_netdev_twice),
 	    cmocka_unit_test(test_bond_too_many),
 	    cmocka_unit_test(test_bond_member_nodev),
+	    cmocka_unit_test(test_bond_member_af_xdp),
 	    cmocka_unit_test(test_bond_load_and_merge),
 	    cmocka_unit_test(test_vlans_id_range),
 	    cmocka_unit_test(test_vlans_addr_twice),
