@@ -164,6 +164,35 @@ static void activate_nic(void)
 		dp.args.exception);
 }
 
+/* A bonded NIC: a member whose link or use changed is logged (the bond's
+ * own link stays up while one member is). */
+static void check_bond_members(void)
+{
+	static struct dp_bond_member last[DP_BOND_MAX_MEMBERS];
+	static int n_last = -1;
+	struct dp_bond_member m[DP_BOND_MAX_MEMBERS];
+	int n, up = 0, use = 0;
+
+	pthread_mutex_lock(&dp.lock);
+	n = dp.ports_up ? dp_bond_members(&dp.ports[DP_PORT_NIC], m, DP_BOND_MAX_MEMBERS) : -1;
+	pthread_mutex_unlock(&dp.lock);
+	if (n < 0)
+		return;
+	for (int i = 0; i < n; i++) {
+		up += m[i].link_up;
+		use += m[i].in_use;
+	}
+	for (int i = 0; i < n; i++) {
+		if (n == n_last && m[i].link_up == last[i].link_up && m[i].in_use == last[i].in_use)
+			continue;
+		RTE_LOG(NOTICE, DP, "nic bond member %s: link %s%s (%d of %d members up, %d in use)\n",
+			m[i].name, m[i].link_up ? "up" : "down", m[i].in_use ? ", in use" : "", up,
+			n, use);
+	}
+	memcpy(last, m, sizeof(m[0]) * (size_t)n);
+	n_last = n;
+}
+
 static void check_links(void)
 {
 	for (int i = 0; i < DP_PORT_COUNT; i++) {
@@ -180,6 +209,7 @@ static void check_links(void)
 		rte_eth_link_to_str(str, sizeof(str), &link);
 		RTE_LOG(NOTICE, DP, "%s %s: %s\n", port->role, port->name, str);
 	}
+	check_bond_members();
 }
 
 /* Every second: drops the forwarding lcore and the PMDs counted, logged
