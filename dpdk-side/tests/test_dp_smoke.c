@@ -199,6 +199,82 @@ static void test_runs_counts_and_stops(void **state)
 	assert_int_equal(wait_exit(pid, 10000), 0);
 }
 
+/* The NIC a bond of two net_null ports under DPDK's bonding PMD: it
+ * forwards, and the stats carry the bond's mode and members, in order. */
+static void run_bond(const char *mode, int want_use0, int want_use1)
+{
+	char bond[128];
+	snprintf(bond, sizeof(bond), "net_bonding0,mode=%s,slave=net_null2,slave=net_null3%s", mode,
+		 strcmp(mode, "1") == 0 ? ",primary=net_null2" : "");
+	char *argv[] = {(char *)binary,
+			EAL_ARGS(prefix),
+			"--vdev",
+			"net_null2",
+			"--vdev",
+			"net_null3",
+			"--vdev",
+			bond,
+			"--",
+			"--nic",
+			"net_bonding0",
+			"--exception",
+			"net_null1",
+			NULL};
+	json_t *health = NULL, *stats = NULL;
+	pid_t pid = spawn(argv, true);
+
+	running_pid = pid;
+	for (int i = 0; i < 300; i++) { /* up to 15 s */
+		const char *st;
+		health = query(DP_TEL_HEALTH);
+		st = health ? json_string_value(json_object_get(health, "state")) : NULL;
+		if (st != NULL && strcmp(st, "running") == 0)
+			break;
+		json_decref(health);
+		health = NULL;
+		sleep_ms(50);
+	}
+	if (health == NULL)
+		fail_msg("dataplane with a bond never reported state running");
+	json_decref(health);
+	sleep_ms(300);
+	stats = query(DP_TEL_STATS);
+	assert_non_null(stats);
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(stats, "nic"), "driver")),
+	    "net_bonding");
+	assert_string_equal(json_string_value(json_object_get(stats, "bond_mode")),
+			    strcmp(mode, "1") == 0 ? "active-backup" : "802.3ad");
+	json_t *names = json_object_get(stats, "bond_members");
+	assert_int_equal(json_array_size(names), 2);
+	assert_string_equal(json_string_value(json_array_get(names, 0)), "net_null2");
+	assert_string_equal(json_string_value(json_array_get(names, 1)), "net_null3");
+	json_t *up = json_object_get(stats, "bond_link_up"), *use = json_object_get(stats, "bond_in_use");
+	assert_int_equal(json_integer_value(json_array_get(up, 0)), 1);
+	assert_int_equal(json_integer_value(json_array_get(up, 1)), 1);
+	assert_int_equal(json_integer_value(json_array_get(use, 0)), want_use0);
+	assert_int_equal(json_integer_value(json_array_get(use, 1)), want_use1);
+	/* the exception port's endless frames go out through the bond */
+	assert_true(get_int(stats, "fwd", "exc_to_nic_packets") > 0);
+	json_decref(stats);
+
+	assert_int_equal(kill(pid, SIGTERM), 0);
+	running_pid = 0;
+	assert_int_equal(wait_exit(pid, 10000), 0);
+}
+
+/* active-backup: the primary carries it all */
+static void test_bond_active_backup(void **state)
+{
+	run_bond("1", 1, 0);
+}
+
+/* 802.3ad: no LACP partner behind net_null, so no member distributes */
+static void test_bond_8023ad(void **state)
+{
+	run_bond("4", 0, 0);
+}
+
 static int kill_leftover(void **state)
 {
 	if (running_pid > 0) {
@@ -227,6 +303,8 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_bad_eal_args_exit_1),
 	    cmocka_unit_test(test_port_not_found_exit_2),
 	    cmocka_unit_test_teardown(test_runs_counts_and_stops, kill_leftover),
+	    cmocka_unit_test_teardown(test_bond_active_backup, kill_leftover),
+	    cmocka_unit_test_teardown(test_bond_8023ad, kill_leftover),
 	};
 	const char *xdg = getenv("XDG_RUNTIME_DIR");
 
