@@ -31,7 +31,9 @@
 # reporting 10 Gb/s full duplex (802.3ad needs it). Each pair is a cable of
 # its own, point to point, that carries IEEE 802.3 slow protocols (LACP),
 # which a bridge never forwards: with tap, tc redirects (mirred) from each
-# tap to the other of its pair; with hub, a hub per pair.
+# tap to the other of its pair; with hub, a hub per pair. And the guest
+# gets a back channel to qemu's monitor, to pull and plug a cable
+# (guest_cable in cable.sh: set_link on both NICs of a pair).
 #
 # AGTGUEST_IOMMU=off leaves the IOMMU out (no intel-iommu, a transitional
 # virtio-net): what a host without IOMMU looks like; with Debian's kernel
@@ -167,8 +169,8 @@ esac
 # the group ("No interrupt remapping support"). It must come before the NICs.
 # The NICs: romfile= (none): no iPXE option ROM to load, we boot a kernel.
 # nic0 and nic1 are modern-only virtio (iommu_platform needs it), DMA
-# through the IOMMU. Each NIC has an id (the monitor's name for it);
-# init2 names the netdevs by their MACs.
+# through the IOMMU. Each NIC's id is its name for the monitor's set_link
+# (guest_cable, cable.sh); init2 names the netdevs by their MACs.
 NIC_DEVS=("virtio-net-pci,id=nic0,netdev=n0,addr=0x3,mac=52:54:00:a9:00:01,romfile=")
 WIRE_DEVS=("virtio-net-pci,id=agtwire0,netdev=n1,addr=0x4,mac=52:54:00:a9:00:02,romfile=")
 if [ "$PAIRS" = 2 ]; then
@@ -201,6 +203,23 @@ NIC_ARGS=()
 for ((i = 0; i < PAIRS; i++)); do
 	NIC_ARGS+=(-device "${NIC_DEVS[i]}" -device "${WIRE_DEVS[i]}")
 done
+# With 4 NICs, the guest's back channel to qemu's (human) monitor, so that
+# a test can pull and plug a cable (set_link, guest_cable in cable.sh): a
+# virtio-serial port "agtguest.monitor" whose chardev is a client of the
+# monitor's socket, qemu connecting to itself (reconnect=1: in the
+# background, once the server listens). Not a second UART: a tty echoes
+# what it receives until the guest has set it raw, and the monitor's
+# banner, echoed back, would be typed into the monitor. What the monitor
+# prints (its echo of the commands too) is kept in monitor.log, shown at
+# the end.
+MON_ARGS=()
+if [ "$NICS" = 4 ]; then
+	MON_ARGS=(-chardev "socket,id=mon0,path=$WORK/mon.sock,server=on,wait=off,logfile=$WORK/monitor.log"
+		-mon "chardev=mon0,mode=readline"
+		-chardev "socket,id=mon0c,path=$WORK/mon.sock,reconnect=1"
+		-device "virtio-serial-pci,id=agtvser,addr=0x7"
+		-device "virtserialport,chardev=mon0c,name=agtguest.monitor")
+fi
 # The 9p shares (init mounts them): the host's root and the kernel's
 # modules read-only, the job directory read-write. multidevs=remap: the
 # host's root spans several filesystems, inode numbers must stay unique.
@@ -218,6 +237,7 @@ QEMU=(qemu-system-x86_64
 	"${IOMMU_ARGS[@]}"
 	"${NETDEVS[@]}"
 	"${NIC_ARGS[@]}"
+	"${MON_ARGS[@]}"
 	-virtfs "local,path=/,mount_tag=hostroot,readonly=on,$P9"
 	-virtfs "local,path=$KMOD_DIR,mount_tag=kmod,readonly=on,$P9"
 	-virtfs "local,path=$JOB,mount_tag=agtjob,$P9"
@@ -281,6 +301,15 @@ ELAPSED=$(awk -v a="$T0" -v b="$T1" 'BEGIN {printf "%.1f", b - a}')
 if [ -s "$WORK/qemu.out" ]; then
 	log "qemu said:"
 	sed 's/^/qemu| /' "$WORK/qemu.out" >&2
+fi
+if [ -s "$WORK/monitor.log" ]; then
+	# the monitor's side of guest_cable's commands: its line editor redraws
+	# the line for each character typed (cursor back, the line, erase to
+	# its end), shown here as the line it ends with
+	log "the monitor said:"
+	sed -e 's/\x1b\[K//g' -e ':a' -e 's/[^\x1b]\x1b\[D//' -e 'ta' \
+		-e 's/\x1b\[[0-9;]*[A-Za-z]//g; s/\r//g; s/^/monitor| /' "$WORK/monitor.log" >&2
+	echo >&2
 fi
 result=$(tr -d '\r' <"$CONSOLE_LOG" | grep -a '^AGTGUEST-RESULT: ' | tail -n1 || true)
 init_at=$(tr -d '\r' <"$CONSOLE_LOG" | grep -a -o 'AGTGUEST: init at [0-9.]* s' | awk '{print $4}' || true)
