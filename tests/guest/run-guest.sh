@@ -302,10 +302,10 @@ if [ -s "$WORK/qemu.out" ]; then
 	log "qemu said:"
 	sed 's/^/qemu| /' "$WORK/qemu.out" >&2
 fi
-if [ -s "$WORK/monitor.log" ]; then
-	# the monitor's side of guest_cable's commands: its line editor redraws
-	# the line for each character typed (cursor back, the line, erase to
-	# its end), shown here as the line it ends with
+if [ -f "$WORK/monitor.log" ] && [ "$(wc -l <"$WORK/monitor.log")" -gt 1 ]; then
+	# (more than its banner) the monitor's side of guest_cable's commands:
+	# its line editor redraws the line for each character typed (cursor
+	# back, the line, erase to its end), shown here as the line it ends with
 	log "the monitor said:"
 	sed -e 's/\x1b\[K//g' -e ':a' -e 's/[^\x1b]\x1b\[D//' -e 'ta' \
 		-e 's/\x1b\[[0-9;]*[A-Za-z]//g; s/\r//g; s/^/monitor| /' "$WORK/monitor.log" >&2
