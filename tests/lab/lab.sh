@@ -28,6 +28,11 @@
 # and the host is the caller's own namespace, not ${P}-host, because the
 # host's NIC is a PCI device whose netdev a rebind creates there; its
 # IPv6 DAD sysctls are set as the lab's namespaces' are.
+# AGT_LAB_WIRE_DEV2=NETDEV (with AGT_LAB_WIRE_DEV only: the guest bed with
+# 4 NICs): a second existing netdev, cabled to the host's second NIC, goes
+# into the wire namespace as eth1, down, without address: the other member
+# of the bond a test makes there (a bonded uplink). Both go back to the
+# caller's namespace under their names at down.
 #
 #   ${P}-vm1  eth0 10.10.1.11/24 fd00:10::11/64 ──── vm1p ┐ DOWN, unattached
 #   ${P}-vm2  eth0 10.10.1.12/24 fd00:10::12/64 ──── vm2p ┤ ${P}-host
@@ -67,6 +72,8 @@ readonly P=${2:-lab}
 [[ $EUID -eq 0 ]] || die "must run as root"
 
 readonly WIRE_DEV=${AGT_LAB_WIRE_DEV:-}
+readonly WIRE_DEV2=${AGT_LAB_WIRE_DEV2:-}
+[[ -z $WIRE_DEV2 || -n $WIRE_DEV ]] || die "AGT_LAB_WIRE_DEV2 needs AGT_LAB_WIRE_DEV (the guest bed)"
 if [[ -n $WIRE_DEV ]]; then
 	readonly NS_HOST= # the caller's namespace
 	ALL_NS=("$P-vm1" "$P-vm2" "$P-wire" "$P-rvm")
@@ -176,6 +183,11 @@ lab_up() {
 		ip link set "$WIRE_DEV" down
 		ip link set "$WIRE_DEV" netns "$NS_WIRE" || die "cannot move $WIRE_DEV into $NS_WIRE"
 		ip -n "$NS_WIRE" link set "$WIRE_DEV" name eth0
+		if [[ -n $WIRE_DEV2 ]]; then
+			ip link set "$WIRE_DEV2" down
+			ip link set "$WIRE_DEV2" netns "$NS_WIRE" || die "cannot move $WIRE_DEV2 into $NS_WIRE"
+			ip -n "$NS_WIRE" link set "$WIRE_DEV2" name eth1
+		fi
 	else
 		veth_pair "$NS_HOST" nic0 "$NS_WIRE" eth0
 	fi
@@ -299,6 +311,18 @@ leftover() { # what path...
 	rm -rf -- "$@" || { echo "lab.sh: cannot remove $*" >&2; rc=1; }
 }
 
+# A wire NIC (the guest bed's) back from the wire namespace: down, no
+# address, out of the bond a test may have made of it, its name again.
+wire_dev_back() { # NAME_IN_WIRE NETDEV
+	ip -n "$NS_WIRE" link show "$1" >/dev/null 2>&1 || return 0
+	ip -n "$NS_WIRE" link set "$1" down
+	ip -n "$NS_WIRE" link set "$1" nomaster
+	ip -n "$NS_WIRE" addr flush dev "$1"
+	ip -n "$NS_WIRE" link set "$1" name "$2"
+	ip -n "$NS_WIRE" link set "$2" netns $$ ||
+		echo "lab.sh: cannot move $2 back" >&2
+}
+
 lab_down() {
 	local ns found=0 rc=0 leftovers=0 mnt files
 	for ns in "${ALL_NS[@]}"; do
@@ -306,15 +330,11 @@ lab_down() {
 		found=1
 		kill_ns_procs "$ns"
 	done
-	# The wire's NIC goes back to the caller's namespace under its name (a
-	# deleted namespace would return it to the initial one as eth0).
-	if [[ -n $WIRE_DEV ]] && ns_exists "$NS_WIRE" &&
-		ip -n "$NS_WIRE" link show eth0 >/dev/null 2>&1; then
-		ip -n "$NS_WIRE" link set eth0 down
-		ip -n "$NS_WIRE" addr flush dev eth0
-		ip -n "$NS_WIRE" link set eth0 name "$WIRE_DEV"
-		ip -n "$NS_WIRE" link set "$WIRE_DEV" netns $$ ||
-			echo "lab.sh: cannot move $WIRE_DEV back" >&2
+	# The wire's NICs go back to the caller's namespace under their names
+	# (a deleted namespace would return them to the initial one as ethN).
+	if [[ -n $WIRE_DEV ]] && ns_exists "$NS_WIRE"; then
+		wire_dev_back eth0 "$WIRE_DEV"
+		[[ -z $WIRE_DEV2 ]] || wire_dev_back eth1 "$WIRE_DEV2"
 	fi
 	# Deleting a namespace destroys the veths in it, and so their peers.
 	for ns in "${ALL_NS[@]}"; do

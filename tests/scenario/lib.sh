@@ -17,10 +17,15 @@ LAB=$SRC_DIR/tests/lab/lab.sh
 # AGT_BED=guest): the host is the guest itself (its own namespace), the NIC
 # a virtio-net PCI device that agentd hands to DPDK through vfio-pci, the
 # wire a second NIC cabled to it inside qemu, the exception port chosen by
-# "auto" (virtio-user: the guest has /dev/vhost-net).
+# "auto" (virtio-user: the guest has /dev/vhost-net). A guest with 4 NICs
+# (AGTGUEST_NICS=4) has a second cabled pair: its wire end, agtwire1, is the
+# wire namespace's eth1 (for a bond there; AGT_LAB_WIRE_DEV2= leaves it out).
 AGT_BED=${AGT_BED:-netns}
 if [ "$AGT_BED" = guest ]; then
 	export AGT_LAB_WIRE_DEV=${AGT_LAB_WIRE_DEV:-agtwire0}
+	if [ -e /sys/class/net/agtwire1 ]; then
+		export AGT_LAB_WIRE_DEV2=${AGT_LAB_WIRE_DEV2-agtwire1}
+	fi
 	AGT_GUEST_NIC_PCI=${AGT_GUEST_NIC_PCI:-0000:00:03.0}
 fi
 
