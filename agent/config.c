@@ -820,8 +820,8 @@ static int parse_group_list(struct loader *ld, const config_setting_t *s, const 
 			    const struct field *f, void *base);
 static int check_vlan(struct loader *ld, const config_setting_t *e, const char *ekey, void *base,
 		      int i);
-static int check_member(struct loader *ld, const config_setting_t *e, const char *ekey,
-			void *base, int i);
+static int check_member(struct loader *ld, const config_setting_t *e, const char *ekey, void *base,
+			int i);
 
 /* ---- schema ------------------------------------------------------------- */
 
@@ -1309,8 +1309,8 @@ static int check_vlan(struct loader *ld, const config_setting_t *e, const char *
 	return 0;
 }
 
-static int check_member(struct loader *ld, const config_setting_t *e, const char *ekey,
-			void *base, int i)
+static int check_member(struct loader *ld, const config_setting_t *e, const char *ekey, void *base,
+			int i)
 {
 	struct agent_config *cfg = base;
 	const struct member_cfg *m = &cfg->nic.members[i];
@@ -1448,7 +1448,8 @@ static int check_addresses(struct loader *ld)
 static int check_ifnames(struct loader *ld)
 {
 	const struct agent_config *cfg = ld->cfg;
-	struct origin all[2 + AGENT_CFG_MAX_MEMBERS + AGENT_CFG_MAX_BRIDGES * (1 + AGENT_CFG_MAX_PORTS)];
+	struct origin
+	    all[2 + AGENT_CFG_MAX_MEMBERS + AGENT_CFG_MAX_BRIDGES * (1 + AGENT_CFG_MAX_PORTS)];
 	int n_named, n = 0;
 
 	all[n].name = cfg->nic.kernel_netdev;
@@ -1645,8 +1646,8 @@ static void check_host(struct loader *ld)
 			cfg->nic.kernel_netdev);
 	for (int k = -1; k < cfg->nic.n_members; k++) {
 		const char *dev = k < 0 ? cfg->nic.device : cfg->nic.members[k].device;
-		const config_setting_t *s = k < 0 ? lookup(ld, "nic.device", -1)
-						  : lookup(ld, "nic.members", k);
+		const config_setting_t *s =
+		    k < 0 ? lookup(ld, "nic.device", -1) : lookup(ld, "nic.members", k);
 		char key[32];
 
 		if (k < 0 && cfg->nic.n_members > 0)
@@ -1658,8 +1659,8 @@ static void check_host(struct loader *ld)
 		if (device_pci_address(dev, name, sizeof(name))) {
 			snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s", name);
 			if (stat(path, &st) < 0)
-				warn_at(ld, s, "warning: \"%s\": no PCI device %s on this host", key,
-					name);
+				warn_at(ld, s, "warning: \"%s\": no PCI device %s on this host",
+					key, name);
 		} else if (device_iface(dev, name, sizeof(name)) &&
 			   (strlen(name) >= IFNAMSIZ || if_nametoindex(name) == 0)) {
 			warn_at(ld, s, "warning: \"%s\": no interface \"%s\" (iface=) on this host",

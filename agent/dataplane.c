@@ -301,7 +301,8 @@ static int build_argv(struct agentd *a, char **argv, char storage[][PATH_MAX + 6
 				used += (size_t)snprintf(bond + used, sizeof(bond) - used,
 							 ",slave=%s", member);
 			/* active-backup: the first member is the one used while up */
-			if (i == 0 && cfg->nic.bond_mode == BOND_ACTIVE_BACKUP && used < sizeof(bond))
+			if (i == 0 && cfg->nic.bond_mode == BOND_ACTIVE_BACKUP &&
+			    used < sizeof(bond))
 				used += (size_t)snprintf(bond + used, sizeof(bond) - used,
 							 ",primary=%s", member);
 		}

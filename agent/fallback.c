@@ -248,10 +248,10 @@ static int bringup_begin(struct agentd *a, bool standby)
 	if (!a->nic_mac_known) {
 		const struct agent_config *cfg = &a->cfg;
 		/* a bond not made yet: DPDK's takes its first member's MAC */
-		const char *dev = cfg->nic.n_members == 0 ||
-					  ks_link_index(a->nl, cfg->nic.kernel_netdev) > 0
-				      ? cfg->nic.kernel_netdev
-				      : cfg->nic.members[0].kernel_netdev;
+		const char *dev =
+		    cfg->nic.n_members == 0 || ks_link_index(a->nl, cfg->nic.kernel_netdev) > 0
+			? cfg->nic.kernel_netdev
+			: cfg->nic.members[0].kernel_netdev;
 		struct ks_link_info li;
 		if (ks_link_get(a->nl, dev, &li) == 0) {
 			memcpy(a->nic_mac, li.mac, 6);

@@ -66,8 +66,8 @@ static json_t *bond_object(struct agentd *a, json_t *stats)
 
 	for (int i = 0; i < cfg->nic.n_members; i++) {
 		const struct member_cfg *m = &cfg->nic.members[i];
-		json_t *o = json_pack("{s:s,s:s}", "device", m->device, "kernel_netdev",
-				      m->kernel_netdev);
+		json_t *o =
+		    json_pack("{s:s,s:s}", "device", m->device, "kernel_netdev", m->kernel_netdev);
 		struct ks_link_info li;
 
 		if (json_is_string(json_array_get(names, i))) {
@@ -75,8 +75,9 @@ static json_t *bond_object(struct agentd *a, json_t *stats)
 			bool u = json_integer_value(json_array_get(use, i)) != 0;
 
 			json_object_set_new(o, "dpdk",
-					    json_pack("{s:O,s:b,s:b}", "port", json_array_get(names, i),
-						      "link_up", l, "in_use", u));
+					    json_pack("{s:O,s:b,s:b}", "port",
+						      json_array_get(names, i), "link_up", l,
+						      "in_use", u));
 			n_up += l;
 			n_use += u;
 		}

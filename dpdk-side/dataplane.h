@@ -274,7 +274,7 @@ struct dp_lcore {
 	struct rte_ether_addr nic_mac;
 	struct fib_ncache *ncache; /* this lcore's neighbour cache (fib.h) */
 	uint64_t *hb_shm;	   /* heartbeat published for agentd (dp_heartbeat.turns) */
-	bool nic_tx_kick; /* NIC is an 802.3ad bond: it sends LACPDUs from tx_burst */
+	bool nic_tx_kick;	   /* NIC is an 802.3ad bond: it sends LACPDUs from tx_burst */
 	bool quit;		   /* set by the main lcore, read (relaxed) every loop turn */
 	bool running;
 	/* counters on their own cache line: the telemetry thread reads them */

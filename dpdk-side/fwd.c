@@ -214,8 +214,8 @@ int dp_lcore_main(void *arg)
 			 * (no dedicated queues on most NICs): call it when idle
 			 * too, or the partner drops the link from its LAG. */
 			if (lc->nic_tx_kick)
-				rte_eth_tx_burst(lc->tx_port[DP_PORT_NIC], lc->tx_queue[DP_PORT_NIC],
-						 pkts, 0);
+				rte_eth_tx_burst(lc->tx_port[DP_PORT_NIC],
+						 lc->tx_queue[DP_PORT_NIC], pkts, 0);
 			prev_tsc = cur_tsc;
 		}
 		/* standby: 0 until the main lcore has started the NIC port */

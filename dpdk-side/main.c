@@ -185,7 +185,8 @@ static void check_bond_members(void)
 	for (int i = 0; i < n; i++) {
 		if (n == n_last && m[i].link_up == last[i].link_up && m[i].in_use == last[i].in_use)
 			continue;
-		RTE_LOG(NOTICE, DP, "nic bond member %s: link %s%s (%d of %d members up, %d in use)\n",
+		RTE_LOG(NOTICE, DP,
+			"nic bond member %s: link %s%s (%d of %d members up, %d in use)\n",
 			m[i].name, m[i].link_up ? "up" : "down", m[i].in_use ? ", in use" : "", up,
 			n, use);
 	}

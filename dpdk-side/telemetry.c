@@ -137,7 +137,7 @@ static void bond_arrays(struct rte_tel_data *d)
 	if (mode < 0)
 		return;
 	rte_tel_data_add_dict_string(d, "bond_mode",
-				     mode == BONDING_MODE_8023AD	 ? "802.3ad"
+				     mode == BONDING_MODE_8023AD	  ? "802.3ad"
 				     : mode == BONDING_MODE_ACTIVE_BACKUP ? "active-backup"
 									  : "other");
 	names = rte_tel_data_alloc();

@@ -460,7 +460,8 @@ int ks_bond_ensure(struct ks_nl *nl, const char *name, int mode, const uint8_t *
 		bool bond = strcmp(link_kind(link), "bond") == 0;
 		rtnl_link_put(link);
 		if (!bond) {
-			LOG(ERR, "cannot create bond %s: a link of another kind has that name", name);
+			LOG(ERR, "cannot create bond %s: a link of another kind has that name",
+			    name);
 			return -EEXIST;
 		}
 		if ((ret = ks_link_delete(nl, name)) < 0)
@@ -494,7 +495,8 @@ int ks_bond_ensure(struct ks_nl *nl, const char *name, int mode, const uint8_t *
 		if (change != NULL)
 			rtnl_link_put(change);
 		if (ret < 0) {
-			LOG(ERR, "bond %s: cannot enslave %s: %s", name, members[i], strerror(-ret));
+			LOG(ERR, "bond %s: cannot enslave %s: %s", name, members[i],
+			    strerror(-ret));
 			continue;
 		}
 		n++;

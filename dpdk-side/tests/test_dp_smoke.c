@@ -206,20 +206,9 @@ static void run_bond(const char *mode, int want_use0, int want_use1)
 	char bond[128];
 	snprintf(bond, sizeof(bond), "net_bonding0,mode=%s,slave=net_null2,slave=net_null3%s", mode,
 		 strcmp(mode, "1") == 0 ? ",primary=net_null2" : "");
-	char *argv[] = {(char *)binary,
-			EAL_ARGS(prefix),
-			"--vdev",
-			"net_null2",
-			"--vdev",
-			"net_null3",
-			"--vdev",
-			bond,
-			"--",
-			"--nic",
-			"net_bonding0",
-			"--exception",
-			"net_null1",
-			NULL};
+	char *argv[] = {(char *)binary, EAL_ARGS(prefix), "--vdev",    "net_null2", "--vdev",
+			"net_null3",	"--vdev",	  bond,	       "--",	    "--nic",
+			"net_bonding0", "--exception",	  "net_null1", NULL};
 	json_t *health = NULL, *stats = NULL;
 	pid_t pid = spawn(argv, true);
 
@@ -249,7 +238,8 @@ static void run_bond(const char *mode, int want_use0, int want_use1)
 	assert_int_equal(json_array_size(names), 2);
 	assert_string_equal(json_string_value(json_array_get(names, 0)), "net_null2");
 	assert_string_equal(json_string_value(json_array_get(names, 1)), "net_null3");
-	json_t *up = json_object_get(stats, "bond_link_up"), *use = json_object_get(stats, "bond_in_use");
+	json_t *up = json_object_get(stats, "bond_link_up"),
+	       *use = json_object_get(stats, "bond_in_use");
 	assert_int_equal(json_integer_value(json_array_get(up, 0)), 1);
 	assert_int_equal(json_integer_value(json_array_get(up, 1)), 1);
 	assert_int_equal(json_integer_value(json_array_get(use, 0)), want_use0);

@@ -1094,10 +1094,11 @@ static void test_vlans_load_and_merge(void **state)
  * an agentd restart (the running ones are kept). */
 static void test_bond_load_and_merge(void **state)
 {
-	const char *bond = "nic: { kernel_netdev = \"bond0\"; kernel_driver = \"virtio-pci\";\n"
-			   "  bond_mode = \"802.3ad\"; addresses = [ \"192.168.1.1/24\" ];\n"
-			   "  members = ( { device = \"0000:00:03.0\"; kernel_netdev = \"nic0\"; },\n"
-			   "    { device = \"0000:00:05.0\"; kernel_netdev = \"nic1\"; } ); };\n";
+	const char *bond =
+	    "nic: { kernel_netdev = \"bond0\"; kernel_driver = \"virtio-pci\";\n"
+	    "  bond_mode = \"802.3ad\"; addresses = [ \"192.168.1.1/24\" ];\n"
+	    "  members = ( { device = \"0000:00:03.0\"; kernel_netdev = \"nic0\"; },\n"
+	    "    { device = \"0000:00:05.0\"; kernel_netdev = \"nic1\"; } ); };\n";
 	struct agent_config *cur = load_text(bond);
 	struct agent_config *next = load_text(
 	    "nic: { kernel_netdev = \"bond0\"; kernel_driver = \"virtio-pci\";\n"

@@ -154,10 +154,9 @@ static void test_every_key_documented(void **state)
 	assert_true(c->checked > 40);
 
 	/* and no row documents a key the loader does not know */
-	static const char *const sections[] = {"",	    "control",	"dataplane", "nic",
-					       "exception", "bridge",	"routes",    "bpf",
-					       "fib",	    "fallback", "bridges",   "vlans",
-					       "nic.members"};
+	static const char *const sections[] = {
+	    "",	   "control", "dataplane", "nic",     "exception", "bridge",	 "routes",
+	    "bpf", "fib",     "fallback",  "bridges", "vlans",	   "nic.members"};
 	for (size_t s = 0; s < sizeof(sections) / sizeof(sections[0]); s++) {
 		char *sec = md_section(c->md, sections[s]), *line, *save = NULL;
 		assert_non_null(sec);
