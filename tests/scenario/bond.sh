@@ -19,6 +19,7 @@ scenario_init "bond${MODE:0:2}"
 	fail "needs the guest bed with two NIC pairs (AGTGUEST_NICS=4; ctest -R guest_bond)"
 # shellcheck source=../guest/cable.sh
 . "$SRC_DIR/tests/guest/cable.sh"
+# shellcheck disable=SC2034 # read by lib.sh (assert_clean_state)
 NIC_NETDEV=bond0
 NIC1_PCI=0000:00:05.0
 
