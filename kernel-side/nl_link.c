@@ -318,28 +318,38 @@ int ks_bridge_ensure(struct ks_nl *nl, const char *name)
 	return 0;
 }
 
+/* Room for a new link NAME of KIND: one of that kind already there is
+ * deleted (0), one of another kind is left and -EEXIST. */
+static int link_make_room(struct ks_nl *nl, const char *name, const char *kind)
+{
+	struct rtnl_link *link;
+	int ret = link_lookup(nl, name, &link);
+
+	if (ret == -ENODEV)
+		return 0;
+	if (ret < 0) {
+		LOG(ERR, "cannot look up %s: %s", name, strerror(-ret));
+		return ret;
+	}
+	if (strcmp(link_kind(link), kind) != 0) {
+		LOG(ERR, "cannot create %s %s: a link of kind '%s' has that name", kind, name,
+		    link_kind(link));
+		rtnl_link_put(link);
+		return -EEXIST;
+	}
+	rtnl_link_put(link);
+	return ks_link_delete(nl, name);
+}
+
 int ks_veth_ensure(struct ks_nl *nl, const char *name, const char *peer, const uint8_t *mac,
 		   int mtu)
 {
 	struct rtnl_link *link, *p;
 	int ret;
 
-	ret = link_lookup(nl, name, &link);
-	if (ret == 0) {
-		bool is_veth = strcmp(link_kind(link), "veth") == 0;
-		if (!is_veth)
-			LOG(ERR, "cannot create veth %s: a link of kind '%s' has that name", name,
-			    link_kind(link));
-		rtnl_link_put(link);
-		if (!is_veth)
-			return -EEXIST;
-		/* left by a dataplane that died with agentd: start afresh */
-		if ((ret = ks_link_delete(nl, name)) < 0)
-			return ret;
-	} else if (ret != -ENODEV) {
-		LOG(ERR, "cannot look up %s: %s", name, strerror(-ret));
+	/* one left by a dataplane that died with agentd: start afresh */
+	if ((ret = link_make_room(nl, name, "veth")) < 0)
 		return ret;
-	}
 	link = rtnl_link_veth_alloc();
 	if (link == NULL)
 		return -ENOMEM;
@@ -452,24 +462,11 @@ out:
 int ks_bond_ensure(struct ks_nl *nl, const char *name, int mode, const uint8_t *mac,
 		   const char *const *members, int n_members)
 {
-	struct rtnl_link *link;
 	int ret, master, n = 0;
 
-	ret = link_lookup(nl, name, &link);
-	if (ret == 0) {
-		bool bond = strcmp(link_kind(link), "bond") == 0;
-		rtnl_link_put(link);
-		if (!bond) {
-			LOG(ERR, "cannot create bond %s: a link of another kind has that name",
-			    name);
-			return -EEXIST;
-		}
-		if ((ret = ks_link_delete(nl, name)) < 0)
-			return ret;
-	} else if (ret != -ENODEV) {
-		LOG(ERR, "cannot look up %s: %s", name, strerror(-ret));
+	/* an old bond of that name: made anew, with this call's mode and MAC */
+	if ((ret = link_make_room(nl, name, "bond")) < 0)
 		return ret;
-	}
 	ret = bond_create(nl, name, mode, mac);
 	if (ret < 0) {
 		ret = ks_nl_err(nl, ret);

@@ -131,6 +131,23 @@ static json_t *query(const char *cmd)
 	return val;
 }
 
+/* The health of a dataplane that reports state "running" (up to 15 s). */
+static json_t *wait_running(void)
+{
+	for (int i = 0; i < 300; i++) {
+		json_t *health = query(DP_TEL_HEALTH);
+		const char *st =
+		    health ? json_string_value(json_object_get(health, "state")) : NULL;
+
+		if (st != NULL && strcmp(st, "running") == 0)
+			return health;
+		json_decref(health);
+		sleep_ms(50);
+	}
+	fail_msg("dataplane never reported state running");
+	return NULL;
+}
+
 static json_int_t get_int(json_t *obj, const char *path1, const char *path2)
 {
 	json_t *v = json_object_get(obj, path1);
@@ -147,21 +164,10 @@ static void test_runs_counts_and_stops(void **state)
 	char *argv[] = {(char *)binary, EAL_ARGS(prefix), "--",	     "--nic", "net_null0",
 			"--exception",	"net_null1",	  "--burst", "16",    NULL};
 	json_t *health = NULL, *stats;
-	const char *state_str = NULL;
 	pid_t pid = spawn(argv, true);
 
 	running_pid = pid;
-	for (int i = 0; i < 300; i++) { /* up to 15 s */
-		health = query(DP_TEL_HEALTH);
-		state_str = health ? json_string_value(json_object_get(health, "state")) : NULL;
-		if (state_str != NULL && strcmp(state_str, "running") == 0)
-			break;
-		json_decref(health);
-		health = NULL;
-		sleep_ms(50);
-	}
-	if (health == NULL)
-		fail_msg("dataplane never reported state running");
+	health = wait_running();
 	assert_int_equal(get_int(health, "pid", NULL), pid);
 	assert_string_equal(json_string_value(json_object_get(health, "nic")), "net_null0");
 	assert_string_equal(json_string_value(json_object_get(health, "exception")), "net_null1");
@@ -209,23 +215,11 @@ static void run_bond(const char *mode, int want_use0, int want_use1)
 	char *argv[] = {(char *)binary, EAL_ARGS(prefix), "--vdev",    "net_null2", "--vdev",
 			"net_null3",	"--vdev",	  bond,	       "--",	    "--nic",
 			"net_bonding0", "--exception",	  "net_null1", NULL};
-	json_t *health = NULL, *stats = NULL;
+	json_t *stats = NULL;
 	pid_t pid = spawn(argv, true);
 
 	running_pid = pid;
-	for (int i = 0; i < 300; i++) { /* up to 15 s */
-		const char *st;
-		health = query(DP_TEL_HEALTH);
-		st = health ? json_string_value(json_object_get(health, "state")) : NULL;
-		if (st != NULL && strcmp(st, "running") == 0)
-			break;
-		json_decref(health);
-		health = NULL;
-		sleep_ms(50);
-	}
-	if (health == NULL)
-		fail_msg("dataplane with a bond never reported state running");
-	json_decref(health);
+	json_decref(wait_running());
 	sleep_ms(300);
 	stats = query(DP_TEL_STATS);
 	assert_non_null(stats);
