@@ -230,7 +230,9 @@ void steering_fini(struct agentd *a);
 /* nic_handover.c */
 int nic_to_kernel(struct agentd *a);	 /* rebind (vfio-pci) / remove stale XDP program */
 int nic_to_dpdk(struct agentd *a);	 /* rebind to vfio-pci before the dataplane starts */
-bool nic_needs_rebind(struct agentd *a); /* a vfio-pci NIC the kernel gets back on fallback */
+/* The dataplane must take the NIC from the kernel to start (a vfio-pci NIC,
+ * a bond's members): no standby beside the kernel path. */
+bool nic_needs_rebind(struct agentd *a);
 void nic_announce(struct agentd *a, const char *ifname); /* GARP + unsolicited NA */
 
 /* service_notify.c — systemd notifications (sd_notify); no-ops without

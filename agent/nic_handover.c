@@ -78,6 +78,21 @@ static int sysfs_write(const char *path, const char *value)
 	return ret;
 }
 
+/* Is PCI device ADDR bound to DRIVER now? */
+static bool pci_bound_to(const char *addr, const char *driver)
+{
+	char link[PATH_MAX], path[128];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver", addr);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n <= 0)
+		return false;
+	link[n] = '\0';
+	const char *drv = strrchr(link, '/');
+	return drv != NULL && strcmp(drv + 1, driver) == 0;
+}
+
 /* Bind PCI device ADDR to DRIVER (driver_override, unbind, reprobe). */
 static int pci_rebind(const char *addr, const char *driver)
 {
@@ -157,7 +172,11 @@ static int device_to_kernel(struct agentd *a, const char *device, const char *ne
 	int ifindex;
 
 	if (device_is_pci(device, pci, sizeof(pci)) && cfg->nic.kernel_driver[0] != '\0') {
-		int ret = pci_rebind(pci, cfg->nic.kernel_driver);
+		/* (already the kernel's: asked again on the kernel path, the NIC
+		 * must not flap) */
+		int ret = pci_bound_to(pci, cfg->nic.kernel_driver)
+			      ? 0
+			      : pci_rebind(pci, cfg->nic.kernel_driver);
 		if (ret < 0)
 			return ret;
 		ret = nic_netdev_wait(a, pci, netdev, 5000);
@@ -213,6 +232,13 @@ bool nic_needs_rebind(struct agentd *a)
 	int n = nic_devices(&a->cfg, dev, netdev);
 	char pci[32];
 
+	/* A bond's members are the kernel bond's while the kernel has the
+	 * uplink (it takes every frame they receive): DPDK gets them only
+	 * once it is gone, as a vfio-pci NIC once it is rebound. So no
+	 * standby dataplane beside the kernel path, no make-before-break
+	 * handover: the hold-down first, then the restart takes them. */
+	if (a->cfg.nic.n_members > 0)
+		return true;
 	if (a->cfg.nic.kernel_driver[0] == '\0')
 		return false;
 	for (int i = 0; i < n; i++)
@@ -223,19 +249,10 @@ bool nic_needs_rebind(struct agentd *a)
 
 static int device_to_dpdk(const char *device)
 {
-	char pci[32], link[PATH_MAX], path[128];
-	ssize_t n;
+	char pci[32];
 
-	if (!device_is_pci(device, pci, sizeof(pci)))
+	if (!device_is_pci(device, pci, sizeof(pci)) || pci_bound_to(pci, "vfio-pci"))
 		return 0;
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver", pci);
-	n = readlink(path, link, sizeof(link) - 1);
-	if (n > 0) {
-		link[n] = '\0';
-		const char *drv = strrchr(link, '/');
-		if (drv != NULL && strcmp(drv + 1, "vfio-pci") == 0)
-			return 0; /* already DPDK's */
-	}
 	return pci_rebind(pci, "vfio-pci");
 }
 
@@ -246,8 +263,9 @@ int nic_to_dpdk(struct agentd *a)
 	int n = nic_devices(cfg, dev, netdev), ret;
 
 	if (cfg->nic.n_members > 0) {
-		/* the kernel bond goes first: it releases the members (down) */
-		if ((ret = ks_link_delete(a->nl, cfg->nic.kernel_netdev)) < 0)
+		/* the kernel bond goes first: it releases the members (down);
+		 * a link of that name that is not a bond is not ours to delete */
+		if ((ret = ks_link_delete_kind(a->nl, cfg->nic.kernel_netdev, "bond")) < 0)
 			return ret;
 		/* the members DPDK takes over their netdevs (af_xdp) must be up */
 		for (int i = 0; i < n; i++)

@@ -3,7 +3,6 @@
  * agentd passed (nic.members). The PMD does the work (LACP, failover
  * between members, hashing); here is what the rest of the dataplane asks
  * of it: which mode, and each member's state for telemetry and the log. */
-#include <errno.h>
 #include <string.h>
 
 #include <rte_eth_bond.h>
@@ -52,31 +51,4 @@ int dp_bond_members(const struct dp_port *port, struct dp_bond_member *m, int ma
 		}
 	}
 	return n;
-}
-
-int dp_bond_member_ids(const struct dp_port *port, uint16_t *ids, int max)
-{
-	if (dp_bond_mode(port) < 0)
-		return 0;
-	int n = rte_eth_bond_slaves_get(port->port_id, ids, (uint16_t)max);
-	return n < 0 ? 0 : n;
-}
-
-/* After the bond was closed (it released its members): the members too.
- * Left open, a PCI member's interrupt handler (link state) outlived the
- * memory EAL frees at cleanup: the dataplane crashed on exit (guest bed,
- * virtio-net PCI members). */
-void dp_bond_close_members(const uint16_t *ids, int n)
-{
-	for (int i = 0; i < n; i++) {
-		int ret = rte_eth_dev_stop(ids[i]);
-
-		if (ret < 0 && ret != -ENODEV)
-			RTE_LOG(WARNING, EAL, "bond member port %u: stop: %s\n", ids[i],
-				strerror(-ret));
-		ret = rte_eth_dev_close(ids[i]);
-		if (ret < 0 && ret != -ENODEV)
-			RTE_LOG(WARNING, EAL, "bond member port %u: close: %s\n", ids[i],
-				strerror(-ret));
-	}
 }

@@ -128,10 +128,6 @@ struct dp_bond_member {
 /* The members of bond PORT (at most MAX), -1 if not a bond. */
 int dp_bond_members(const struct dp_port *port, struct dp_bond_member *m, int max);
 #define DP_BOND_MAX_MEMBERS 8
-/* The member port ids of bond PORT (0 if not a bond), before closing it;
- * then close them after it (dp_port_close does both). */
-int dp_bond_member_ids(const struct dp_port *port, uint16_t *ids, int max);
-void dp_bond_close_members(const uint16_t *ids, int n);
 
 /* Find the port called `name`; fills id, driver, kind, MAC, kernel ifname.
  * -ENODEV if no such port. */

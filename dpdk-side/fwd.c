@@ -207,19 +207,20 @@ int dp_lcore_main(void *arg)
 	while (!__atomic_load_n(&lc->quit, __ATOMIC_RELAXED)) {
 		uint64_t cur_tsc = rte_rdtsc();
 
+		/* standby: 0 until the main lcore has started the NIC port */
+		uint16_t n_active = __atomic_load_n(&lc->n_active, __ATOMIC_ACQUIRE);
 		/* Send what a quiet port left in its buffer, as l3fwd does. */
 		if (unlikely(cur_tsc - prev_tsc > drain_tsc)) {
 			flush_all(lc);
 			/* An 802.3ad bond sends its LACPDUs from inside tx_burst
 			 * (no dedicated queues on most NICs): call it when idle
-			 * too, or the partner drops the link from its LAG. */
-			if (lc->nic_tx_kick)
+			 * too, or the partner drops the link from its LAG. (Only
+			 * once the NIC port is started: n_active.) */
+			if (lc->nic_tx_kick && n_active != 0)
 				rte_eth_tx_burst(lc->tx_port[DP_PORT_NIC],
 						 lc->tx_queue[DP_PORT_NIC], pkts, 0);
 			prev_tsc = cur_tsc;
 		}
-		/* standby: 0 until the main lcore has started the NIC port */
-		uint16_t n_active = __atomic_load_n(&lc->n_active, __ATOMIC_ACQUIRE);
 		uint32_t seen = 0;
 		for (uint16_t i = 0; i < n_active; i++) {
 			const struct dp_rx_queue *rxq = &lc->rx[i];

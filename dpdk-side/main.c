@@ -174,7 +174,9 @@ static void check_bond_members(void)
 	int n, up = 0, use = 0;
 
 	pthread_mutex_lock(&dp.lock);
-	n = dp.ports_up ? dp_bond_members(&dp.ports[DP_PORT_NIC], m, DP_BOND_MAX_MEMBERS) : -1;
+	n = dp.ports_up && dp.ports[DP_PORT_NIC].started
+		? dp_bond_members(&dp.ports[DP_PORT_NIC], m, DP_BOND_MAX_MEMBERS)
+		: -1;
 	pthread_mutex_unlock(&dp.lock);
 	if (n < 0)
 		return;
@@ -570,6 +572,16 @@ static void teardown(void)
 	dp.n_fwd = 0;
 	for (int i = 0; i < DP_PORT_COUNT; i++)
 		dp_port_close(&dp.ports[i]);
+	/* and what else EAL probed: a bond's members (closed or not, the bond
+	 * releases them). Left open, a PCI member's interrupt handler (link
+	 * state) outlived the memory EAL frees at cleanup: the dataplane
+	 * crashed on exit (guest bed, virtio-net PCI members). */
+	uint16_t pid;
+	RTE_ETH_FOREACH_DEV(pid)
+	{
+		rte_eth_dev_stop(pid);
+		rte_eth_dev_close(pid);
+	}
 	pthread_mutex_unlock(&dp.lock);
 
 	for (unsigned int i = 0; i < n_fwd; i++) {

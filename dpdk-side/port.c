@@ -402,8 +402,6 @@ int dp_ports_setup_mask(struct dp_port ports[DP_PORT_COUNT], struct rte_mempool 
 
 void dp_port_close(struct dp_port *port)
 {
-	uint16_t members[DP_BOND_MAX_MEMBERS];
-	int n_members = port->found ? dp_bond_member_ids(port, members, DP_BOND_MAX_MEMBERS) : 0;
 	int ret;
 
 	if (port->started) {
@@ -424,6 +422,5 @@ void dp_port_close(struct dp_port *port)
 				strerror(-ret));
 		port->configured = false;
 		port->found = false;
-		dp_bond_close_members(members, n_members);
 	}
 }

@@ -131,7 +131,7 @@ static void bond_arrays(struct rte_tel_data *d)
 
 	pthread_mutex_lock(&dp.lock);
 	mode = dp_bond_mode(&dp.ports[DP_PORT_NIC]);
-	if (mode >= 0 && dp.ports_up)
+	if (mode >= 0 && dp.ports_up && dp.ports[DP_PORT_NIC].started)
 		n = dp_bond_members(&dp.ports[DP_PORT_NIC], m, DP_BOND_MAX_MEMBERS);
 	pthread_mutex_unlock(&dp.lock);
 	if (mode < 0)

@@ -229,11 +229,10 @@ int ip_prefix_parse(const char *s, bool want_len, struct ip_prefix *p);
 const char *ip_prefix_fmt(const struct ip_prefix *p, bool with_len, char *buf, size_t len);
 
 const char *exception_type_name(enum exception_type t);
+/* "802.3ad", "active-backup" ("none" for BOND_NONE) */
+const char *agent_bond_mode_name(enum bond_mode m);
 
 /* A listening address: "A.B.C.D:PORT" or "[IPV6]:PORT", numeric only (no
  * name lookup: a check must not wait on DNS), port 1-65535. Returns 0, or
  * -EINVAL with *WHY (a static string) saying what is wrong. */
-/* "802.3ad", "active-backup" ("none" for BOND_NONE) */
-const char *agent_bond_mode_name(enum bond_mode m);
-
 int listen_addr_parse(const char *s, struct ip_prefix *addr, uint16_t *port, const char **why);

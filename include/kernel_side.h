@@ -45,6 +45,8 @@ int ks_neigh_copy(struct ks_nl *nl, const char *from, const char *to);
 /* Create bridge NAME if missing (an existing link of another kind is -EEXIST), set it up. */
 int ks_bridge_ensure(struct ks_nl *nl, const char *name);
 int ks_link_delete(struct ks_nl *nl, const char *name); /* 0 if absent */
+/* Delete NAME if it is a link of KIND (0 if absent); another kind: -EEXIST. */
+int ks_link_delete_kind(struct ks_nl *nl, const char *name, const char *kind);
 /* A new veth pair NAME / PEER, both up, NAME with MAC (NULL: random), both
  * with MTU (0: default). A veth NAME already there is replaced; a link of
  * another kind is -EEXIST. */
@@ -54,11 +56,12 @@ int ks_veth_ensure(struct ks_nl *nl, const char *name, const char *peer, const u
  * that VID on that parent is kept; another link of that name is -EEXIST. */
 int ks_vlan_ensure(struct ks_nl *nl, const char *name, const char *parent, int vid);
 /* A kernel bond NAME of MEMBERS (their netdevs), up: MODE is the kernel's
- * (1 active-backup, 4 802.3ad: LACP rate fast, layer3+4 hashing), MIIMON
- * 100 ms, MAC (NULL: the first member's). A bond already of that name is
- * made anew (its mode and MAC are this call's); a link of another kind is
- * -EEXIST. A member that cannot be enslaved is logged and left out; none
- * at all is an error. */
+ * (1 active-backup with the first member primary, 4 802.3ad: LACP rate
+ * fast, layer3+4 hashing), MIIMON 100 ms, MAC (NULL: the first member's).
+ * A bond of that name and mode is kept (the members it lacks enslaved, its
+ * MAC set): asked again on the kernel path, nothing flaps; one of another
+ * mode is made anew; a link of another kind is -EEXIST. A member that
+ * cannot be enslaved is logged and left out; none at all is an error. */
 int ks_bond_ensure(struct ks_nl *nl, const char *name, int mode, const uint8_t *mac,
 		   const char *const *members, int n_members);
 /* ethtool.c: turn off NAME's tx checksum offload (and what depends on it:

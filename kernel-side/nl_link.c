@@ -6,6 +6,8 @@
 #include <agent_log.h>
 
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -318,9 +320,7 @@ int ks_bridge_ensure(struct ks_nl *nl, const char *name)
 	return 0;
 }
 
-/* Room for a new link NAME of KIND: one of that kind already there is
- * deleted (0), one of another kind is left and -EEXIST. */
-static int link_make_room(struct ks_nl *nl, const char *name, const char *kind)
+int ks_link_delete_kind(struct ks_nl *nl, const char *name, const char *kind)
 {
 	struct rtnl_link *link;
 	int ret = link_lookup(nl, name, &link);
@@ -332,8 +332,8 @@ static int link_make_room(struct ks_nl *nl, const char *name, const char *kind)
 		return ret;
 	}
 	if (strcmp(link_kind(link), kind) != 0) {
-		LOG(ERR, "cannot create %s %s: a link of kind '%s' has that name", kind, name,
-		    link_kind(link));
+		LOG(ERR, "%s: a link of kind '%s' has that name, not a %s", name, link_kind(link),
+		    kind);
 		rtnl_link_put(link);
 		return -EEXIST;
 	}
@@ -348,7 +348,7 @@ int ks_veth_ensure(struct ks_nl *nl, const char *name, const char *peer, const u
 	int ret;
 
 	/* one left by a dataplane that died with agentd: start afresh */
-	if ((ret = link_make_room(nl, name, "veth")) < 0)
+	if ((ret = ks_link_delete_kind(nl, name, "veth")) < 0)
 		return ret;
 	link = rtnl_link_veth_alloc();
 	if (link == NULL)
@@ -459,54 +459,122 @@ out:
 	return ret;
 }
 
+/* Active-backup: MEMBER (an ifindex) carries everything while its link is
+ * up, as DPDK's bond with primary=. */
+static int bond_set_primary(struct ks_nl *nl, int bond, int member)
+{
+	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC, .ifi_index = bond};
+	struct nl_msg *msg = nlmsg_alloc_simple(RTM_NEWLINK, 0);
+	struct nlattr *info, *data;
+
+	if (msg == NULL)
+		return -NLE_NOMEM;
+	if (nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
+	    (info = nla_nest_start(msg, IFLA_LINKINFO)) == NULL ||
+	    nla_put_string(msg, IFLA_INFO_KIND, "bond") < 0 ||
+	    (data = nla_nest_start(msg, IFLA_INFO_DATA)) == NULL ||
+	    nla_put_u32(msg, IFLA_BOND_PRIMARY, (uint32_t)member) < 0) {
+		nlmsg_free(msg);
+		return -NLE_MSGSIZE;
+	}
+	nla_nest_end(msg, data);
+	nla_nest_end(msg, info);
+	return nl_send_sync(nl->sk, msg); /* frees msg */
+}
+
+/* The kernel's mode number of bond NAME (sysfs "802.3ad 4"), or -1. */
+static int bond_mode_of(const char *name)
+{
+	char path[96], buf[64] = "";
+	const char *num;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/bonding/mode", name);
+	f = fopen(path, "re");
+	if (f == NULL)
+		return -1;
+	if (fgets(buf, sizeof(buf), f) == NULL)
+		buf[0] = '\0';
+	fclose(f);
+	num = strchr(buf, ' ');
+	return num != NULL ? atoi(num + 1) : -1;
+}
+
+/* Enslave MEMBER to bond MASTER (an ifindex): 1 if it already was, 0 if
+ * it is now, or a negative errno. */
+static int bond_enslave(struct ks_nl *nl, int master, const char *member)
+{
+	struct rtnl_link *m = NULL, *change;
+	int ret = link_lookup(nl, member, &m);
+
+	if (ret < 0)
+		return ret;
+	if (rtnl_link_get_master(m) == master) {
+		rtnl_link_put(m);
+		return 1;
+	}
+	change = rtnl_link_alloc();
+	/* the kernel enslaves a member that is down only */
+	ret = change == NULL ? -ENOMEM : ks_link_set_up(nl, member, false);
+	if (ret == 0) {
+		rtnl_link_set_master(change, master);
+		ret = rtnl_link_change(nl->sk, m, change, 0);
+		ret = ret < 0 ? ks_nl_err(nl, ret) : 0;
+	}
+	if (change != NULL)
+		rtnl_link_put(change);
+	rtnl_link_put(m);
+	return ret;
+}
+
 int ks_bond_ensure(struct ks_nl *nl, const char *name, int mode, const uint8_t *mac,
 		   const char *const *members, int n_members)
 {
-	int ret, master, n = 0;
+	struct ks_link_info li;
+	int ret, master, n = 0, first = 0;
+	bool keep = ks_link_get(nl, name, &li) == 0 && strcmp(li.kind, "bond") == 0 &&
+		    bond_mode_of(name) == mode;
 
-	/* an old bond of that name: made anew, with this call's mode and MAC */
-	if ((ret = link_make_room(nl, name, "bond")) < 0)
-		return ret;
-	ret = bond_create(nl, name, mode, mac);
-	if (ret < 0) {
-		ret = ks_nl_err(nl, ret);
-		LOG(ERR, "cannot create bond %s (mode %d): %s", name, mode, strerror(-ret));
+	if (!keep) {
+		/* none, or one of another mode: made anew */
+		if ((ret = ks_link_delete_kind(nl, name, "bond")) < 0)
+			return ret;
+		ret = bond_create(nl, name, mode, mac);
+		if (ret < 0) {
+			ret = ks_nl_err(nl, ret);
+			LOG(ERR, "cannot create bond %s (mode %d): %s", name, mode, strerror(-ret));
+			return ret;
+		}
+	} else if (mac != NULL && memcmp(li.mac, mac, 6) != 0 &&
+		   (ret = ks_link_set_mac(nl, name, mac)) < 0) {
 		return ret;
 	}
 	master = ks_link_index(nl, name);
 	if (master < 0)
 		return master;
 	for (int i = 0; i < n_members; i++) {
-		struct rtnl_link *m = NULL, *change = rtnl_link_alloc();
-
-		/* the kernel enslaves a member that is down only */
-		ret = change == NULL ? -ENOMEM : ks_link_set_up(nl, members[i], false);
-		if (ret == 0)
-			ret = link_lookup(nl, members[i], &m);
-		if (ret == 0) {
-			rtnl_link_set_master(change, master);
-			ret = rtnl_link_change(nl->sk, m, change, 0);
-			ret = ret < 0 ? ks_nl_err(nl, ret) : 0;
-			rtnl_link_put(m);
-		}
-		if (change != NULL)
-			rtnl_link_put(change);
+		ret = bond_enslave(nl, master, members[i]);
 		if (ret < 0) {
 			LOG(ERR, "bond %s: cannot enslave %s: %s", name, members[i],
 			    strerror(-ret));
 			continue;
 		}
-		n++;
+		if (n++ == 0)
+			first = ks_link_index(nl, members[i]);
 	}
 	if (n == 0) {
 		LOG(ERR, "bond %s: no member could be enslaved", name);
-		ks_link_delete(nl, name);
+		if (!keep)
+			ks_link_delete(nl, name);
 		return -ENODEV;
 	}
+	if (mode == 1 && first > 0 && (ret = bond_set_primary(nl, master, first)) < 0)
+		LOG(WARNING, "bond %s: cannot make its first member primary: %s", name,
+		    strerror(-ks_nl_err(nl, ret)));
 	ret = ks_link_set_up(nl, name, true);
 	if (ret == 0)
-		LOG(INFO, "created bond %s (mode %d) of %d of %d member(s)", name, mode, n,
-		    n_members);
+		LOG(INFO, "%s bond %s (mode %d) of %d of %d member(s)", keep ? "kept" : "created",
+		    name, mode, n, n_members);
 	return ret;
 }
 

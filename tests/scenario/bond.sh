@@ -71,7 +71,7 @@ agentctl status | grep -q "^  bond: *$MODE, $want_use of 2 members in use" ||
 if [ "$MODE" = 802.3ad ]; then
 	# the wire's bond: one aggregator of both cables, its partner DPDK's bond
 	agg=$(in_ns wire cat /proc/net/bonding/wagg0)
-	[ "$(grep -c '^Aggregator ID: ' <<<"$agg" | head -1)" -ge 2 ] &&
+	[ "$(grep -c '^Aggregator ID: ' <<<"$agg")" -ge 2 ] &&
 		[ "$(grep '^Aggregator ID: ' <<<"$agg" | sort -u | wc -l)" = 1 ] ||
 		fail "the wire's bond has not aggregated both cables: $agg"
 	grep -qi "partner mac address: $bond_mac" <<<"$agg" ||
@@ -110,26 +110,37 @@ else
 fi
 pass "VM <-> remote VM through the bond by DPDK: 4 TCP flows $gbps Gb/s, DPDK +$dv / +$dw, kernel +$dk, wire eth0 +$d0, eth1 +$d1"
 
-# a pulled cable: the member in use (active-backup: nic0; 802.3ad: nic1),
-# under a ping stream; survived on DPDK, no failover
-pull=1
-[ "$MODE" = 802.3ad ] || pull=0
+# a pulled cable: the one the ping stream crosses (active-backup: nic0's;
+# 802.3ad: the member DPDK's hash gave the flow, found by the wire's
+# counters), under that stream; survived on DPDK, no failover, and the
+# stream moved to the other cable
 fo0=$(fb failovers)
 in_ns vm1 ping -c 300 -i 0.02 -W 1 -q 10.10.2.2 >"$WORK/ping-pull.txt" 2>&1 &
 ping_pid=$!
-sleep 1
+wire_rx() { in_ns wire cat "/sys/class/net/eth$1/statistics/rx_packets"; }
+sleep 0.5
+r0=$(wire_rx 0) r1=$(wire_rx 1)
+sleep 0.5
+r0=$(($(wire_rx 0) - r0)) r1=$(($(wire_rx 1) - r1))
+if [ $r0 -ge $r1 ]; then pull=0 other=1; else pull=1 other=0; fi
+[ "$MODE" = 802.3ad ] || [ $pull = 0 ] || fail "active-backup: the stream crosses cable 1, not member 0's"
+[ $((r0 + r1)) -ge 20 ] || fail "the ping stream does not reach the wire (+$r0, +$r1 in 0.5 s)"
+o0=$(wire_rx $other)
 guest_cable $pull off
 sleep 2
 [ "$(st ".nic.bond.members[$pull].dpdk.link_up")" = false ] ||
 	fail "DPDK still sees member $pull up after its cable was pulled"
 [ "$(st .mode)" = dpdk ] && [ "$(fb failovers)" = "$fo0" ] || fail "a pulled cable made agentd fall back"
 wait "$ping_pid" || true
-lost=$((300 - $(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$WORK/ping-pull.txt")))
+[ $(($(wire_rx $other) - o0)) -ge 50 ] || fail "the stream did not move to cable $other"
+got=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$WORK/ping-pull.txt")
+[ -n "$got" ] || fail "no ping summary: $(cat "$WORK/ping-pull.txt")"
+lost=$((300 - got))
 [ $lost -le 30 ] || fail "$lost of 300 pings lost when a cable was pulled: $(cat "$WORK/ping-pull.txt")"
 v0=$(fwd fast_vm_to_wire)
 in_ns vm1 ping -c 20 -i 0.02 -q 10.10.2.2 >/dev/null || fail "vm1 -> remote VM with one member"
 [ $(($(fwd fast_vm_to_wire) - v0)) -ge 20 ] || fail "not on the fast path with one member"
-pass "cable $pull pulled: $lost of 300 pings (20 ms apart) lost, still on DPDK, no failover"
+pass "cable $pull (the stream's: +$r0 / +$r1 frames on cables 0 / 1 in 0.5 s) pulled: $lost of 300 pings (20 ms apart) lost, the stream on cable $other, still on DPDK, no failover"
 guest_cable $pull on
 for _ in $(seq 300); do [ "$(st .nic.bond.members_in_use)" = $want_use ] && break; sleep 0.2; done
 [ "$(st .nic.bond.members_in_use)" = $want_use ] ||
