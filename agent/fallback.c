@@ -62,7 +62,7 @@ enum failover_step {
 /* Why a takeover happens: it decides the counters and the failure message. */
 enum takeover_kind {
 	TK_INITIAL,	 /* agentd's first start */
-	TK_VFIO_RESTART, /* a restart that took a vfio-pci NIC (held down before it) */
+	TK_VFIO_RESTART, /* a restart that took the NIC from the kernel (vfio-pci, a bond) */
 	TK_HOLDDOWN,	 /* failback after the hold-down */
 };
 
@@ -329,7 +329,8 @@ static void takeover_finish(struct agentd *a)
 {
 	static const char *const why[] = {
 	    [TK_INITIAL] = "dataplane ready",
-	    [TK_VFIO_RESTART] = "dataplane restarted (vfio-pci NIC: held down before the restart)",
+	    [TK_VFIO_RESTART] = "dataplane restarted (NIC taken from the kernel: held down before "
+				"the restart)",
 	    [TK_HOLDDOWN] = "failback after hold-down",
 	};
 	int ret;
@@ -384,7 +385,7 @@ static void schedule_restart(struct agentd *a)
 	if (fb.backoff_ms <= 0)
 		fb.backoff_ms = cfg->fallback.backoff_min_ms;
 	int wait_ms = fb.backoff_ms;
-	/* A vfio-pci NIC: the restart takes the NIC from the kernel, and
+	/* A vfio-pci NIC or a bond: the restart takes the NIC from the kernel, and
 	 * nothing carries traffic until the new dataplane runs (EAL's start:
 	 * seconds on a real host). So the hold-down comes before the restart:
 	 * the kernel keeps the NIC at least that long, as it does while a
@@ -392,7 +393,7 @@ static void schedule_restart(struct agentd *a)
 	if (nic_needs_rebind(a) && wait_ms < cfg->fallback.holddown_ms)
 		wait_ms = cfg->fallback.holddown_ms;
 	LOG(NOTICE, "restarting the dataplane in %d ms%s", wait_ms,
-	    wait_ms > fb.backoff_ms ? " (vfio-pci NIC: the hold-down first)" : "");
+	    wait_ms > fb.backoff_ms ? " (NIC taken from the kernel: the hold-down first)" : "");
 	fb.phase = PH_RESTART_WAIT;
 	fb.next_at = now_s() + wait_ms / 1e3;
 	arm(fb.timer_fd, wait_ms, false);
