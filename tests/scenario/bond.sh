@@ -159,6 +159,9 @@ slaves=$(tr ' ' '\n' </sys/class/net/bond0/bonding/slaves | sort | tr '\n' ' ')
 [ "$(cat /sys/class/net/bond0/address)" = "$bond_mac" ] ||
 	fail "bond0 has MAC $(cat /sys/class/net/bond0/address), DPDK's bond had $bond_mac"
 ip -o addr show dev bond0 | grep -q "192.168.100.1/24" || fail "the underlay is not on bond0"
+# active-backup: the first member primary, as in DPDK's bond
+[ "$MODE" = 802.3ad ] || [ "$(cat /sys/class/net/bond0/bonding/primary)" = nic0 ] ||
+	fail "bond0's primary is '$(cat /sys/class/net/bond0/bonding/primary)', want nic0"
 [ "$(st .nic.bond.members[0].kernel.in_bond)" = true ] && [ "$(st .nic.bond.members[1].kernel.in_bond)" = true ] ||
 	fail "status does not show the members in the kernel bond: $(status_json | jq -c .nic.bond)"
 if [ "$MODE" = 802.3ad ]; then

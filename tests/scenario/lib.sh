@@ -230,6 +230,11 @@ scenario_cleanup() {
 		log "agentd log (last 60 lines):"
 		tail -n 60 "$AGENTD_LOG" >&2
 	fi
+	# (two hosts: host 1's too, its agentd's own lines; what failed may be its)
+	if [ $rc -ne 0 ] && [ "${AGT_LAB_HOSTS:-1}" = 2 ] && [ -f "${HOSTV[1.AGENTD_LOG]:-}" ]; then
+		log "host 1's agentd log (its last 40 lines of agentd's own):"
+		grep -E '^[0-9]+\.[0-9]+ ' "${HOSTV[1.AGENTD_LOG]}" | tail -n 40 >&2
+	fi
 	# the guest bed: the logs go to the host (run-guest.sh AGTGUEST_OUT)
 	if [ -n "${AGTGUEST_RESULTS:-}" ] && [ -f "$AGENTD_LOG" ]; then
 		cp "$AGENTD_LOG" "$AGTGUEST_RESULTS/${SCENARIO:-scenario}-agentd.log"
